@@ -1,0 +1,56 @@
+# S.O.S. Amico Giovani — the two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: run test lint check-browser test-sqlite test-postgres bench migration clean
+
+run: $(VENV)/.installed  ## create the venv, install, migrate the SQLite database, start everything
+	$(BIN)/sos-bot run
+
+test: $(VENV)/.installed-test check-browser lint test-sqlite test-postgres  ## install what tests need and run them
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+# Browser tests drive Debian's chromium; install it when we may (root or sudo).
+check-browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium not installed and no root: browser tests will be skipped"; fi; \
+	fi
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check bot flows operators tests benchmarks
+	$(BIN)/mypy
+
+test-sqlite: $(VENV)/.installed-test
+	$(BIN)/pytest -q
+
+# The same suite against PostgreSQL when the server answers; skipped (with the reason) otherwise.
+test-postgres: $(VENV)/.installed-test
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+	  echo "== the suite again, on PostgreSQL =="; SOS_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q; \
+	else echo "PostgreSQL at $(PG_URL) does not answer: PostgreSQL run skipped"; fi
+
+bench: $(VENV)/.installed-test  ## every benchmark, each printing a table
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# There is no released schema yet: regenerate the initial migration from the models.
+migration: $(VENV)/.installed
+	rm -f bot/migrations/versions/0001_initial.py /tmp/sos-migration.sqlite
+	$(BIN)/alembic -x url=sqlite:////tmp/sos-migration.sqlite -c bot/migrations/alembic.ini revision --autogenerate --rev-id 0001 -m "initial schema"
+	mv bot/migrations/versions/0001_initial_schema.py bot/migrations/versions/0001_initial.py
+	$(BIN)/ruff check --fix -q bot/migrations; $(BIN)/ruff format -q bot/migrations
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

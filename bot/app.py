@@ -1,0 +1,50 @@
+"""The web application factory: the only place where the web side is wired."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app
+from sqlalchemy import text
+
+from bot import config
+from bot.channels import registry
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: config.Settings | None = None, rt: Runtime | None = None) -> Flask:
+    """Build the Flask app from settings (or an already wired runtime, as the tests do)."""
+    if rt is None:
+        rt = Runtime.create(settings or config.load())
+        registry.configure_senders(rt)
+    app = Flask("operators", static_folder=None)
+    app.config.update(
+        SECRET_KEY=rt.secret,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=rt.settings.server.public_url.startswith("https://"),
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+    )
+    app.extensions["sos"] = rt
+
+    @app.get("/healthz")
+    def healthz() -> tuple[dict[str, str], int]:
+        """Answer 200 once the database answers."""
+        try:
+            with rt.db.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            log.exception("health check: database unreachable")
+            return {"status": "database unreachable"}, 503
+        return {"status": "ok"}, 200
+
+    registry.register_web(app, rt)
+    return app
+
+
+def runtime() -> Runtime:
+    """The runtime of the app handling the current request."""
+    rt: Runtime = current_app.extensions["sos"]
+    return rt

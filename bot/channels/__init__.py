@@ -1,0 +1,1 @@
+"""Channel adapters: they turn provider input into Inbound and send outbox rows."""

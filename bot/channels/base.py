@@ -1,0 +1,58 @@
+"""What every channel shares: the inbound message and the sender interface."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.models import Contact, Conversation, Message
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A message from a young person, parsed and validated by a channel adapter."""
+
+    channel: str  # "whatsapp" | "email" | "web"
+    address: str  # who wrote: whatsapp:+39..., an e-mail address, a web simulator id
+    text: str
+    external_id: str | None = None  # MessageSid, Message-ID...: duplicates are ignored
+    media: list[dict[str, Any]] = field(default_factory=list)  # references: url/name/type/size
+    display_name: str | None = None  # untrusted (e.g. WhatsApp ProfileName)
+    meta: dict[str, Any] = field(default_factory=dict)  # kept on the message (headers, raw ref)
+    thread: dict[str, Any] = field(default_factory=dict)  # merged into conversation.channel_data
+    answer: bool = True  # False: store and show, but no automatic reply (e.g. auto-replies)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A provider accepted the message."""
+
+    external_id: str | None
+    status: str = "sent"
+    thread: dict[str, Any] = field(default_factory=dict)  # merged into conversation.channel_data
+
+
+class TemporaryFailure(Exception):
+    """Try again later (provider down, 429, 5xx, connection error)."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class PermanentFailure(Exception):
+    """Never retry; shown to listeners with the reason."""
+
+    def __init__(self, reason: str, code: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+class Sender(Protocol):
+    """Sends one outbox row; raises TemporaryFailure or PermanentFailure."""
+
+    channel: str
+
+    def send(self, message: Message, contact: Contact, conversation: Conversation) -> Sent: ...

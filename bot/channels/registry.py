@@ -1,0 +1,51 @@
+"""Which channels are on: senders for the worker, web routes, background listeners.
+
+An unconfigured channel turns itself off with a clear log line instead of half-working.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def configure_senders(rt: Runtime) -> None:
+    """Give the worker a sender for every configured channel."""
+    s = rt.settings
+    if s.twilio.enabled:
+        from bot.channels.whatsapp import TwilioSender
+
+        rt.senders["whatsapp"] = TwilioSender(s.twilio)
+    else:
+        log.info("WhatsApp is off: set twilio.account_sid, auth_token and whatsapp_number")
+    if s.email.enabled:
+        from bot.channels.email.outbound import SmtpSender
+
+        rt.senders["email"] = SmtpSender(s.email)
+    else:
+        log.info("e-mail is off: set email.address, imap_host and smtp_host")
+
+
+def register_web(app: Flask, rt: Runtime) -> None:
+    """Mount the webhooks and the dashboard."""
+    from bot.channels import whatsapp
+    from operators import init_app as init_operators
+
+    app.register_blueprint(whatsapp.bp)
+    init_operators(app)
+
+
+def listeners(rt: Runtime) -> list[Any]:
+    """Background loops that receive messages (started by the worker process)."""
+    found: list[Any] = []
+    if rt.settings.email.enabled:
+        from bot.channels.email.listener import MailboxListener
+
+        found.append(MailboxListener(rt))
+    return found

@@ -1,0 +1,263 @@
+"""Typed settings: a TOML file, overridden key by key by SOS_<SECTION>_<KEY> variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin, get_type_hints
+from urllib.parse import urlsplit
+
+from flows.engine import EmergencyNumber
+from flows.hours import HoursError, OpeningHours
+
+TLS_MODES = ("tls", "starttls", "none")
+ENV_PREFIX = "SOS_"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or wrong; the message names the key."""
+
+
+@dataclass
+class Server:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""  # the URL the outside world uses, e.g. https://aiuto.example.org
+    secret_key: str = ""  # signs sessions and pseudonyms; generated and kept in the DB if empty
+    environment: str = "development"  # "development" or "production"
+
+
+@dataclass
+class Database:
+    url: str = "sqlite:///var/sos-bot.sqlite"
+
+
+@dataclass
+class Twilio:
+    account_sid: str = ""
+    auth_token: str = ""
+    whatsapp_number: str = ""  # e.g. "whatsapp:+14155238886"
+    api_base_url: str = "https://api.twilio.com"
+    reengage_content_sid: str = ""  # approved template for closed 24-hour windows
+    reengage_content_variables: str = "{}"  # JSON object, e.g. {"1": "S.O.S. Amico Giovani"}
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.account_sid and self.auth_token and self.whatsapp_number)
+
+
+@dataclass
+class Email:
+    address: str = ""
+    imap_host: str = ""
+    imap_port: int = 993
+    imap_tls: str = "tls"
+    imap_folder: str = "INBOX"
+    processed_folder: str = ""  # move processed mail here; empty = only mark it \Seen
+    smtp_host: str = ""
+    smtp_port: int = 465
+    smtp_tls: str = "tls"
+    username: str = ""
+    password: str = ""
+    idle_seconds: int = 1500  # re-issue IDLE before the server's 29-minute limit
+    poll_seconds: int = 60  # used when the server has no IDLE
+    max_auto_replies_per_day: int = 5
+    max_attachment_bytes: int = 10_000_000
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.address and self.imap_host and self.smtp_host)
+
+
+@dataclass
+class Service:
+    name: str = "S.O.S. Amico Giovani"
+    timezone: str = "Europe/Rome"
+    hours: str = "mon-fri 15:00-20:00; sat 10:00-13:00"
+    flows_dir: str = ""  # a coordinator's own flow/FAQ/services folder; empty = built-in pack
+    listener_capacity: int = 3  # default conversations a listener holds at once
+
+    def opening_hours(self) -> OpeningHours:
+        return OpeningHours.parse(self.hours, self.timezone)
+
+
+@dataclass
+class Privacy:
+    retention_days: int = 180
+
+
+def _default_numbers() -> list[dict[str, str]]:
+    return [
+        {"name": "Emergenza", "number": "112", "note": "pericolo immediato / immediate danger"},
+        {"name": "Telefono Azzurro", "number": "19696", "note": "bambini e ragazzi, 24/7"},
+        {"name": "Telefono Amico", "number": "02 2327 2327", "note": "ascolto"},
+        {"name": "Antiviolenza e stalking", "number": "1522", "note": "24/7, gratuito"},
+    ]
+
+
+@dataclass
+class Safety:
+    numbers: list[dict[str, str]] = field(default_factory=_default_numbers)
+
+    def emergency(self) -> tuple[EmergencyNumber, ...]:
+        return tuple(
+            EmergencyNumber(n["name"], n["number"], n.get("note", "")) for n in self.numbers
+        )
+
+
+@dataclass
+class Worker:
+    poll_seconds: float = 0.25  # how often the outbox is checked when nothing wakes the worker
+    max_attempts: int = 12  # a message is failed after this many temporary errors
+    backoff_base_seconds: float = 2.0
+    backoff_max_seconds: float = 600.0
+
+
+@dataclass
+class Settings:
+    server: Server = field(default_factory=Server)
+    database: Database = field(default_factory=Database)
+    twilio: Twilio = field(default_factory=Twilio)
+    email: Email = field(default_factory=Email)
+    service: Service = field(default_factory=Service)
+    privacy: Privacy = field(default_factory=Privacy)
+    safety: Safety = field(default_factory=Safety)
+    worker: Worker = field(default_factory=Worker)
+    source: str = "(defaults)"
+
+    @property
+    def production(self) -> bool:
+        return self.server.environment == "production"
+
+
+def _coerce(key: str, kind: Any, value: Any, from_env: bool) -> Any:
+    origin = get_origin(kind)
+    if origin in (Union, types.UnionType):
+        kind = next(a for a in get_args(kind) if a is not type(None))
+        origin = get_origin(kind)
+    if from_env:
+        if kind is bool:
+            if value.lower() in ("1", "true", "yes", "on"):
+                return True
+            if value.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        if kind in (int, float):
+            pass
+        elif kind is not str:
+            try:
+                value = tomllib.loads(f"v = {value}")["v"]
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"{key}: cannot read the value as TOML ({exc})") from exc
+    if kind is float:
+        if isinstance(value, bool):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        try:
+            return float(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{key}: expected a number, got {value!r}") from exc
+    if kind is int:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ConfigError(f"{key}: expected a whole number, got {value!r}")
+        try:
+            return int(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{key}: expected a whole number, got {value!r}") from exc
+    if kind is bool and not isinstance(value, bool):
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    if kind is str and not isinstance(value, str):
+        raise ConfigError(f"{key}: expected a string, got {value!r}")
+    if origin is list and not isinstance(value, list):
+        raise ConfigError(f"{key}: expected a list, got {value!r}")
+    return value
+
+
+def _apply(settings: Settings, data: dict[str, Any], env: dict[str, str]) -> None:
+    sections = {f.name: f for f in dataclasses.fields(Settings) if f.name != "source"}
+    for name in data:
+        if name not in sections:
+            raise ConfigError(f"[{name}]: unknown section (known: {', '.join(sections)})")
+    for name in sections:
+        section = getattr(settings, name)
+        hints = get_type_hints(type(section))
+        values = data.get(name, {})
+        if not isinstance(values, dict):
+            raise ConfigError(f"[{name}]: expected a table")
+        for key in values:
+            if key not in hints:
+                raise ConfigError(f"{name}.{key}: unknown setting")
+        for key, kind in hints.items():
+            env_name = f"{ENV_PREFIX}{name}_{key}".upper()
+            if env_name in env:
+                setattr(section, key, _coerce(f"{name}.{key} ({env_name})", kind, env[env_name], True))
+            elif key in values:
+                setattr(section, key, _coerce(f"{name}.{key}", kind, values[key], False))
+
+
+def _validate(s: Settings) -> None:
+    if s.server.environment not in ("development", "production"):
+        raise ConfigError("server.environment: expected 'development' or 'production'")
+    if not 0 < s.server.port < 65536:
+        raise ConfigError(f"server.port: {s.server.port} is not a TCP port")
+    if s.server.public_url:
+        parts = urlsplit(s.server.public_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError("server.public_url: expected an http(s) URL such as https://example.org")
+    if s.production:
+        if len(s.server.secret_key) < 32 or s.server.secret_key.lower() in ("changeme", "changethis"):
+            raise ConfigError("server.secret_key: set a random value of 32+ characters in production")
+        if not s.server.public_url.startswith("https://"):
+            raise ConfigError("server.public_url: production needs the public https:// URL")
+    if not s.database.url or "://" not in s.database.url:
+        raise ConfigError("database.url: expected a URL such as sqlite:///var/sos-bot.sqlite")
+    for key in ("imap_tls", "smtp_tls"):
+        if getattr(s.email, key) not in TLS_MODES:
+            raise ConfigError(f"email.{key}: expected one of {', '.join(TLS_MODES)}")
+    for key in ("imap_port", "smtp_port"):
+        if not 0 < getattr(s.email, key) < 65536:
+            raise ConfigError(f"email.{key}: not a TCP port")
+    if s.email.address and "@" not in s.email.address:
+        raise ConfigError("email.address: expected an e-mail address")
+    if s.twilio.whatsapp_number and not s.twilio.whatsapp_number.startswith("whatsapp:+"):
+        raise ConfigError("twilio.whatsapp_number: expected the form whatsapp:+14155238886")
+    if urlsplit(s.twilio.api_base_url).scheme not in ("http", "https"):
+        raise ConfigError("twilio.api_base_url: expected an http(s) URL")
+    try:
+        s.service.opening_hours()
+    except HoursError as exc:
+        raise ConfigError(f"service.hours: {exc}") from exc
+    if s.service.listener_capacity < 1:
+        raise ConfigError("service.listener_capacity: at least 1")
+    if s.privacy.retention_days < 1:
+        raise ConfigError("privacy.retention_days: at least 1 day")
+    if not s.safety.numbers:
+        raise ConfigError("safety.numbers: at least one emergency number is required")
+    for i, n in enumerate(s.safety.numbers):
+        if not isinstance(n, dict) or not n.get("name") or not n.get("number"):
+            raise ConfigError(f"safety.numbers[{i}]: each number needs a name and a number")
+    if s.worker.max_attempts < 1 or s.worker.poll_seconds <= 0:
+        raise ConfigError("worker: max_attempts >= 1 and poll_seconds > 0")
+
+
+def load(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Read settings from PATH (or $SOS_CONFIG), then the environment; raise ConfigError."""
+    env = dict(os.environ if env is None else env)
+    path = path or env.get("SOS_CONFIG") or None
+    data: dict[str, Any] = {}
+    settings = Settings()
+    if path:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"{p}: configuration file not found") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{p}: {exc}") from exc
+        settings.source = str(p)
+    _apply(settings, data, env)
+    _validate(settings)
+    return settings

@@ -1,0 +1,140 @@
+"""The data model: contacts, conversations, messages (also the outbox), operators, audit."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _ts(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index))
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class Contact(SQLModel, table=True):
+    """A young person as seen on one channel; shown on screen only by pseudonym."""
+
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    channel: str = Field(max_length=16)  # "whatsapp" | "email" | "web"
+    address: str = Field(max_length=320)  # phone (whatsapp:+39...) or e-mail address: personal data
+    pseudonym: str = Field(max_length=64)
+    language: str | None = Field(default=None, max_length=8)
+    display_name: str | None = Field(default=None, max_length=200)  # e.g. WhatsApp ProfileName
+    created_at: datetime = _created()
+    consent_at: datetime | None = _ts()  # when the privacy notice was shown
+    opted_out_at: datetime | None = _ts()  # STOP
+    erase_requested_at: datetime | None = _ts()  # CANCELLA confirmed: erased once replies are out
+    last_inbound_at: datetime | None = _ts()  # WhatsApp's 24-hour window starts here
+
+
+class Conversation(SQLModel, table=True):
+    """One conversation of a contact: with the bot, waiting, with a listener, closed."""
+
+    __table_args__ = (Index("ix_conversation_queue", "status", "priority_rank", "escalated_at"),)
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    # None once anonymised (retention or erasure): the row then only feeds statistics
+    contact_id: str | None = Field(default=None, foreign_key="contact.id", index=True, max_length=32)
+    channel: str = Field(max_length=16)
+    status: str = Field(default="bot", max_length=16)  # bot | waiting | listener | closed
+    priority: str | None = Field(default=None, max_length=8)  # crisis | high | normal
+    priority_rank: int = Field(default=0)  # 3 crisis, 2 high, 1 normal, 0 none: for ordering
+    escalation_reason: str | None = Field(default=None, max_length=64)
+    out_of_hours: bool = Field(default=False)
+    flow_state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    channel_data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    listener_id: str | None = Field(default=None, foreign_key="operator.id", index=True, max_length=32)
+    opened_at: datetime = _created()
+    escalated_at: datetime | None = _ts()
+    claimed_at: datetime | None = _ts()
+    closed_at: datetime | None = _ts(index=True)
+    last_activity_at: datetime = _created()
+    outcome: str | None = Field(default=None, max_length=64)
+    topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Message(SQLModel, table=True):
+    """A message in or out. Outbound rows are the outbox: queued until a worker sends them."""
+
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        Index("ix_message_outbox", "status", "next_attempt_at"),
+        Index("ix_message_conversation", "conversation_id", "created_at"),
+    )
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    conversation_id: str = Field(foreign_key="conversation.id", max_length=32)
+    channel: str = Field(max_length=16)
+    direction: str = Field(max_length=3)  # "in" | "out"
+    author: str = Field(max_length=16)  # contact | bot | listener | system
+    operator_id: str | None = Field(default=None, foreign_key="operator.id", max_length=32)
+    body: str = ""
+    kind: str = Field(default="text", max_length=16)  # text | template
+    external_id: str | None = Field(default=None, max_length=255)  # MessageSid, Message-ID...
+    # in: received | out: queued, sending, sent, delivered, read, failed, undelivered
+    status: str = Field(default="queued", max_length=16)
+    error_code: str | None = Field(default=None, max_length=32)
+    error_message: str | None = Field(default=None, max_length=500)
+    attempts: int = 0
+    next_attempt_at: datetime | None = _ts()
+    lease_until: datetime | None = _ts()  # a worker holds this row until then
+    created_at: datetime = _created()
+    sent_at: datetime | None = _ts()
+    media: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Operator(SQLModel, table=True):
+    """A volunteer listener or a coordinator."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    username: str = Field(unique=True, max_length=64)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(max_length=16)  # listener | coordinator
+    display_name: str = Field(default="", max_length=100)
+    capacity: int | None = None  # None = service.listener_capacity
+    active: bool = True
+    created_at: datetime = _created()
+    last_login_at: datetime | None = _ts()
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what to which conversation, when. Never holds message text or addresses."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _created()
+    operator_id: str | None = Field(default=None, max_length=32, index=True)
+    action: str = Field(max_length=32)
+    conversation_id: str | None = Field(default=None, max_length=32, index=True)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Activity(SQLModel, table=True):
+    """A feed of changes that the dashboard streams (Server-Sent Events), across processes."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _created()
+    kind: str = Field(max_length=32)  # escalated, crisis, message, status, claimed, released, closed
+    conversation_id: str | None = Field(default=None, max_length=32)
+    priority: str | None = Field(default=None, max_length=8)
+
+
+class AppSetting(SQLModel, table=True):
+    """Values the service generates and keeps (e.g. a generated secret key)."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str

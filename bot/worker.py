@@ -1,0 +1,221 @@
+"""The worker: delivers the outbox, closes silent conversations, applies retention."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import col, select
+
+from bot import activity, inbox, outbox, privacy
+from bot.channels.base import PermanentFailure, TemporaryFailure
+from bot.db import read_session, write_session
+from bot.models import Contact, Conversation, Message, utcnow
+from bot.runtime import Runtime
+from flows import engine
+from flows.engine import Context
+
+log = logging.getLogger(__name__)
+
+
+def deliver(rt: Runtime, message_id: str, now: datetime | None = None) -> str | None:
+    """Claim one outbox row and send it; returns the new status (None if another worker has it)."""
+    now = now or utcnow()
+    with write_session(rt.db) as session:
+        if not outbox.claim(session, message_id, now):
+            return None
+        message = session.get(Message, message_id)
+        assert message is not None
+        conversation = session.get(Conversation, message.conversation_id)
+        contact = session.get(Contact, conversation.contact_id) if conversation else None
+    if conversation is None or contact is None:
+        return _finish_failed(rt, message_id, "no_contact", "the contact was erased")
+    sender = rt.senders.get(message.channel)
+    if sender is None:
+        if message.channel == "web":  # the simulator reads replies from the database
+            return _finish_sent(rt, message_id, None, "delivered", {})
+        return _retry(rt, message_id, f"channel {message.channel!r} is not configured", None)
+    try:
+        sent = sender.send(message, contact, conversation)
+    except TemporaryFailure as exc:
+        return _retry(rt, message_id, exc.reason, exc.retry_after)
+    except PermanentFailure as exc:
+        return _finish_failed(rt, message_id, exc.code or "rejected", exc.reason)
+    except Exception as exc:  # a bug or an unexpected library error: keep the message, retry
+        log.exception("sending message %s failed unexpectedly", message_id)
+        return _retry(rt, message_id, f"unexpected error: {type(exc).__name__}", None)
+    return _finish_sent(rt, message_id, sent.external_id, sent.status, sent.thread)
+
+
+def _finish_sent(rt: Runtime, message_id: str, external_id: str | None, status: str,
+                 thread: dict[str, object]) -> str:
+    with write_session(rt.db) as session:
+        message = session.get(Message, message_id)
+        if message is None:
+            return status
+        message.external_id = external_id
+        message.sent_at = utcnow()
+        message.lease_until = None
+        message.error_code = message.error_message = None
+        message.status = "sending"
+        outbox.advance(session, message, status if status in outbox.STATUS_ORDER else "sent")
+        if thread:
+            conversation = session.get(Conversation, message.conversation_id)
+            if conversation is not None:
+                conversation.channel_data = {**conversation.channel_data, **thread}
+                session.add(conversation)
+        return message.status
+
+
+def _finish_failed(rt: Runtime, message_id: str, code: str, reason: str) -> str:
+    with write_session(rt.db) as session:
+        message = session.get(Message, message_id)
+        if message is None:
+            return "failed"
+        message.lease_until = None
+        message.status = "sending"
+        outbox.advance(session, message, "failed", error_code=code, error_message=reason)
+        log.warning("message %s failed: %s (%s)", message_id, code, reason)
+        return "failed"
+
+
+def _retry(rt: Runtime, message_id: str, reason: str, retry_after: float | None) -> str:
+    cfg = rt.settings.worker
+    with write_session(rt.db) as session:
+        message = session.get(Message, message_id)
+        if message is None:
+            return "failed"
+        if message.attempts >= cfg.max_attempts:
+            message.status = "sending"
+            message.lease_until = None
+            outbox.advance(session, message, "failed", error_code="gave_up",
+                           error_message=f"{reason} (after {message.attempts} attempts)")
+            return "failed"
+        delay = outbox.backoff(message.attempts, cfg.backoff_base_seconds, cfg.backoff_max_seconds)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, cfg.backoff_max_seconds))
+        message.status = "queued"
+        message.lease_until = None
+        message.next_attempt_at = utcnow() + timedelta(seconds=delay)
+        message.error_message = f"retrying: {reason}"[:500]
+        session.add(message)
+        log.info("message %s: temporary failure (%s), retry in %.1fs", message_id, reason, delay)
+        return "queued"
+
+
+def deliver_due(rt: Runtime, now: datetime | None = None) -> int:
+    """Send every due outbox row; returns how many were attempted."""
+    now = now or utcnow()
+    with read_session(rt.db) as session:
+        ids = outbox.due(session, now)
+    for message_id in ids:
+        deliver(rt, message_id, now)
+    return len(ids)
+
+
+def close_silent(rt: Runtime, now: datetime | None = None) -> int:
+    """Gently close conversations with the bot where the young person stopped answering."""
+    now = now or utcnow()
+    cutoff = now - timedelta(minutes=rt.pack.no_response_minutes)
+    with read_session(rt.db) as session:
+        ids = list(session.exec(select(Conversation.id).where(
+            Conversation.status == "bot", col(Conversation.last_activity_at) < cutoff)))
+    closed = 0
+    for conversation_id in ids:
+        with write_session(rt.db) as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None or conversation.status != "bot" or conversation.contact_id is None:
+                continue
+            if conversation.last_activity_at.replace(tzinfo=cutoff.tzinfo) >= cutoff:
+                continue
+            contact = session.get(Contact, conversation.contact_id)
+            assert contact is not None
+            ctx = Context(now=now, hours=rt.hours, emergency=rt.emergency, status="bot",
+                          first_contact=contact.consent_at is None, lang=contact.language)
+            result = engine.timeout(rt.pack, conversation.flow_state or None, ctx)
+            conversation.flow_state = result.state
+            receipt = inbox.Receipt(duplicate=False, conversation_id=conversation.id)
+            if contact.opted_out_at is not None:  # no bot messages after STOP
+                result.events[:] = [e for e in result.events if type(e).__name__ != "Reply"]
+            inbox.apply(rt, session, contact, conversation, None, result.events, now, receipt)
+            if conversation.status == "bot":  # the pack chose not to close: do not ask again
+                conversation.last_activity_at = now
+            session.add(conversation)
+            closed += 1
+    if closed:
+        rt.wake_outbox()
+    return closed
+
+
+def housekeeping(rt: Runtime, now: datetime | None = None) -> None:
+    """Erase what young people asked to erase, forget old dashboard changes."""
+    now = now or utcnow()
+    with write_session(rt.db) as session:
+        privacy.purge_erased(session)
+        activity.prune(session, now)
+
+
+def purge(rt: Runtime, now: datetime | None = None) -> int:
+    """Apply privacy.retention_days."""
+    with write_session(rt.db) as session:
+        return privacy.purge(session, now or utcnow(), rt.settings.privacy.retention_days)
+
+
+@dataclass
+class Duty:
+    """Something the worker does every `every` seconds."""
+
+    name: str
+    every: float
+    run: Callable[[Runtime], object]
+    last: float = 0.0
+
+
+class Worker:
+    """The loop: outbox first, then the periodic duties; woken at once by new messages."""
+
+    def __init__(self, rt: Runtime, extra: list[Duty] | None = None) -> None:
+        self.rt = rt
+        self.stopping = threading.Event()
+        self.duties = [
+            Duty("close_silent", 30, close_silent),
+            Duty("housekeeping", 30, housekeeping),
+            Duty("retention", 24 * 3600, purge),
+            *(extra or []),
+        ]
+
+    def run_once(self) -> None:
+        self.rt.outbox_ready.clear()
+        while deliver_due(self.rt) and not self.stopping.is_set():
+            pass
+        clock = time.monotonic()
+        for duty in self.duties:
+            if clock - duty.last >= duty.every:
+                duty.last = clock
+                try:
+                    duty.run(self.rt)
+                except Exception:
+                    log.exception("worker duty %s failed; it runs again later", duty.name)
+
+    def run(self) -> None:
+        log.info("worker started")
+        while not self.stopping.is_set():
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("worker loop error; going on")
+            self.rt.outbox_ready.wait(self.rt.settings.worker.poll_seconds)
+        log.info("worker stopped")
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name="sos-worker", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.rt.outbox_ready.set()

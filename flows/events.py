@@ -1,0 +1,67 @@
+"""What the engine decides: events the caller applies (store, send, escalate)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Priority = Literal["crisis", "high", "normal"]
+PRIORITY_RANK: dict[str, int] = {"crisis": 3, "high": 2, "normal": 1}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Send this text to the young person (through the outbox)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Escalate:
+    """Put the conversation in the listeners' queue (or raise its priority)."""
+
+    priority: Priority
+    reason: str  # e.g. "crisis:suicide", "asked_for_person", "personal:family"
+
+
+@dataclass(frozen=True)
+class FaqMatched:
+    faq_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Refer:
+    """The bot pointed the young person to a local service."""
+
+    service_id: str
+
+
+@dataclass(frozen=True)
+class LanguageSet:
+    lang: str  # "it" | "en"
+
+
+@dataclass(frozen=True)
+class ConsentShown:
+    """The first-contact privacy notice was sent."""
+
+
+@dataclass(frozen=True)
+class OptedOut:
+    """STOP: no more bot messages until the young person writes again."""
+
+
+@dataclass(frozen=True)
+class EraseRequested:
+    """The young person confirmed CANCELLA: erase their data."""
+
+
+@dataclass(frozen=True)
+class Closed:
+    """The bot closed the conversation (e.g. gentle close after no response)."""
+
+    reason: str
+
+
+Event = Reply | Escalate | FaqMatched | Refer | LanguageSet | ConsentShown | OptedOut | EraseRequested | Closed
