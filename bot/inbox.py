@@ -148,7 +148,8 @@ def _receive(rt: Runtime, session: Session, inbound: Inbound, now: datetime) -> 
         result = engine.step(rt.pack, conversation.flow_state or None, inbound.text, ctx,
                              media=len(inbound.media))
         conversation.flow_state = result.state
-        apply(rt, session, contact, conversation, message, result.events, now, receipt)
+        events = [e for e in result.events if not (inbound.quiet and isinstance(e, Reply))]
+        apply(rt, session, contact, conversation, message, events, now, receipt)
     session.add(contact)
     session.add(conversation)
     return receipt

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,38 +17,43 @@ from bot import config, db
 from bot.runtime import Runtime
 
 PG_URL = os.environ.get("SOS_TEST_DATABASE_URL", "")
+# Each test process works in a PostgreSQL schema of its own, dropped at the end.
 ALWAYS_OPEN = "mon-sun 00:00-24:00"
 
 
 @pytest.fixture(scope="session")
-def _template(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Migrate once per session: a SQLite file to copy, or the PostgreSQL schema."""
+def _template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Migrate once per session: a SQLite file to copy, or a PostgreSQL schema of our own."""
     if PG_URL:
+        schema = f"sos_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
         engine = db.make_engine(PG_URL)
         with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
+        db.upgrade(url)
+        yield url
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         engine.dispose()
-        db.upgrade(PG_URL)
-        return PG_URL
+        return
     path = tmp_path_factory.mktemp("template") / "template.sqlite"
     db.upgrade(f"sqlite:///{path}")
-    return str(path)
+    yield str(path)
 
 
 @pytest.fixture
 def database_url(_template: str, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database for this test."""
     if PG_URL:
-        engine = db.make_engine(PG_URL)
+        engine = db.make_engine(_template)
         with engine.begin() as conn:
             tables = [r[0] for r in conn.execute(text(
-                "SELECT tablename FROM pg_tables WHERE schemaname='public' "
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
                 "AND tablename <> 'alembic_version'"))]
             if tables:
                 conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         engine.dispose()
-        yield PG_URL
+        yield _template
         return
     path = tmp_path / "sos.sqlite"
     shutil.copy(_template, path)

@@ -20,7 +20,8 @@ class Inbound:
     display_name: str | None = None  # untrusted (e.g. WhatsApp ProfileName)
     meta: dict[str, Any] = field(default_factory=dict)  # kept on the message (headers, raw ref)
     thread: dict[str, Any] = field(default_factory=dict)  # merged into conversation.channel_data
-    answer: bool = True  # False: store and show, but no automatic reply (e.g. auto-replies)
+    answer: bool = True  # False: store and show only; no engine, no reply (e.g. auto-replies)
+    quiet: bool = False  # True: triage and escalate as usual, but send no bot reply (rate limits)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,55 @@
+"""Turn a message into comparable tokens, the way young people really write."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+
+_CONTRACTIONS = [
+    (re.compile(r"n['’]t\b"), " not"),
+    (re.compile(r"\bi['’]m\b"), "i am"),
+    (re.compile(r"['’]re\b"), " are"),
+    (re.compile(r"['’]ve\b"), " have"),
+    (re.compile(r"['’]ll\b"), " will"),
+]
+_SYMBOLS = str.maketrans({"+": " piu ", "&": " e ", "@": " a "})
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+_REPEATS = re.compile(r"([a-z])\1+")
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents, emoji and punctuation; one space between words."""
+    text = text.casefold()
+    for pattern, replacement in _CONTRACTIONS:
+        text = pattern.sub(replacement, text)
+    text = text.translate(_SYMBOLS)
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return _NON_WORD.sub(" ", text).strip()
+
+
+def collapse(word: str) -> str:
+    """Collapse repeated letters: "aiutooo" -> "aiuto", "ammazzare" -> "amazare"."""
+    return _REPEATS.sub(r"\1", word)
+
+
+class Normalizer:
+    """Fold, collapse repeated letters and expand abbreviations ("nn" -> "non", "kms" -> ...)."""
+
+    def __init__(self, abbreviations: Mapping[str, str] | None = None) -> None:
+        self.abbreviations: dict[str, tuple[str, ...]] = {}
+        for short, full in (abbreviations or {}).items():
+            key = collapse(fold(short))
+            self.abbreviations[key] = tuple(collapse(w) for w in fold(full).split())
+
+    def __call__(self, text: str) -> tuple[str, ...]:
+        """The tokens of one message."""
+        out: list[str] = []
+        for word in fold(text).split():
+            word = collapse(word)
+            out.extend(self.abbreviations.get(word, (word,)))
+        return tuple(out)
+
+    def text(self, text: str) -> str:
+        """The normalised message as one string."""
+        return " ".join(self(text))

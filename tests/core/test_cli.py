@@ -1,0 +1,107 @@
+"""The sos-bot command, as a newcomer and a coordinator use it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import cli
+
+ENV = {"SOS_SERVICE_HOURS": "mon-sun 00:00-24:00"}
+
+
+def run(args: list[str], database_url: str, stdin: str | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, args, input=stdin, env={**ENV, "SOS_DATABASE_URL": database_url})
+    return result.exit_code, result.output
+
+
+def test_triage_prints_one_json_object(database_url: str) -> None:
+    code, out = run(["triage", "voglio morire"], database_url)
+    assert code == 0, out
+    data = json.loads(out)
+    assert set(data) == {"intent", "faq_id", "score", "priority"}
+    assert data["intent"] == "crisis" and data["priority"] == "crisis"
+
+
+def test_triage_reads_lines_from_stdin(database_url: str) -> None:
+    code, out = run(["triage"], database_url, stdin="a ke ora siete aperti?\nSTOP\nciao\n")
+    assert code == 0, out
+    answers = [json.loads(line) for line in out.splitlines()]
+    assert [a["intent"] for a in answers] == ["faq", "stop", "greeting"]
+    assert answers[0]["faq_id"] == "orari" and answers[0]["score"] > 0
+
+
+def test_flows_check_accepts_the_default_pack(database_url: str) -> None:
+    code, out = run(["flows", "check"], database_url)
+    assert code == 0 and out.startswith("ok"), out
+
+
+def test_flows_check_names_file_and_line_of_an_error(database_url: str, tmp_path: Path) -> None:
+    default = Path(__file__).parents[2] / "flows" / "default"
+    for f in default.iterdir():
+        if f.is_file():
+            (tmp_path / f.name).write_bytes(f.read_bytes())
+    faq = next(tmp_path.glob("faq*.toml"))
+    faq.write_text(faq.read_text() + "\n[[[broken\n")
+    code, out = run(["flows", "check", str(tmp_path)], database_url)
+    assert code != 0 and faq.name in out and "line" in out, out
+
+
+def test_bad_configuration_stops_with_the_key(database_url: str, tmp_path: Path) -> None:
+    bad = tmp_path / "c.toml"
+    bad.write_text("[server]\nport = 'x'\n")
+    code, out = run(["--config", str(bad), "db", "upgrade"], database_url)
+    assert code != 0 and "server.port" in out
+
+
+def test_db_upgrade_is_idempotent(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/fresh.sqlite"
+    assert run(["db", "upgrade"], url)[0] == 0
+    code, out = run(["db", "upgrade"], url)
+    assert code == 0 and "up to date" in out
+
+
+def test_chat_talks_with_the_bot_in_the_terminal(database_url: str) -> None:
+    code, out = run(["chat", "--as", "prova"], database_url, stdin="ciao\nvoglio morire\n")
+    assert code == 0, out
+    assert out.count("bot> ") >= 2
+    assert "112" in out and "priorità crisis" in out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_run_starts_everything_and_answers_healthz(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, **ENV, "SOS_DATABASE_URL": f"sqlite:///{tmp_path}/run.sqlite",
+           "SOS_SERVER_PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    assert r.status == 200 and json.load(r)["status"] == "ok"
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"sos-bot run did not come up:\n{proc.stdout.read() if proc.stdout else ''}")
+                time.sleep(0.2)
+        assert (tmp_path / "run.sqlite").exists()
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    assert proc.returncode == 0
