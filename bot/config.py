@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tomllib
 import types
@@ -15,6 +16,7 @@ from flows.engine import EmergencyNumber
 from flows.hours import HoursError, OpeningHours
 
 TLS_MODES = ("tls", "starttls", "none")
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
 ENV_PREFIX = "SOS_"
 
 
@@ -44,6 +46,8 @@ class Twilio:
     api_base_url: str = "https://api.twilio.com"
     reengage_content_sid: str = ""  # approved template for closed 24-hour windows
     reengage_content_variables: str = "{}"  # JSON object, e.g. {"1": "S.O.S. Amico Giovani"}
+    messaging_service_sid: str = ""  # optional MG...: send through a Messaging Service instead
+    timeout_seconds: float = 10.0  # one request to Twilio; past it the outcome is unknown
 
     @property
     def enabled(self) -> bool:
@@ -67,10 +71,19 @@ class Email:
     poll_seconds: int = 60  # used when the server has no IDLE
     max_auto_replies_per_day: int = 5
     max_attachment_bytes: int = 10_000_000
+    max_message_bytes: int = 25_000_000  # larger mail: only its start is read (text, headers)
+    from_name: str = "S.O.S. Amico Giovani"  # the name young people see next to `address`
+    tls_ca_file: str = ""  # extra CA certificates (PEM) for a private mail server; "" = system
+    smtp_timeout_seconds: float = 30.0  # one whole SMTP delivery; past it the send is retried
 
     @property
     def enabled(self) -> bool:
         return bool(self.address and self.imap_host and self.smtp_host)
+
+    @property
+    def login(self) -> str:
+        """The IMAP/SMTP user name: `username`, or the address itself."""
+        return self.username or self.address
 
 
 @dataclass
@@ -115,6 +128,18 @@ class Worker:
     max_attempts: int = 12  # a message is failed after this many temporary errors
     backoff_base_seconds: float = 2.0
     backoff_max_seconds: float = 600.0
+    lease_seconds: float = 60.0  # a worker holds a row this long while sending it
+
+
+@dataclass
+class Dashboard:
+    session_hours: int = 12  # a login lasts one shift
+    login_max_failures: int = 5  # failed logins per username before a pause
+    login_window_minutes: int = 15  # ...counted over this many minutes
+    live_poll_seconds: float = 0.75  # how often the live stream reads the change feed
+    live_stream_seconds: int = 55  # a live stream ends after this; the browser reconnects
+    window_warning_minutes: int = 120  # flag WhatsApp windows closing sooner than this
+    trusted_proxies: int = 0  # reverse proxies in front (X-Forwarded-For/-Proto/-Host trusted)
 
 
 @dataclass
@@ -127,6 +152,7 @@ class Settings:
     privacy: Privacy = field(default_factory=Privacy)
     safety: Safety = field(default_factory=Safety)
     worker: Worker = field(default_factory=Worker)
+    dashboard: Dashboard = field(default_factory=Dashboard)
     source: str = "(defaults)"
 
     @property
@@ -226,6 +252,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("twilio.whatsapp_number: expected the form whatsapp:+14155238886")
     if urlsplit(s.twilio.api_base_url).scheme not in ("http", "https"):
         raise ConfigError("twilio.api_base_url: expected an http(s) URL")
+    _validate_twilio(s)
+    _validate_email(s)
     try:
         s.service.opening_hours()
     except HoursError as exc:
@@ -241,6 +269,58 @@ def _validate(s: Settings) -> None:
             raise ConfigError(f"safety.numbers[{i}]: each number needs a name and a number")
     if s.worker.max_attempts < 1 or s.worker.poll_seconds <= 0:
         raise ConfigError("worker: max_attempts >= 1 and poll_seconds > 0")
+    d = s.dashboard
+    if min(d.session_hours, d.login_max_failures, d.login_window_minutes, d.live_stream_seconds) < 1:
+        raise ConfigError("dashboard: session_hours, login_max_failures, login_window_minutes "
+                          "and live_stream_seconds must be at least 1")
+    if d.live_poll_seconds <= 0 or d.window_warning_minutes < 0 or d.trusted_proxies < 0:
+        raise ConfigError("dashboard: live_poll_seconds > 0, window_warning_minutes >= 0 and "
+                          "trusted_proxies >= 0")
+
+
+def _validate_twilio(s: Settings) -> None:
+    t = s.twilio
+    if t.timeout_seconds <= 0:
+        raise ConfigError("twilio.timeout_seconds: must be more than 0")
+    if s.worker.lease_seconds < 3 * t.timeout_seconds:
+        raise ConfigError("worker.lease_seconds: at least 3 × twilio.timeout_seconds, so that a "
+                          "look-up and a send fit in one lease")
+    if t.messaging_service_sid and not t.messaging_service_sid.startswith("MG"):
+        raise ConfigError("twilio.messaging_service_sid: expected a Messaging Service SID (MG...)")
+    if t.reengage_content_sid and not t.reengage_content_sid.startswith("HX"):
+        raise ConfigError("twilio.reengage_content_sid: expected a Content template SID (HX...)")
+    try:
+        variables = json.loads(t.reengage_content_variables or "{}")
+    except ValueError as exc:
+        raise ConfigError(f"twilio.reengage_content_variables: not JSON ({exc})") from exc
+    if not isinstance(variables, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in variables.items()
+    ):
+        raise ConfigError('twilio.reengage_content_variables: expected a JSON object of strings, '
+                          'e.g. {"1": "S.O.S. Amico Giovani"}')
+
+
+def _validate_email(s: Settings) -> None:
+    e = s.email
+    if not 1 <= e.idle_seconds <= 29 * 60:
+        raise ConfigError("email.idle_seconds: 1 to 1740 (servers end IDLE after 30 minutes)")
+    if e.poll_seconds < 1 or e.max_auto_replies_per_day < 0:
+        raise ConfigError("email: poll_seconds >= 1 and max_auto_replies_per_day >= 0")
+    if min(e.max_attachment_bytes, e.max_message_bytes) < 1024:
+        raise ConfigError("email: max_attachment_bytes and max_message_bytes at least 1024")
+    if e.smtp_timeout_seconds <= 0 or s.worker.lease_seconds < 2 * e.smtp_timeout_seconds:
+        raise ConfigError("email.smtp_timeout_seconds: more than 0 and at most half of "
+                          "worker.lease_seconds, so that a send ends before its lease")
+    if e.tls_ca_file and not Path(e.tls_ca_file).is_file():
+        raise ConfigError(f"email.tls_ca_file: {e.tls_ca_file} is not a file")
+    if e.address and ("\n" in e.from_name or "\r" in e.from_name):
+        raise ConfigError("email.from_name: one line only")
+    if s.production and e.enabled:
+        for kind in ("imap", "smtp"):
+            host = getattr(e, f"{kind}_host")
+            if getattr(e, f"{kind}_tls") == "none" and host not in LOOPBACK:
+                raise ConfigError(f"email.{kind}_tls: 'none' sends the password in clear; "
+                                  "production allows it only to a server on this machine")
 
 
 def load(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:

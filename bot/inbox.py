@@ -35,6 +35,7 @@ from flows.events import (
 )
 
 log = logging.getLogger(__name__)
+ONE_REPLY_PER_MESSAGE = ("email",)  # channels where the bot's replies to a message leave as one
 
 
 @dataclass
@@ -112,8 +113,8 @@ def _receive(rt: Runtime, session: Session, inbound: Inbound, now: datetime) -> 
     contact = _contact(rt, session, inbound, now)
     if inbound.display_name:
         contact.display_name = inbound.display_name[:200]
-    contact.erase_requested_at = None  # writing again after an erasure starts afresh
-    if inbound.answer:
+    if inbound.answer:  # an auto-reply or a bounce is not writing again
+        contact.erase_requested_at = None  # writing again after an erasure starts afresh
         contact.last_inbound_at = now
         contact.opted_out_at = None  # writing again after STOP opts back in
     conversation = open_conversation(session, contact, now)
@@ -149,10 +150,22 @@ def _receive(rt: Runtime, session: Session, inbound: Inbound, now: datetime) -> 
                              media=len(inbound.media))
         conversation.flow_state = result.state
         events = [e for e in result.events if not (inbound.quiet and isinstance(e, Reply))]
+        if inbound.channel in ONE_REPLY_PER_MESSAGE:
+            events = join_replies(events)
         apply(rt, session, contact, conversation, message, events, now, receipt)
     session.add(contact)
     session.add(conversation)
     return receipt
+
+
+def join_replies(events: list[Event]) -> list[Event]:
+    """The bot's replies to one message as one text (on e-mail: one mail, not several)."""
+    texts = [e.text for e in events if isinstance(e, Reply)]
+    if len(texts) < 2:
+        return events
+    first = next(i for i, e in enumerate(events) if isinstance(e, Reply))
+    others = [e for e in events if not isinstance(e, Reply)]
+    return [*others[:first], Reply(text="\n\n".join(texts)), *others[first:]]
 
 
 def apply(

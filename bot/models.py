@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -138,3 +138,30 @@ class AppSetting(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=64)
     value: str
+
+
+class Note(SQLModel, table=True):
+    """A listener's private note on a conversation: never sent, erased with the conversation."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    conversation_id: str = Field(foreign_key="conversation.id", index=True, max_length=32)
+    operator_id: str | None = Field(default=None, foreign_key="operator.id", max_length=32)
+    body: str = ""
+    created_at: datetime = _created()
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed dashboard login, for rate limiting across processes (key: an HMAC, no names)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, index=True)
+    at: datetime = _created()
+
+
+class Mailbox(SQLModel, table=True):
+    """How far the e-mail listener got in an IMAP folder (UIDs are unsigned 32-bit numbers)."""
+
+    name: str = Field(primary_key=True, max_length=255)  # account and folder: "user@host/INBOX"
+    uidvalidity: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    last_uid: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    updated_at: datetime = _created()

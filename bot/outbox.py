@@ -16,7 +16,7 @@ LEASE = timedelta(seconds=60)
 # Delivery states only move forward; failed/undelivered end the line.
 STATUS_ORDER = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
 FINAL_FAILURES = ("failed", "undelivered")
-MAX_PART = {"whatsapp": 1600}  # longer bodies are split at word boundaries
+MAX_PART = {"whatsapp": 1600, "sms": 1600}  # longer bodies are split at word boundaries
 
 
 def split_body(body: str, limit: int) -> list[str]:
@@ -88,7 +88,7 @@ def due(session: Session, now: datetime, limit: int = 20) -> list[str]:
     return list(session.exec(query))
 
 
-def claim(session: Session, message_id: str, now: datetime) -> bool:
+def claim(session: Session, message_id: str, now: datetime, lease: timedelta = LEASE) -> bool:
     """Take one row for sending; exactly one worker wins (compare-and-set on the status)."""
     result = session.execute(
         update(Message)
@@ -99,7 +99,7 @@ def claim(session: Session, message_id: str, now: datetime) -> bool:
                 and_(Message.status == "sending", col(Message.lease_until) < now),
             ),
         )
-        .values(status="sending", lease_until=now + LEASE, attempts=Message.attempts + 1)
+        .values(status="sending", lease_until=now + lease, attempts=Message.attempts + 1)
     )
     return bool(getattr(result, "rowcount", 0) == 1)
 

@@ -9,7 +9,7 @@ from sqlalchemy import and_, exists
 from sqlmodel import Session, col, delete, select
 
 from bot import audit
-from bot.models import Contact, Conversation, Message
+from bot.models import Contact, Conversation, Message, Note
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +20,7 @@ def anonymise(session: Session, conversation: Conversation, keep_messages: set[s
     if keep_messages:
         query = query.where(col(Message.id).not_in(keep_messages))
     session.exec(query)  # type: ignore[call-overload]
+    session.exec(delete(Note).where(col(Note.conversation_id) == conversation.id))
     if not keep_messages:
         conversation.contact_id = None
     conversation.flow_state = {}

@@ -26,7 +26,8 @@ def deliver(rt: Runtime, message_id: str, now: datetime | None = None) -> str | 
     """Claim one outbox row and send it; returns the new status (None if another worker has it)."""
     now = now or utcnow()
     with write_session(rt.db) as session:
-        if not outbox.claim(session, message_id, now):
+        lease = timedelta(seconds=rt.settings.worker.lease_seconds)
+        if not outbox.claim(session, message_id, now, lease):
             return None
         message = session.get(Message, message_id)
         assert message is not None
@@ -54,14 +55,17 @@ def deliver(rt: Runtime, message_id: str, now: datetime | None = None) -> str | 
 def _finish_sent(rt: Runtime, message_id: str, external_id: str | None, status: str,
                  thread: dict[str, object]) -> str:
     with write_session(rt.db) as session:
-        message = session.get(Message, message_id)
+        # locked: a status callback may be writing the same row right now
+        message = session.get(Message, message_id, with_for_update=True)
         if message is None:
             return status
         message.external_id = external_id
         message.sent_at = utcnow()
         message.lease_until = None
-        message.error_code = message.error_message = None
-        message.status = "sending"
+        if message.status not in outbox.FINAL_FAILURES:  # a status callback may have come first
+            message.error_code = message.error_message = None
+        if message.status == "queued":  # ...and moved it on already: never backwards
+            message.status = "sending"
         outbox.advance(session, message, status if status in outbox.STATUS_ORDER else "sent")
         if thread:
             conversation = session.get(Conversation, message.conversation_id)
@@ -86,9 +90,13 @@ def _finish_failed(rt: Runtime, message_id: str, code: str, reason: str) -> str:
 def _retry(rt: Runtime, message_id: str, reason: str, retry_after: float | None) -> str:
     cfg = rt.settings.worker
     with write_session(rt.db) as session:
-        message = session.get(Message, message_id)
+        message = session.get(Message, message_id, with_for_update=True)
         if message is None:
             return "failed"
+        if message.external_id:  # the provider took it after all: its status callback came first
+            message.lease_until = None
+            outbox.advance(session, message, "sent")
+            return message.status
         if message.attempts >= cfg.max_attempts:
             message.status = "sending"
             message.lease_until = None

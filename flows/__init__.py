@@ -1,24 +1,18 @@
-"""Temporary entry point until the content pack lands: an empty pack and the placeholder engine."""
-
-from __future__ import annotations
-
-from dataclasses import dataclass
-from pathlib import Path
+"""Conversation flows: the pure engine, message triage and the content pack it runs on."""
 
 from flows.engine import Context, EmergencyNumber, Step, step, timeout
+from flows.pack import Pack, PackError, load_pack
+from flows.triage import Triage, triage
 
-
-class PackError(ValueError):
-    pass
-
-
-@dataclass
-class Pack:
-    no_response_minutes: int = 30
-
-
-def load_pack(path: Path | None = None) -> Pack:
-    return Pack()
-
-
-__all__ = ["Context", "EmergencyNumber", "Pack", "PackError", "Step", "load_pack", "step", "timeout"]
+__all__ = [
+    "Context",
+    "EmergencyNumber",
+    "Pack",
+    "PackError",
+    "Step",
+    "Triage",
+    "load_pack",
+    "step",
+    "timeout",
+    "triage",
+]

@@ -13,18 +13,53 @@ ctx.status says who holds the conversation:
   "waiting"  in the listeners' queue: no menu; crisis still answered with the numbers;
   "listener" a volunteer holds it: the bot stays silent, but a crisis still yields
              Escalate("crisis", ...) so the dashboard is alerted.
+
+What runs, in order, for every message (the fallbacks apply in every state, before the flow):
+  1. crisis (flows.triage): the numbers and "a volunteer writes as soon as possible" at once,
+     Escalate("crisis"); with a volunteer: only the Escalate. On first contact the privacy
+     notice follows the crisis answer.
+  2. first contact: welcome + privacy notice (+ the menu, unless the message asks for a person).
+  3. attachments: once per conversation, "I only read text for now".
+  4. a pending CANCELLA: "sì"/"yes" erases, anything else cancels (and is then handled).
+  5. waiting in the queue: one reminder at most; a personal difficulty raises the priority.
+  6. STOP, CANCELLA, a person (OPERATORE) or a personal difficulty, MENU/AIUTO/greetings.
+  7. a number picks an option of the node on screen (or of the main menu).
+  8. FAQ: a clear match is answered; close runners-up are offered as a numbered choice.
+  9. anything else: "I did not understand" + the menu and the way to a person.
+
+A personal difficulty (family, school, loneliness, bullying, anxiety...) is escalated at once
+with priority "high", without waiting for a "yes": on a listening line the young person has
+already asked to be listened to, and a question back would cost a turn when they may not
+answer. The bot never advises: every text it sends comes from the pack.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from flows.events import Event, Reply
+from flows import render
+from flows.events import (
+    Closed,
+    ConsentShown,
+    EraseRequested,
+    Escalate,
+    Event,
+    FaqMatched,
+    LanguageSet,
+    OptedOut,
+    Refer,
+    Reply,
+)
 from flows.hours import OpeningHours
+from flows.pack import Node, Option, Pack
+from flows.triage import Triage, language, triage
 
 Status = Literal["bot", "waiting", "listener"]
+
+_NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 
 
 @dataclass(frozen=True)
@@ -50,11 +85,229 @@ class Step:
     events: list[Event] = field(default_factory=list)
 
 
-def step(pack: Any, state: dict[str, Any] | None, text: str, ctx: Context, *, media: int = 0) -> Step:
-    """Advance the conversation by one inbound message (placeholder, replaced by the real engine)."""
-    return Step(dict(state or {}), [Reply(text="Ciao!")])
+class _Turn:
+    """One inbound message being answered: the state being changed and the events so far."""
+
+    def __init__(self, pack: Pack, state: dict[str, Any] | None, ctx: Context) -> None:
+        self.pack, self.ctx = pack, ctx
+        self.state: dict[str, Any] = dict(state or {})
+        self.state.pop("closed", None)
+        self.events: list[Event] = []
+        self.lang = "it"
+
+    # saying things ------------------------------------------------------------------------
+
+    def text(self, text_id: str) -> str:
+        return render.fill(self.pack, text_id, self.ctx, self.lang)
+
+    def say(self, *parts: str) -> None:
+        self.events.append(Reply("\n\n".join(p for p in parts if p)))
+
+    def menu(self, node_id: str | None = None) -> str:
+        node = self.pack.nodes[node_id or self.pack.start]
+        self.state["node"] = node.id
+        return render.menu(self.pack, node, self.ctx, self.lang)
+
+    @property
+    def open(self) -> bool:
+        return self.ctx.hours.is_open(self.ctx.now)
+
+    # the steps ----------------------------------------------------------------------------
+
+    def choose_language(self, text: str) -> None:
+        known = self.ctx.lang or self.state.get("lang")
+        if known in render.LANGUAGES:
+            self.lang = known
+            return
+        found = language(self.pack, text)
+        if found:
+            self.lang = self.state["lang"] = found
+            self.events.append(LanguageSet(found))
+
+    def crisis(self, t: Triage) -> None:
+        told = self.state.get("crisis", 0)
+        text_id = "crisis_again" if told else "crisis" if self.open else "crisis_closed"
+        self.say(self.text(text_id))
+        self.events.append(Escalate("crisis", t.reason or "crisis"))
+        self.state["crisis"] = told + 1
+        self.forget_choices()
+
+    def welcome(self, *, with_menu: bool) -> None:
+        self.say(self.text("welcome"), self.menu() if with_menu else "")
+        self.events.append(ConsentShown())
+
+    def forget_choices(self) -> None:
+        self.state.pop("node", None)
+        self.state.pop("choices", None)
+
+    def handover(self, t: Triage) -> None:
+        self.forget_choices()
+        if t.priority == "high":
+            self.say(self.text("personal_open" if self.open else "personal_closed"))
+            self.events.append(Escalate("high", t.reason or "personal"))
+        else:
+            self.say(self.text("handover_open" if self.open else "handover_closed"))
+            self.events.append(Escalate("normal", "asked_for_person"))
+
+    def stop(self) -> None:
+        self.events.append(OptedOut())
+        self.say(self.text("stopped"))
+        self.forget_choices()
+
+    def ask_erase(self) -> None:
+        self.state["confirm"] = "erase"
+        self.say(self.text("erase_confirm"))
+
+    def confirm_erase(self, text: str) -> bool:
+        """Handle the answer to "are you sure?"; True when nothing else is left to do."""
+        if self.pack.normalize.text(text) in self.pack.commands.yes:
+            self.events.extend([EraseRequested(), Reply(self.text("erase_done"))])
+            self.state = {"lang": self.lang} if "lang" in self.state else {}
+            return True
+        self.say(self.text("erase_cancelled"))
+        return False
+
+    def waiting(self, t: Triage) -> None:
+        if t.intent == "human" and t.priority == "high" and not self.state.get("raised"):
+            self.state["raised"] = True
+            self.events.append(Escalate("high", t.reason or "personal"))
+        if not self.state.get("reminded"):
+            self.state["reminded"] = True
+            self.say(self.text("waiting_reminder"))
+
+    def answer(self, faq_id: str, score: float) -> None:
+        faq = self.pack.faqs[faq_id]
+        self.forget_choices()
+        body = render.format_text(self.pack, faq.answer[self.lang], self.ctx, self.lang)
+        if faq.next:
+            self.say(body, self.menu(faq.next))
+        else:
+            self.say(body, self.text("faq_footer"))
+        self.events.append(FaqMatched(faq_id, score))
+
+    def offer_choice(self, t: Triage) -> None:
+        assert t.faq_id is not None and t.score is not None
+        choices = [(t.faq_id, t.score), *t.alternatives[:2]]
+        self.forget_choices()
+        self.state["choices"] = [[faq_id, score] for faq_id, score in choices]
+        self.say_choices("choose_faq")
+
+    def say_choices(self, text_id: str) -> None:
+        titles = [self.pack.faqs[faq_id].title[self.lang] for faq_id, _ in self.state["choices"]]
+        lines = [self.text(text_id)] + [f"*{i}* {t}" for i, t in enumerate(titles, 1)]
+        self.say("\n".join(lines))
+
+    def pick(self, number: str) -> None:
+        """A number: one of the offered FAQ, or an option of the node on screen."""
+        choices = self.state.get("choices")
+        if choices:
+            index = int(number) - 1
+            if 0 <= index < len(choices):
+                faq_id, score = choices[index]
+                self.answer(faq_id, float(score))
+            else:
+                self.say_choices("choice_invalid")
+            return
+        node = self.pack.nodes[self.state.get("node") or self.pack.start]
+        option = node.option(str(int(number)))
+        if option is None:
+            self.say(self.text("choice_invalid"), self.menu(node.id))
+        else:
+            self.follow(node, option)
+
+    def follow(self, node: Node, option: Option) -> None:
+        if option.goto:
+            self.say(self.menu(option.goto))
+        elif option.faq:
+            self.answer(option.faq, 100.0)
+        elif option.service:
+            service = self.pack.services[option.service]
+            self.state["node"] = node.id  # another number picks another service
+            self.say(render.service_card(self.pack, service, self.ctx, self.lang))
+            self.events.append(Refer(service.id))
+        elif option.action == "handover":
+            self.handover(Triage("human", priority="normal", reason="asked_for_person"))
+        elif option.action == "erase":
+            self.ask_erase()
+        else:
+            self.say(self.menu())
 
 
-def timeout(pack: Any, state: dict[str, Any] | None, ctx: Context) -> Step:
-    """The young person did not answer: a gentle close."""
-    return Step(dict(state or {}), [])
+def step(
+    pack: Pack, state: dict[str, Any] | None, text: str, ctx: Context, *, media: int = 0
+) -> Step:
+    """Advance the conversation by one inbound message."""
+    turn = _Turn(pack, state, ctx)
+    t = triage(pack, text)
+    if ctx.status == "listener":
+        alert = t.intent == "crisis"
+        events: list[Event] = [Escalate("crisis", t.reason or "crisis")] if alert else []
+        return Step(turn.state, events)
+    if ctx.status == "bot":
+        turn.state.pop("reminded", None)
+        turn.state.pop("raised", None)
+    turn.choose_language(text)
+    if t.intent == "crisis":
+        turn.state.pop("confirm", None)
+        turn.crisis(t)
+        if ctx.first_contact:
+            turn.welcome(with_menu=False)
+        return Step(turn.state, turn.events)
+    if ctx.first_contact:
+        turn.welcome(with_menu=ctx.status == "bot" and t.intent != "human")
+    if media and not turn.state.get("media"):
+        turn.state["media"] = True
+        turn.say(turn.text("media_note"))
+        if not text.strip():
+            return Step(turn.state, turn.events)
+    if turn.state.pop("confirm", None) == "erase":
+        if turn.confirm_erase(text) or t.intent == "unknown":
+            return Step(turn.state, turn.events)
+    if ctx.status == "waiting":
+        if t.intent == "stop":
+            turn.stop()
+        elif t.intent == "erase":
+            turn.ask_erase()
+        else:
+            turn.waiting(t)
+        return Step(turn.state, turn.events)
+    _in_bot(turn, t, text)
+    return Step(turn.state, turn.events)
+
+
+def _in_bot(turn: _Turn, t: Triage, text: str) -> None:
+    """The bot holds the conversation: commands, menu choices, FAQ, or not understood."""
+    first = turn.ctx.first_contact
+    number = _NUMBER.match(text)
+    if t.intent == "stop":
+        turn.stop()
+    elif t.intent == "erase":
+        turn.ask_erase()
+    elif t.intent == "human":
+        turn.handover(t)
+    elif t.intent == "greeting":
+        if not first:
+            turn.say(turn.text("hello") if t.reason == "hello" else "", turn.menu())
+    elif number:
+        turn.pick(number.group(1))
+    elif t.intent == "faq" and t.faq_id is not None and t.score is not None:
+        if t.alternatives or t.score < turn.pack.matching.answer:
+            turn.offer_choice(t)
+        else:
+            turn.answer(t.faq_id, t.score)
+    elif t.reason == "thanks":
+        turn.say(turn.text("thanks"))
+    elif not first:
+        turn.say(turn.text("not_understood"), turn.menu())
+
+
+def timeout(pack: Pack, state: dict[str, Any] | None, ctx: Context) -> Step:
+    """The young person did not answer: a gentle close (only while with the bot, only once)."""
+    s = dict(state or {})
+    if ctx.status != "bot" or s.get("closed"):
+        return Step(s, [])
+    lang = ctx.lang or s.get("lang") or "it"
+    lang = lang if lang in render.LANGUAGES else "it"
+    goodbye = render.fill(pack, "goodbye", ctx, lang)
+    kept = {k: s[k] for k in ("lang",) if k in s}
+    return Step({**kept, "closed": True}, [Reply(goodbye), Closed("no_response")])

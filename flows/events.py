@@ -64,4 +64,7 @@ class Closed:
     reason: str
 
 
-Event = Reply | Escalate | FaqMatched | Refer | LanguageSet | ConsentShown | OptedOut | EraseRequested | Closed
+Event = (
+    Reply | Escalate | FaqMatched | Refer | LanguageSet | ConsentShown | OptedOut | EraseRequested
+    | Closed
+)

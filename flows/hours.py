@@ -76,11 +76,22 @@ class OpeningHours:
         return None
 
     def describe(self, lang: str = "it") -> str:
-        """Human text of the schedule, e.g. "lunedì 15:00-20:00; ..."."""
+        """Human text of the schedule, e.g. "lunedì-venerdì 15:00-20:00; sabato 10:00-13:00"."""
         names = DAY_NAMES.get(lang, DAY_NAMES["it"])
-        out = []
-        for i, ranges in enumerate(self.week):
+        out: list[str] = []
+        day = 0
+        while day < 7:
+            ranges = self.week[day]
+            last = day
+            while last + 1 < 7 and self.week[last + 1] == ranges:
+                last += 1
             if ranges:
-                spans = ", ".join(f"{s:%H:%M}-{e:%H:%M}" for s, e in ranges)
-                out.append(f"{names[i]} {spans}")
+                spans = ", ".join(f"{s:%H:%M}-{_end(e)}" for s, e in ranges)
+                days = names[day] if last == day else f"{names[day]}-{names[last]}"
+                out.append(f"{days} {spans}")
+            day = last + 1
         return "; ".join(out)
+
+
+def _end(t: time) -> str:
+    return "24:00" if t == time(23, 59, 59) else f"{t:%H:%M}"

@@ -8,6 +8,7 @@ little. Unknown words are corrected when one typo away from a known word.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,10 +16,19 @@ from dataclasses import dataclass
 from flows.spelling import Vocabulary
 
 _VOWELS = "aeiouy"
+_ENDINGS = tuple(sorted(
+    "issimo issima issimi issime azione azioni amento amenti imento imenti mente iamo ando "
+    "endo ono ano are ere ire ato ata ati ate ito ita iti ite uto uta uti ete".split(),
+    key=len, reverse=True,
+))
 
 
 def stem(word: str) -> str:
-    """Drop final vowels so "gratuito/gratuita/gratuiti" and "orario/orari" meet."""
+    """A light Italian stem: "cancellare/cancellate/cancellato", "orario/orari" meet."""
+    for ending in _ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 4:
+            word = word[: -len(ending)]
+            break
     short = word.rstrip(_VOWELS)
     return short if len(short) >= 4 else word
 
@@ -38,18 +48,20 @@ class FaqMatcher:
         questions: Iterable[tuple[str, Sequence[str], str]],
         *,
         stopwords: Iterable[str] = (),
-        unknown_weight: float = 1.2,
-        typo_factor: float = 0.85,
+        typo_factor: float = 0.8,
+        beta: float = 1.3,
     ) -> None:
         """`questions` are (faq_id, normalised tokens, original text)."""
         self.stopwords = frozenset(stopwords)
-        self.unknown_weight = unknown_weight
         self.typo_factor = typo_factor
+        self.beta2 = beta * beta
+        self._f = 100.0 * (1 + self.beta2)
         self._faq: list[str] = []
         self._text: list[str] = []
         self._terms: list[frozenset[str]] = []
         seen: dict[str, set[str]] = {}
-        for faq_id, tokens, text in questions:
+        questions_seen = list(questions)
+        for faq_id, tokens, text in questions_seen:
             terms = self.terms(tokens)
             if not terms:
                 continue
@@ -60,39 +72,63 @@ class FaqMatcher:
                 seen.setdefault(t, set()).add(faq_id)
         n = len(set(self._faq)) or 1
         self.weight = {t: math.log(1 + n / len(ids)) for t, ids in seen.items()}
+        self.unknown_weight = math.log(1 + n)  # a word we never saw is as telling as a rare one
         self._postings: dict[str, list[int]] = {}
         for i, terms in enumerate(self._terms):
             for t in terms:
                 self._postings.setdefault(t, []).append(i)
         self._size = [sum(self.weight[t] for t in terms) for terms in self._terms]
-        self.vocabulary = Vocabulary(self.weight)
+        self._surface: dict[str, str] = {}  # every written form of a known term -> the term
+        for _faq_id, tokens, _text in questions_seen:
+            for token in tokens:
+                if token not in self.stopwords:
+                    self._surface[token] = stem(token)
+        self.vocabulary = Vocabulary(self._surface)
 
     def terms(self, tokens: Sequence[str]) -> frozenset[str]:
         """The content words of a message or phrasing, stemmed."""
         return frozenset(stem(t) for t in tokens if t not in self.stopwords)
 
-    def rank(self, tokens: Sequence[str], limit: int = 3) -> list[Candidate]:
-        """The best FAQs for the message (best phrasing each), best first."""
+    def rank(self, tokens: Sequence[str], limit: int = 3, floor: float = 0.0) -> list[Candidate]:
+        """The best FAQs scoring at least `floor` (best phrasing each), best first."""
         found: dict[str, float] = {}  # known term -> weight it brings
         size = 0.0
-        for term in self.terms(tokens):
-            near = self.vocabulary.near(term)
+        for token in {t for t in tokens if t not in self.stopwords}:
+            term = stem(token)
+            if term in self.weight:
+                near, factor = {term}, 1.0
+            else:
+                near = {self._surface[w] for w in self.vocabulary.near(token)}
+                factor = self.typo_factor
             if not near:
                 size += self.unknown_weight
                 continue
-            factor = 1.0 if near == [term] else self.typo_factor
             size += max(self.weight[w] for w in near) * factor
             for w in near:
                 found[w] = max(found.get(w, 0.0), self.weight[w] * factor)
-        shared: dict[int, float] = {}
-        for term, weight in found.items():
-            for i in self._postings[term]:
-                shared[i] = shared.get(i, 0.0) + weight
         best: dict[str, tuple[float, int]] = {}
-        for i, overlap in shared.items():
-            score = 200.0 * overlap / (self._size[i] + size)  # F1 of the weighted overlaps
+        for i in self._candidates(found, size, floor):
+            overlap = sum(w for t, w in found.items() if t in self._terms[i])
+            # F-beta of the weighted overlaps: precision over the message, recall over the question
+            score = self._f * overlap / (self.beta2 * self._size[i] + size)
             faq_id = self._faq[i]
-            if score > best.get(faq_id, (-1.0, 0))[0]:
+            if score >= floor and score > best.get(faq_id, (-1.0, 0))[0]:
                 best[faq_id] = (score, i)
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
+        ranked = heapq.nsmallest(limit, best.items(), key=lambda kv: (-kv[1][0], kv[0]))
         return [Candidate(f, round(min(s, 100.0), 1), self._text[i]) for f, (s, i) in ranked]
+
+    def _candidates(self, found: dict[str, float], size: float, floor: float) -> set[int]:
+        """Phrasings sharing a word with the message, skipping those that cannot reach `floor`.
+
+        A phrasing that shares only words of total weight W scores at most
+        (1 + b²)·W / (b²·W + size); the lightest words whose W keeps that under `floor`
+        do not bring in phrasings of their own (they still count for the others).
+        """
+        light = 0.0
+        seeds = []
+        for term, weight in sorted(found.items(), key=lambda kv: kv[1]):
+            if self._f * (light + weight) / (self.beta2 * (light + weight) + size) < floor:
+                light += weight
+            else:
+                seeds.append(term)
+        return {i for term in seeds for i in self._postings[term]}

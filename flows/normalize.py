@@ -7,6 +7,8 @@ import unicodedata
 from collections.abc import Mapping
 
 _CONTRACTIONS = [
+    (re.compile(r"\bcan['’]t\b"), "can not"),
+    (re.compile(r"\bwon['’]t\b"), "will not"),
     (re.compile(r"n['’]t\b"), " not"),
     (re.compile(r"\bi['’]m\b"), "i am"),
     (re.compile(r"['’]re\b"), " are"),
@@ -16,6 +18,7 @@ _CONTRACTIONS = [
 _SYMBOLS = str.maketrans({"+": " piu ", "&": " e ", "@": " a "})
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _REPEATS = re.compile(r"([a-z])\1+")
+WORD_CACHE = 50_000  # folded words remembered with their tokens
 
 
 def fold(text: str) -> str:
@@ -42,12 +45,19 @@ class Normalizer:
             key = collapse(fold(short))
             self.abbreviations[key] = tuple(collapse(w) for w in fold(full).split())
 
+        self._seen: dict[str, tuple[str, ...]] = {}
+
     def __call__(self, text: str) -> tuple[str, ...]:
         """The tokens of one message."""
         out: list[str] = []
         for word in fold(text).split():
-            word = collapse(word)
-            out.extend(self.abbreviations.get(word, (word,)))
+            tokens = self._seen.get(word)
+            if tokens is None:
+                if len(self._seen) > WORD_CACHE:
+                    self._seen.clear()
+                short = collapse(word)
+                tokens = self._seen[word] = self.abbreviations.get(short, (short,))
+            out.extend(tokens)
         return tuple(out)
 
     def text(self, text: str) -> str:

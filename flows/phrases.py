@@ -2,7 +2,8 @@
 
 A phrase is written in plain words: "mi voglio ammazzare". In a phrase,
   "a|b"   either word in this place,   "suicid*"  any word starting so,
-and the words may have up to `gap` other words between them. A rule is one phrase, or
+  "..."   up to WIDE_GAP other words here,
+and elsewhere the words may have up to `gap` other words between them. A rule is one phrase, or
 several phrases ("together") that must all occur anywhere in the message.
 Phrases go through the same normalisation as messages, so "ammazzà" and "amazzare" match.
 """
@@ -18,10 +19,11 @@ from flows.normalize import Normalizer
 from flows.spelling import Vocabulary
 
 Slot = frozenset[int]  # the atoms (word ids) accepted in one place of a phrase
-Phrase = tuple[Slot, ...]
+Phrase = tuple[tuple[Slot, int | None], ...]  # each slot with its own gap before it, if "..."
 
 FUZZY_WORD = 7  # whole words this long (after normalisation) also match with one typo
 FUZZY_PREFIX = 6  # prefixes this long also match with one typo
+WIDE_GAP = 6
 
 
 class PhraseSyntaxError(ValueError):
@@ -66,8 +68,12 @@ class PhraseBook:
         self._fuzzy = None
 
     def _compile(self, phrase: str) -> Phrase:
-        slots: list[Slot] = []
+        slots: list[tuple[Slot, int | None]] = []
+        wide: int | None = None
         for place in phrase.split():
+            if place == "...":
+                wide = WIDE_GAP
+                continue
             alternatives = [a for a in place.split("|") if a]
             atoms: set[int] = set()
             for alt in alternatives:
@@ -78,11 +84,13 @@ class PhraseBook:
                 if len(words) > 1 and len(alternatives) > 1:
                     raise PhraseSyntaxError(f"{alt!r} is several words inside an 'a|b' choice")
                 for w in words[:-1]:
-                    slots.append(frozenset({self._atom(w, False)}))
+                    slots.append((frozenset({self._atom(w, False)}), wide))
+                    wide = None
                 atoms.add(self._atom(words[-1], prefix))
             if not atoms:
                 raise PhraseSyntaxError(f"empty place in phrase {phrase!r}")
-            slots.append(frozenset(atoms))
+            slots.append((frozenset(atoms), wide))
+            wide = None
         if not slots:
             raise PhraseSyntaxError("empty phrase")
         return tuple(slots)
@@ -103,14 +111,17 @@ class PhraseBook:
         if self._fuzzy is None:
             self._exact = {w: a for (w, p), a in self._atoms.items() if not p}
             self._prefixes = {w: a for (w, p), a in self._atoms.items() if p}
-            self._fuzzy_prefixes = [(w, a) for w, a in self._prefixes.items() if len(w) >= FUZZY_PREFIX]
+            self._fuzzy_prefixes: dict[str, list[tuple[str, int]]] = {}  # by first letter
+            for w, a in self._prefixes.items():
+                if len(w) >= FUZZY_PREFIX:
+                    self._fuzzy_prefixes.setdefault(w[0], []).append((w, a))
             self._protected = self._known | set(self._exact)
             self._fuzzy = Vocabulary(
                 (w for w in self._exact if len(w) >= FUZZY_WORD), min_length=FUZZY_WORD - 1
             )
             self._starts: dict[int, list[int]] = {}
             for index, rule in enumerate(self.rules):
-                for atom in rule.phrases[0][0]:
+                for atom in rule.phrases[0][0][0]:
                     self._starts.setdefault(atom, []).append(index)
         return self._fuzzy
 
@@ -129,7 +140,7 @@ class PhraseBook:
         if token in self._protected or len(token) < FUZZY_PREFIX:
             return found
         found.update(self._exact[w] for w in fuzzy.near(token))
-        for stem, atom in self._fuzzy_prefixes:
+        for stem, atom in self._fuzzy_prefixes.get(token[0], ()):  # typos rarely hit letter one
             n = len(stem)
             if any(OSA.distance(stem, token[:m], score_cutoff=1) <= 1 for m in (n - 1, n, n + 1)):
                 found.add(atom)
@@ -150,9 +161,16 @@ class PhraseBook:
         candidates = sorted({r for a in present for r in self._starts.get(a, ())})
         out: list[Hit] = []
         for rule in (self.rules[r] for r in candidates):
-            spans = [self._span(atoms, phrase) for phrase in rule.phrases]
-            if all(spans):
-                start, end = spans[0]  # type: ignore[misc]
+            if any(present.isdisjoint(slot) for phrase in rule.phrases for slot, _ in phrase):
+                continue  # a word of the rule is missing altogether
+            spans = []
+            for phrase in rule.phrases:
+                span = self._span(atoms, phrase)
+                if span is None:
+                    break
+                spans.append(span)
+            else:
+                start, end = spans[0]
                 out.append(Hit(rule.label, start, end, rule.source))
                 if first:
                     break
@@ -162,10 +180,12 @@ class PhraseBook:
         def walk(k: int, after: int, start: int) -> tuple[int, int] | None:
             if k == len(phrase):
                 return start, after
+            slot, wide = phrase[k]
             lo = after if k else 0
-            hi = min(len(atoms), after + self.gap + 1) if k else len(atoms)
+            gap = self.gap if wide is None else wide
+            hi = min(len(atoms), after + gap + 1) if k else len(atoms)
             for i in range(lo, hi):
-                if atoms[i] & phrase[k]:
+                if atoms[i] & slot:
                     found = walk(k + 1, i + 1, i if k == 0 else start)
                     if found:
                         return found

@@ -21,6 +21,9 @@ PLACEHOLDERS = {
     "now_status": "whether the listeners are online now",
 }
 
+# Texts that take their own values instead (filled by the renderer, not by the author).
+TEXT_PLACEHOLDERS = {"today_at": {"time"}, "tomorrow_at": {"time"}, "day_at": {"day", "time"}}
+
 # Texts the engine says on its own (the flow's nodes add theirs).
 REQUIRED_TEXTS = (
     "welcome", "crisis", "crisis_closed", "crisis_again", "handover_open", "handover_closed",

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 from rapidfuzz.distance import OSA
 
+SHORT = 6
+
 
 def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
@@ -27,7 +29,12 @@ class Vocabulary:
         return word in self.words
 
     def near(self, word: str) -> list[str]:
-        """Known words at most one edit (typo, missing/extra letter, swap) away, nearest first."""
+        """Known words one edit (typo, missing/extra letter, swap) away.
+
+        Short words (under SHORT letters) only match a known word with one letter missing
+        ("orai" -> "orari") or two letters swapped: a changed letter makes another real word
+        too often ("corti" -> "costi").
+        """
         if word in self.words:
             return [word]
         if len(word) < self.min_length:
@@ -35,7 +42,10 @@ class Vocabulary:
         found: set[str] = set()
         for key in _deletes(word) | {word}:
             found |= self._index.get(key, set())
-        return sorted((w for w in found if OSA.distance(word, w, score_cutoff=1) <= 1))
+        close = [w for w in found if OSA.distance(word, w, score_cutoff=1) <= 1]
+        if len(word) < SHORT:
+            close = [w for w in close if len(w) == len(word) + 1 or sorted(w) == sorted(word)]
+        return sorted(close)
 
     def correct(self, word: str) -> str | None:
         """The known word meant by `word`, if exactly one is that close."""

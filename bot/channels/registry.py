@@ -21,7 +21,9 @@ def configure_senders(rt: Runtime) -> None:
     if s.twilio.enabled:
         from bot.channels.whatsapp import TwilioSender
 
-        rt.senders["whatsapp"] = TwilioSender(s.twilio)
+        for channel in ("whatsapp", "sms"):  # SMS replies leave from the number written to
+            rt.senders[channel] = TwilioSender(s.twilio, channel=channel,
+                                               public_url=s.server.public_url, db=rt.db)
     else:
         log.info("WhatsApp is off: set twilio.account_sid, auth_token and whatsapp_number")
     if s.email.enabled:

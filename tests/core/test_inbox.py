@@ -135,19 +135,20 @@ def test_stop_then_writing_again(rt: Runtime) -> None:
 def test_erase_after_confirmation_removes_everything_but_the_goodbye(rt: Runtime) -> None:
     from bot.worker import deliver_due, housekeeping
 
-    receive(rt, inbound("ciao"))
-    receive(rt, inbound("sono triste per la scuola"))
-    receive(rt, inbound("CANCELLA"))
-    assert contact(rt) is not None and contact(rt).erase_requested_at is None  # type: ignore[union-attr]
-    receipt = receive(rt, inbound("si"))
-    person = contact(rt)
+    web = {"channel": "web", "address": "sim:erase"}  # delivered without a provider
+    receive(rt, inbound("ciao", **web))
+    receive(rt, inbound("sono triste per la scuola", **web))
+    receive(rt, inbound("CANCELLA", **web))
+    assert contact(rt, "sim:erase").erase_requested_at is None  # type: ignore[union-attr]
+    receipt = receive(rt, inbound("si", **web))
+    person = contact(rt, "sim:erase")
     assert person is not None and person.erase_requested_at is not None
     left = rows(rt, Message)
     assert [m.direction for m in left] == ["out"] * len(left) and left  # only the confirmation
     assert all(m.id in receipt.replies for m in left)
     deliver_due(rt)
     housekeeping(rt)
-    assert contact(rt) is None and rows(rt, Message) == []
+    assert contact(rt, "sim:erase") is None and rows(rt, Message) == []
     assert all(c.contact_id is None for c in rows(rt, Conversation))
 
 

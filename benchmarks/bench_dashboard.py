@@ -1,0 +1,251 @@
+"""Dashboard benchmark, on loopback only:  python benchmarks/bench_dashboard.py [--database-url URL]
+
+1. Queue page (the fragment the page's script fetches on every change) with 10, 100 and 500
+   people waiting, each with a few messages, for a logged-in listener. Baseline in the same run:
+   GET /healthz (one database round trip through the same app). Target: < 100 ms at 100 waiting.
+2. Claim: 8 listeners press "Prendi in carico" on the same conversation at the same moment,
+   50 times. Exactly one must win each time; time per claim transaction, against an uncontended
+   claim (baseline).
+3. Live latency: a change is committed → a dashboard's Server-Sent Events stream (real HTTP,
+   werkzeug threaded server) receives it. Baseline: the configured poll interval; target:
+   p95 < poll interval + 250 ms.
+
+SQLite in a temporary folder by default; --database-url runs it on PostgreSQL (its tables are
+emptied first: use a scratch database).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import text  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+from bot import activity, config, db  # noqa: E402
+from bot.app import create_app  # noqa: E402
+from bot.channels.base import Inbound  # noqa: E402
+from bot.db import write_session  # noqa: E402
+from bot.inbox import escalate, receive  # noqa: E402
+from bot.models import Conversation, Operator, utcnow  # noqa: E402
+from bot.runtime import Runtime  # noqa: E402
+from operators import accounts, handover  # noqa: E402
+
+PASSWORD = "benchmark-password"
+ROWS: list[tuple[str, ...]] = []
+
+
+def ms(values: list[float]) -> tuple[float, float]:
+    values = sorted(values)
+    p95 = values[min(len(values) - 1, int(len(values) * 0.95))]
+    return statistics.median(values) * 1000, p95 * 1000
+
+
+def row(measure: str, n: int, values: list[float], baseline: float | None, verdict: str) -> None:
+    median, p95 = ms(values)
+    base = f"{baseline * 1000:.2f}" if baseline is not None else "-"
+    ratio = f"{median / (baseline * 1000):.1f}x" if baseline else "-"
+    ROWS.append((measure, str(n), f"{median:.2f}", f"{p95:.2f}", base, ratio, verdict))
+
+
+def timed(fn: Callable[[], object], times: int) -> list[float]:
+    out = []
+    for _ in range(times):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def fresh_database(url: str | None) -> str:
+    if url is None:
+        return f"sqlite:///{tempfile.mkdtemp(prefix='sos-bench-')}/bench.sqlite"
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+def add_waiting(rt: Runtime, count: int, start: int) -> None:
+    for i in range(start, start + count):
+        address = f"whatsapp:+39333{i:07d}"
+        for j, words in enumerate(("ciao", "ho bisogno di parlare con qualcuno",
+                                   "a scuola va male e a casa litigano sempre")):
+            receipt = receive(rt, Inbound("whatsapp", address, words, external_id=f"b{i}-{j}"))
+        with write_session(rt.db) as session:
+            conversation = session.get(Conversation, receipt.conversation_id)
+            assert conversation is not None
+            if conversation.status == "bot":
+                escalate(rt, session, conversation, ("normal", "high", "crisis")[i % 3],
+                         "asked_for_person", utcnow() - timedelta(minutes=i % 90))
+
+
+def login(app: object) -> object:
+    import re
+
+    client = app.test_client()  # type: ignore[attr-defined]
+    page = client.get("/login")
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    response = client.post("/login", data={"username": "anna", "password": PASSWORD,
+                                           "csrf_token": token})
+    assert response.status_code == 302, response.status_code
+    return client
+
+
+def bench_queue(rt: Runtime) -> None:
+    app = create_app(rt=rt)
+    client = login(app)
+    headers = {"X-Requested-With": "fetch"}
+    baseline = statistics.median(timed(lambda: client.get("/healthz"), 200))  # type: ignore[attr-defined]
+    added = 0
+    for waiting in (10, 100, 500):
+        add_waiting(rt, waiting - added, added)
+        added = waiting
+        client.get("/queue", headers=headers)  # type: ignore[attr-defined]
+        values = timed(lambda: client.get("/queue", headers=headers), 30)  # type: ignore[attr-defined]
+        verdict = ("ok" if ms(values)[0] < 100 else "SLOW") if waiting == 100 else ""
+        row(f"queue fragment, {waiting} waiting", 30, values, baseline, verdict)
+
+
+def bench_claims(rt: Runtime, listeners: list[Operator]) -> None:
+    def new_waiting(i: int) -> str:
+        receipt = receive(rt, Inbound("whatsapp", f"whatsapp:+39377{i:07d}", "aiuto",
+                                      external_id=f"c{i}"))
+        with write_session(rt.db) as session:
+            conversation = session.get(Conversation, receipt.conversation_id)
+            assert conversation is not None
+            if conversation.status == "bot":
+                escalate(rt, session, conversation, "normal", "asked_for_person", utcnow())
+            return conversation.id
+
+    def claim(operator: Operator, cid: str) -> bool:
+        try:
+            with write_session(rt.db) as session:
+                handover.claim(session, cid, operator, 1000, utcnow())
+            return True
+        except handover.HandoverError:
+            return False
+
+    single = []
+    for i in range(50):
+        cid = new_waiting(10_000 + i)
+        start = time.perf_counter()
+        assert claim(listeners[0], cid)
+        single.append(time.perf_counter() - start)
+    baseline = statistics.median(single)
+    contended, bad_rounds = [], 0
+    for i in range(50):
+        cid = new_waiting(20_000 + i)
+        barrier = threading.Barrier(len(listeners))
+        wins: list[bool] = []
+        lock = threading.Lock()
+
+        def run(operator: Operator, cid: str = cid, barrier: threading.Barrier = barrier,
+                wins: list[bool] = wins, lock: threading.Lock = lock) -> None:
+            barrier.wait()
+            start = time.perf_counter()
+            won = claim(operator, cid)
+            with lock:
+                contended.append(time.perf_counter() - start)
+                wins.append(won)
+
+        threads = [threading.Thread(target=run, args=(o,)) for o in listeners]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        bad_rounds += wins.count(True) != 1
+    row(f"claim, {len(listeners)} at once (x50)", len(contended), contended, baseline,
+        "ok: one winner each time" if not bad_rounds else f"WRONG in {bad_rounds} rounds")
+
+
+def bench_live(rt: Runtime) -> None:
+    app = create_app(rt=rt)
+    client = login(app)
+    cookie = client.get_cookie("sos_session").value  # type: ignore[attr-defined]
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    poll = rt.settings.dashboard.live_poll_seconds
+    with write_session(rt.db) as session:
+        after = activity.latest_id(session)
+    conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
+    conn.request("GET", f"/events?after={after}", headers={
+        "Cookie": f"sos_session={cookie}", "Accept": "text/event-stream"})
+    response = conn.getresponse()
+    assert response.status == 200, response.status
+    received: dict[str, float] = {}
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            line = response.fp.readline()
+            if not line:
+                return
+            if line.startswith(b"data: "):
+                payload = line.decode()
+                for key in list(sent):
+                    if key in payload and key not in received:
+                        received[key] = time.perf_counter()
+
+    sent: dict[str, float] = {}
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    for i in range(40):
+        key = f"{i:032x}"
+        with write_session(rt.db) as session:
+            activity.publish(session, "message", key)
+            sent[key] = time.perf_counter()
+        time.sleep(poll * 0.37)  # land at different points of the poll cycle
+    deadline = time.monotonic() + 30
+    while len(received) < len(sent) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    done.set()
+    conn.close()
+    server.shutdown()
+    delays = [received[k] - sent[k] for k in sent if k in received]
+    p95 = ms(delays)[1] / 1000
+    verdict = "ok" if len(delays) == len(sent) and p95 < poll + 0.25 else "SLOW or LOST"
+    row(f"live change → SSE client ({len(delays)}/{len(sent)} seen)", len(delays), delays, poll,
+        verdict)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    url = fresh_database(args.database_url)
+    db.upgrade(url)
+    settings = config.load(None, env={"SOS_DATABASE_URL": url,
+                                      "SOS_SERVICE_HOURS": "mon-sun 00:00-24:00",
+                                      "SOS_SERVER_SECRET_KEY": "bench-" + "x" * 40})
+    rt = Runtime.create(settings)
+    with write_session(rt.db) as session:
+        listeners = [accounts.create(session, name, PASSWORD, "listener")
+                     for name in ("anna", "bruno", "chiara", "dario", "elena", "fabio",
+                                  "giulia", "ivo")]
+    print(f"database: {rt.db.dialect.name}")
+    bench_queue(rt)
+    bench_claims(rt, listeners)
+    bench_live(rt)
+    header = ("measure", "n", "median ms", "p95 ms", "baseline ms", "vs base", "verdict")
+    widths = [max(len(r[i]) for r in [header, *ROWS]) for i in range(len(header))]
+    for line in [header, tuple("-" * w for w in widths), *ROWS]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)))
+    rt.db.dispose()
+    return 0 if all("WRONG" not in r[-1] and "LOST" not in r[-1] for r in ROWS) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

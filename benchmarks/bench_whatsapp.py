@@ -1,0 +1,422 @@
+"""WhatsApp webhook benchmark, on loopback only: our endpoint against the floor, and reply delay.
+
+    python benchmarks/bench_whatsapp.py [--requests 3000] [--concurrency 16]
+                                        [--database-url URL]
+
+1. Throughput and latency of signed Twilio webhooks (distinct MessageSids, 300 young people):
+   - floor: a bare Flask endpoint that only returns empty TwiML;
+   - ours:  `sos-bot run` (web + worker in one process, SQLite by default), POST /twilio/whatsapp:
+     signature check, dedupe, store, triage, replies queued, worker woken.
+   Both under the same WSGI server (werkzeug, threaded, HTTP/1.1 keep-alive), driven by the same
+   client processes. Target: ours >= half the floor's throughput.
+2. Inbound-to-outbound delay: a webhook is sent → the local Twilio API server receives the reply,
+   at a steady pace, for `sos-bot run` (worker woken in-process) and for the production split
+   `sos-bot web` + `sos-bot worker` (worker polls every 0.25 s). Target: p95 < 1 s.
+
+Everything runs on 127.0.0.1 and stops by itself (bounded request counts and time limits).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from twilio.request_validator import RequestValidator  # noqa: E402
+
+from tests.whatsapp.fake_twilio import FakeTwilio  # noqa: E402
+
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
+OUR_NUMBER = "whatsapp:+14155238886"
+PATH = "/twilio/whatsapp"
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+TEXTS = ["ciao", "ho bisogno di parlare con qualcuno", "come funziona il servizio?",
+         "non riesco a dormire per l'ansia", "grazie", "a che ora siete aperti?"]
+
+
+# -- servers ---------------------------------------------------------------------------------
+
+def serve_floor(port: int) -> None:
+    """The floor: Flask + werkzeug's threaded server, returning empty TwiML and nothing else."""
+    from flask import Flask, Response
+    from werkzeug.serving import make_server
+
+    app = Flask("floor")
+
+    @app.post(PATH)
+    def hook() -> Response:
+        return Response(EMPTY_TWIML, 200, content_type="text/xml; charset=utf-8")
+
+    make_server("127.0.0.1", port, app, threaded=True).serve_forever()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_http(url: str, process: subprocess.Popen[bytes], log: Path,
+                  timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace").splitlines()[-5:]
+            raise SystemExit(f"{log.stem} stopped:\n" + "\n".join(tail))
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{url} did not answer within {timeout:.0f}s")
+
+
+class Processes:
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.running: list[subprocess.Popen[bytes]] = []
+
+    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        with open(self.logs / f"{name}.log", "wb") as log:
+            process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=log,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        self.running.append(process)
+        return process
+
+    def stop(self, process: subprocess.Popen[bytes]) -> None:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(20)
+
+    def stop_all(self) -> None:
+        for process in self.running:
+            self.stop(process)
+
+
+def sos_env(database_url: str, port: int, twilio_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOS_")}
+    env.update({
+        "SOS_DATABASE_URL": database_url, "SOS_SERVER_HOST": "127.0.0.1",
+        "SOS_SERVER_PORT": str(port), "SOS_SERVER_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "SOS_SERVER_SECRET_KEY": "bench-secret-" + "x" * 32,
+        "SOS_SERVICE_HOURS": "mon-sun 00:00-24:00",
+        "SOS_TWILIO_ACCOUNT_SID": ACCOUNT_SID, "SOS_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "SOS_TWILIO_WHATSAPP_NUMBER": OUR_NUMBER, "SOS_TWILIO_API_BASE_URL": twilio_url,
+    })
+    return env
+
+
+# -- load ------------------------------------------------------------------------------------
+
+def signed_requests(port: int, count: int, start: int, people: int,
+                    prefix: str = "+39333") -> list[tuple[bytes, str]]:
+    """Twilio-shaped, signed webhook bodies with distinct MessageSids."""
+    url = f"http://127.0.0.1:{port}{PATH}"
+    validator = RequestValidator(AUTH_TOKEN)
+    out = []
+    for i in range(start, start + count):
+        sender = f"whatsapp:{prefix}{i % people:07d}"
+        sid = f"SM{i:032x}"
+        form = {"SmsMessageSid": sid, "NumMedia": "0", "ProfileName": f"Persona {i % people}",
+                "MessageType": "text", "SmsSid": sid, "WaId": sender[10:], "SmsStatus": "received",
+                "Body": TEXTS[i % len(TEXTS)], "To": OUR_NUMBER, "NumSegments": "1",
+                "ReferralNumMedia": "0", "MessageSid": sid, "AccountSid": ACCOUNT_SID,
+                "From": sender, "ApiVersion": "2010-04-01"}
+        out.append((urllib.parse.urlencode(form).encode(), validator.compute_signature(url, form)))
+    return out
+
+
+def client_process(port: int, jobs: list[tuple[bytes, str]], threads: int,
+                   results: Any) -> None:
+    """Send the jobs over `threads` keep-alive connections; report (latencies, errors, elapsed)."""
+    lock = threading.Lock()
+    queue = list(reversed(jobs))
+    latencies: list[float] = []
+    errors = [0]
+
+    def run() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while True:
+            with lock:
+                if not queue:
+                    break
+                body, signature = queue.pop()
+            started = time.perf_counter()
+            try:
+                conn.request("POST", PATH, body=body, headers={
+                    "X-Twilio-Signature": signature,
+                    "Content-Type": "application/x-www-form-urlencoded"})
+                response = conn.getresponse()
+                response.read()
+                ok = response.status == 200
+            except (OSError, http.client.HTTPException):
+                ok = False
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                errors[0] += not ok
+        conn.close()
+
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    results.put((latencies, errors[0]))
+
+
+def hammer(port: int, jobs: list[tuple[bytes, str]], concurrency: int,
+           processes: int = 2) -> dict[str, float]:
+    """Throughput and latency of `jobs` sent over `concurrency` connections."""
+    ctx = multiprocessing.get_context("spawn")
+    results = ctx.Queue()
+    shares = [jobs[i::processes] for i in range(processes)]
+    procs = [ctx.Process(target=client_process,
+                         args=(port, share, max(1, concurrency // processes), results))
+             for share in shares]
+    started = time.perf_counter()
+    for p in procs:
+        p.start()
+    collected = [results.get(timeout=600) for _ in procs]
+    elapsed = time.perf_counter() - started
+    for p in procs:
+        p.join(60)
+    latencies = sorted(x for lat, _ in collected for x in lat)
+    return {"n": len(latencies), "rps": len(latencies) / elapsed,
+            "p50": pct(latencies, 50) * 1000, "p95": pct(latencies, 95) * 1000,
+            "p99": pct(latencies, 99) * 1000, "errors": sum(e for _, e in collected)}
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
+
+
+def reply_delay(port: int, twilio: FakeTwilio, count: int, rate: float, first: int,
+                prefix: str) -> dict[str, float]:
+    """Webhook sent → the reply's create request reaches Twilio, one new person per message."""
+    jobs = signed_requests(port, count, first, people=10**6, prefix=prefix)
+    senders = [urllib.parse.parse_qs(body.decode())["From"][0] for body, _ in jobs]
+    sent_at: dict[str, float] = {}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    for (body, signature), sender in zip(jobs, senders, strict=True):
+        tick = time.monotonic()
+        sent_at[sender] = tick
+        conn.request("POST", PATH, body=body, headers={
+            "X-Twilio-Signature": signature,
+            "Content-Type": "application/x-www-form-urlencoded"})
+        conn.getresponse().read()
+        time.sleep(max(0.0, 1 / rate - (time.monotonic() - tick)))
+    conn.close()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        reached = {r.form.get("To") for r in twilio.creates()}
+        if all(s in reached for s in senders):
+            break
+        time.sleep(0.05)
+    first_reply: dict[str, float] = {}
+    for request in twilio.creates():
+        to = request.form.get("To", "")
+        if to in sent_at and to not in first_reply:
+            first_reply[to] = request.at
+    delays = sorted(first_reply[s] - sent_at[s] for s in senders if s in first_reply)
+    return {"n": len(delays), "missing": count - len(delays),
+            "p50": pct(delays, 50) * 1000, "p95": pct(delays, 95) * 1000,
+            "max": (max(delays) if delays else float("nan")) * 1000}
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--paced", type=int, default=150, help="messages in each delay run")
+    parser.add_argument("--rate", type=float, default=15.0, help="messages per second (delay)")
+    parser.add_argument("--database-url", default="",
+                        help="a PostgreSQL test database, emptied first (default: a fresh SQLite "
+                             "file)")
+    parser.add_argument("--keep", action="store_true", help="keep the logs and the database")
+    parser.add_argument("--serve-floor", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_floor:
+        serve_floor(args.serve_floor)
+        return
+
+    work = Path(tempfile.mkdtemp(prefix="bench-whatsapp-"))
+    database_url = args.database_url or f"sqlite:///{work}/sos.sqlite"
+    if args.database_url:
+        name = args.database_url.rsplit("/", 1)[-1]
+        if "test" not in name and "bench" not in name:
+            raise SystemExit("--database-url: the database is emptied first, so its name must "
+                             "contain 'test' or 'bench'")
+        reset_database(args.database_url)
+    twilio = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)
+    procs = Processes(work)
+    sos_bot = [sys.executable, "-m", "bot.cli"]
+    try:
+        floor_port, our_port = free_port(), free_port()
+        floor_server = procs.start("floor", [sys.executable, __file__, "--serve-floor",
+                                             str(floor_port)], dict(os.environ))
+        ours = procs.start("sos-bot-run", [*sos_bot, "run"],
+                           sos_env(database_url, our_port, twilio.base_url))
+        wait_for_http(f"http://127.0.0.1:{floor_port}/", floor_server, work / "floor.log")
+        wait_for_http(f"http://127.0.0.1:{our_port}/healthz", ours, work / "sos-bot-run.log")
+
+        n = args.requests
+        hammer(floor_port, signed_requests(floor_port, 200, 10**7, 300), args.concurrency)
+        hammer(our_port, signed_requests(our_port, 200, 10**7, 300), args.concurrency)
+        floor = hammer(floor_port, signed_requests(floor_port, n, 0, 300), args.concurrency)
+        ours_load = hammer(our_port, signed_requests(our_port, n, 0, 300), args.concurrency)
+        stored = count_inbound(database_url)
+        settle(twilio, 60)
+
+        delay_run = reply_delay(our_port, twilio, args.paced, args.rate, 2 * 10**7, "+39334")
+        procs.stop(ours)
+
+        web_port = free_port()
+        split_env = sos_env(database_url, web_port, twilio.base_url)
+        web = procs.start("sos-bot-web", [*sos_bot, "web", "--workers", "2", "--threads", "8"],
+                          split_env)
+        procs.start("sos-bot-worker", [*sos_bot, "worker"], split_env)
+        wait_for_http(f"http://127.0.0.1:{web_port}/healthz", web, work / "sos-bot-web.log")
+        time.sleep(2)  # the worker starts beside the web processes
+        delay_split = reply_delay(web_port, twilio, args.paced, args.rate, 3 * 10**7,
+                                  "+39335")
+    finally:
+        procs.stop_all()
+        twilio.stop()
+    cost = breakdown(database_url)
+
+    backend = database_url.split(":", 1)[0]
+    print(f"\nWhatsApp webhook on loopback — {n} signed webhooks, {args.concurrency} keep-alive "
+          f"connections, werkzeug threaded server, {backend}, {os.cpu_count()} CPUs\n")
+    print(f"{'endpoint':<44}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    for name, r in (("floor: bare Flask, empty TwiML", floor),
+                    ("ours: POST /twilio/whatsapp (sos-bot run)", ours_load)):
+        print(f"{name:<44}{r['rps']:>8.0f}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['p99']:>9.1f}"
+              f"{r['errors']:>8.0f}")
+    ratio = ours_load["rps"] / floor["rps"]
+    print(f"\nours / floor throughput: {ratio:.2f}  (target >= 0.50: "
+          f"{'met' if ratio >= 0.5 else 'NOT met'}); inbound messages stored: "
+          f"{stored} of {n + 200}")
+    print(f"\n{'inbound → reply at Twilio (' + str(args.rate) + '/s)':<44}{'n':>6}{'p50 ms':>9}"
+          f"{'p95 ms':>9}{'max ms':>9}{'lost':>6}")
+    for name, r in (("sos-bot run (worker woken in-process)", delay_run),
+                    ("sos-bot web + sos-bot worker (0.25 s poll)", delay_split)):
+        print(f"{name:<44}{r['n']:>6.0f}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['max']:>9.1f}"
+              f"{r['missing']:>6.0f}")
+    print(f"\nwhere a webhook's time goes (in-process, one at a time, no HTTP): signature check "
+          f"+ parsing {cost['adapter']:.2f} ms; bot.inbox.receive (store, triage, queue) "
+          f"{cost['receive']:.2f} ms")
+    worst = max(delay_run["p95"], delay_split["p95"])
+    print(f"\nreply delay p95 target < 1000 ms: {'met' if worst < 1000 else 'NOT met'}")
+    if args.keep:
+        print(f"\nlogs and database kept in {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def breakdown(database_url: str, count: int = 300) -> dict[str, float]:
+    """Milliseconds per webhook in-process, without HTTP: our adapter vs bot.inbox.receive."""
+    from flask import Flask
+
+    from bot import config, db
+    from bot.channels.whatsapp import inbound, signature
+    from bot.inbox import receive
+    from bot.runtime import Runtime
+
+    port = 1
+    settings = config.load(None, env=sos_env(database_url, port, "http://127.0.0.1:9"))
+    db.upgrade(database_url)
+    rt = Runtime.create(settings)
+    app = Flask("breakdown")
+    jobs = signed_requests(port, count + 50, 5 * 10**7, 300, prefix="+39336")
+    parsed = []
+    started = time.perf_counter()
+    for body, sig in jobs:
+        with app.test_request_context(PATH, method="POST", data=body, headers={
+                "X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded",
+                "Host": f"127.0.0.1:{port}"}):
+            from flask import request
+
+            assert signature.is_signed(request, AUTH_TOKEN, settings.server.public_url)
+            parsed.append(inbound.parse(request.form))
+    adapter = (time.perf_counter() - started) / len(jobs)
+    for message in parsed[:50]:
+        receive(rt, message)
+    started = time.perf_counter()
+    for message in parsed[50:]:
+        receive(rt, message)
+    stored = (time.perf_counter() - started) / count
+    rt.db.dispose()
+    return {"adapter": adapter * 1000, "receive": stored * 1000}
+
+
+def reset_database(url: str) -> None:
+    from sqlalchemy import text
+
+    from bot import db
+
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def count_inbound(url: str) -> int:
+    from sqlalchemy import text
+
+    from bot import db
+
+    engine = db.make_engine(url)
+    with engine.connect() as conn:
+        value = conn.execute(text("SELECT count(*) FROM message WHERE direction = 'in'")).scalar()
+    engine.dispose()
+    return int(value or 0)
+
+
+def settle(twilio: FakeTwilio, timeout: float) -> None:
+    """Let the worker drain the replies of the load run before timing delays."""
+    deadline = time.monotonic() + timeout
+    last, quiet_since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now = len(twilio.creates())
+        if now != last:
+            last, quiet_since = now, time.monotonic()
+        elif time.monotonic() - quiet_since > 1.5:
+            return
+        time.sleep(0.1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""SMTP out: one outbox row → one plain-text UTF-8 mail in the young person's thread.
+
+Threading comes from conversation.channel_data (subject, references, last_message_id), kept up
+to date by the listener; our Message-ID is derived from the outbox row, so a retry after an
+uncertain failure carries the same id and the recipient's mail program shows it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+
+import aiosmtplib
+
+from bot.channels.base import PermanentFailure, Sent, TemporaryFailure
+from bot.channels.email.decode import clean_address, scrub_addresses, trim_references
+from bot.channels.email.intake import UNKNOWN_SENDER, base_subject
+from bot.channels.email.tls import client_context
+from bot.config import Email
+from bot.models import Contact, Conversation, Message, utcnow
+
+log = logging.getLogger(__name__)
+
+FALLBACK_SUBJECT = "S.O.S. Amico Giovani"
+AUTO_SUBMITTED = {"bot": "auto-replied", "system": "auto-generated"}  # RFC 3834; listeners: none
+
+
+def reply_subject(subject: str | None, fallback: str = FALLBACK_SUBJECT) -> str:
+    """ "Re: " and the thread's subject, once."""
+    base = base_subject(" ".join((subject or "").split()))[:200]
+    return f"Re: {base}" if base else fallback
+
+
+class SmtpSender:
+    """The e-mail Sender: aiosmtplib, run to completion in the worker's thread."""
+
+    channel = "email"
+
+    def __init__(self, settings: Email) -> None:
+        self.settings = settings
+        self.domain = settings.address.rsplit("@", 1)[-1].lower()
+
+    def message_id(self, message: Message) -> str:
+        return f"<sos.{message.id}@{self.domain}>"
+
+    def build(self, message: Message, contact: Contact, conversation: Conversation) -> EmailMessage:
+        """The mail for one outbox row (raises PermanentFailure if it cannot be addressed)."""
+        recipient = clean_address(contact.address)
+        if recipient is None or recipient == UNKNOWN_SENDER:
+            raise PermanentFailure("the contact has no valid e-mail address", "no_address")
+        thread = conversation.channel_data or {}
+        mail = EmailMessage(policy=SMTP)
+        s = self.settings
+        mail["From"] = Address(display_name=s.from_name, addr_spec=s.address)
+        mail["To"] = Address(addr_spec=recipient)
+        mail["Subject"] = reply_subject(thread.get("subject"), s.from_name or FALLBACK_SUBJECT)
+        mail["Date"] = format_datetime(utcnow())
+        mail["Message-ID"] = self.message_id(message)
+        last = thread.get("last_message_id")
+        if isinstance(last, str) and last:
+            mail["In-Reply-To"] = last
+        references = _references(conversation)
+        if references:
+            mail["References"] = " ".join(references)
+        if message.author in AUTO_SUBMITTED:
+            mail["Auto-Submitted"] = AUTO_SUBMITTED[message.author]
+        mail["X-Auto-Response-Suppress"] = "All"  # no out-of-office or receipts back, please
+        mail.set_content(message.body, charset="utf-8")
+        return mail
+
+    def send(self, message: Message, contact: Contact, conversation: Conversation) -> Sent:
+        mail = self.build(message, contact, conversation)
+        recipient = str(mail["To"].addresses[0].addr_spec)
+        try:
+            asyncio.run(asyncio.wait_for(self._deliver(mail, recipient),
+                                         self.settings.smtp_timeout_seconds))
+        except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPRecipientRefused,
+                aiosmtplib.SMTPDataError) as exc:
+            code, text = _response(exc)
+            reason = _reason(f"{code} {text}")
+            if 500 <= code < 600:
+                raise PermanentFailure(f"the mail server refused the message: {reason}",
+                                       f"smtp_{code}") from exc
+            raise TemporaryFailure(f"the mail server deferred the message: {reason}") from exc
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            log.error("SMTP login refused: check email.username and SOS_EMAIL_PASSWORD")
+            raise TemporaryFailure(f"SMTP login refused ({exc.code})") from exc
+        except aiosmtplib.SMTPResponseException as exc:  # HELO, MAIL FROM...: our side or theirs
+            raise TemporaryFailure(_reason(f"SMTP error {exc.code} {exc.message}")) from exc
+        except ssl.SSLError as exc:
+            log.error("TLS with the SMTP server failed (%s): check email.smtp_tls and smtp_port",
+                      type(exc).__name__)
+            raise TemporaryFailure(f"TLS error: {type(exc).__name__}") from exc
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise TemporaryFailure(f"SMTP server unreachable: {type(exc).__name__}") from exc
+        own_id = self.message_id(message)
+        refs = trim_references([*_references(conversation), own_id])
+        return Sent(external_id=own_id, status="sent",
+                    thread={"references": refs, "last_sent_id": own_id})
+
+    async def _deliver(self, mail: EmailMessage, recipient: str) -> None:
+        s = self.settings
+        smtp = aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            use_tls=s.smtp_tls == "tls",
+            start_tls=s.smtp_tls == "starttls",
+            tls_context=client_context(s) if s.smtp_tls != "none" else None,
+            local_hostname=self.domain,
+            timeout=s.smtp_timeout_seconds,
+        )
+        async with smtp:
+            if s.password and not smtp.esmtp_extensions:  # forgotten after STARTTLS
+                await smtp.ehlo()
+            if s.password and smtp.supports_extension("auth"):
+                await smtp.login(s.login, s.password)
+            await smtp.send_message(mail, sender=s.address, recipients=[recipient])
+
+
+def _references(conversation: Conversation) -> list[str]:
+    found = (conversation.channel_data or {}).get("references") or []
+    return trim_references([r for r in found if isinstance(r, str)]) if isinstance(
+        found, list) else []
+
+
+def _response(exc: Exception) -> tuple[int, str]:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
+        first = exc.recipients[0]
+        return int(first.code), str(first.message)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return int(exc.code), str(exc.message)
+    return 0, type(exc).__name__
+
+
+def _reason(text: str) -> str:
+    """An SMTP answer fit to show and log: addresses removed, one line, short."""
+    return " ".join(scrub_addresses(text).split())[:300]

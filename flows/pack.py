@@ -1,0 +1,536 @@
+"""Load and validate a content pack: the flow, texts, FAQ, services and lexicons (TOML files).
+
+Every problem is reported at load time with file and line, e.g.
+    faq.toml:42: faq 'orari' has no answer in 'en'
+so a coordinator's edit cannot break the bot at run time.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flows.crisis import CrisisCheck
+from flows.matcher import FaqMatcher
+from flows.normalize import Normalizer
+from flows.phrases import PhraseBook, PhraseSyntaxError
+from flows.render import (
+    CONTACT_FIELDS,
+    LANGUAGES,
+    PLACEHOLDERS,
+    REQUIRED_TEXTS,
+    TEXT_PLACEHOLDERS,
+    placeholders,
+)
+from flows.source import Key, PackError, Source
+
+__all__ = ["Faq", "Matching", "Node", "Option", "Pack", "PackError", "Service", "load_pack"]
+
+DEFAULT_DIR = Path(__file__).parent / "default"
+FILES = ("flow.toml", "texts.toml", "faq.toml", "services.toml", "crisis.toml", "lexicon.toml")
+ACTIONS = ("handover", "erase", "menu")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_KEY = re.compile(r"^[0-9]{1,2}$")
+
+Texts = Mapping[str, str]  # language -> text
+
+
+@dataclass(frozen=True)
+class Option:
+    """One numbered choice of a node: go to a node, answer a FAQ, show a service, or act."""
+
+    key: str
+    label: str | None = None  # text id; FAQ and service options default to their title/name
+    goto: str | None = None
+    faq: str | None = None
+    service: str | None = None
+    action: str | None = None  # "handover" | "erase" | "menu"
+
+
+@dataclass(frozen=True)
+class Node:
+    """A step of the flow: a text, then a wait for one of its numbered options."""
+
+    id: str
+    say: str  # text id
+    options: tuple[Option, ...] = ()
+
+    def option(self, key: str) -> Option | None:
+        return next((o for o in self.options if o.key == key), None)
+
+
+@dataclass(frozen=True)
+class Faq:
+    id: str
+    title: Texts
+    questions: Mapping[str, tuple[str, ...]]
+    answer: Texts
+    next: str | None = None  # a node to continue with after the answer
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    name: str
+    about: Texts
+    contacts: Mapping[str, str]  # CONTACT_FIELDS; "" = not known yet
+
+
+@dataclass(frozen=True)
+class Matching:
+    """FAQ score thresholds (0-100): answer at once, or offer a choice, or not understood."""
+
+    answer: float = 70.0
+    suggest: float = 45.0
+    margin: float = 8.0  # a runner-up closer than this makes the match ambiguous
+
+
+@dataclass(frozen=True)
+class Commands:
+    """Whole-message commands and the small words around them (all normalised)."""
+
+    stop: frozenset[str]
+    erase: frozenset[str]
+    person: frozenset[str]  # asking for a person in one or two words ("OPERATORE")
+    yes: frozenset[str]
+    question: frozenset[str]  # words that make a message a question, not a command
+    menu: frozenset[str]
+    hello: frozenset[str]
+    thanks: frozenset[str]
+    filler: frozenset[str]
+
+
+@dataclass(frozen=True, eq=False)
+class Pack:
+    """A loaded, validated content pack (immutable; shared by every conversation)."""
+
+    path: Path
+    start: str
+    no_response_minutes: int
+    texts: Mapping[str, Texts]
+    faqs: Mapping[str, Faq]
+    services: Mapping[str, Service]
+    nodes: Mapping[str, Node]
+    normalize: Normalizer
+    crisis: CrisisCheck
+    personal: PhraseBook  # personal difficulties -> a listener, priority "high"
+    human: PhraseBook  # asking for a person -> a listener, priority "normal"
+    requests: PhraseBook  # STOP / CANCELLA said in a sentence ("erase", "stop")
+    commands: Commands
+    matcher: FaqMatcher
+    matching: Matching
+    language_words: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def text(self, text_id: str, lang: str) -> str:
+        """A text in `lang` (Italian when the language is not one of the pack's)."""
+        texts = self.texts[text_id]
+        return texts.get(lang) or texts["it"]
+
+    def summary(self) -> str:
+        """One line for `sos-bot flows check`."""
+        categories = len({r.label for r in self.crisis.categories.rules})
+        return (
+            f"{len(self.faqs)} FAQ, {len(self.services)} services, {len(self.nodes)} nodes, "
+            f"{len(self.texts)} texts, {categories} crisis categories "
+            f"({len(self.crisis.categories.rules)} rules) from {self.path}"
+        )
+
+
+def load_pack(path: Path | None = None) -> Pack:
+    """Load the pack in folder `path` (None: the built-in one); cached until a file changes."""
+    folder = Path(path) if path is not None else DEFAULT_DIR
+    stamp = []
+    for name in FILES:
+        try:
+            st = (folder / name).stat()
+        except OSError as exc:
+            raise PackError(f"{name}: missing from {folder} ({exc.strerror})") from exc
+        stamp.append((name, st.st_mtime_ns, st.st_size))
+    return _load(folder.resolve(), tuple(stamp))
+
+
+@functools.lru_cache(maxsize=8)
+def _load(folder: Path, stamp: tuple[tuple[str, int, int], ...]) -> Pack:
+    src = {name: Source(folder / name) for name in FILES}
+    lexicon = _Lexicon(src["lexicon.toml"])
+    texts = _texts(src["texts.toml"])
+    faqs = _faqs(src["faq.toml"])
+    services = _services(src["services.toml"])
+    flow = src["flow.toml"]
+    start, minutes, nodes = _flow(flow, texts, faqs, services)
+    for faq in faqs.values():
+        if faq.next and faq.next not in nodes:
+            raise src["faq.toml"].error((faq.id, "next"), f"faq {faq.id!r}: no node {faq.next!r}")
+        for lang, answer in faq.answer.items():
+            _placeholders(src["faq.toml"], (faq.id, "answer", lang), answer)
+    for service in services.values():
+        for lang, about in service.about.items():
+            _placeholders(src["services.toml"], (service.id, "about", lang), about)
+    crisis = _crisis(src["crisis.toml"], lexicon.normalize)
+
+    matcher = _matcher(src["faq.toml"], faqs, lexicon)
+    known = set(matcher.weight) | lexicon.known
+    for texts_of in texts.values():
+        for text in texts_of.values():
+            known.update(lexicon.normalize(text))
+    for book in (crisis.categories, lexicon.personal, lexicon.human, lexicon.requests):
+        book.protect(known)
+    return Pack(
+        path=folder,
+        start=start,
+        no_response_minutes=minutes,
+        texts=texts,
+        faqs=faqs,
+        services=services,
+        nodes=nodes,
+        normalize=lexicon.normalize,
+        crisis=crisis,
+        personal=lexicon.personal,
+        human=lexicon.human,
+        requests=lexicon.requests,
+        commands=lexicon.commands,
+        matcher=matcher,
+        matching=lexicon.matching,
+        language_words=lexicon.language_words,
+    )
+
+
+# -- checks shared by every file ---------------------------------------------------------
+
+
+def _table(src: Source, key: Key, value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise src.error(key, f"{what} must be a table")
+    return value
+
+
+def _string(src: Source, key: Key, value: Any, what: str, *, empty: bool = False) -> str:
+    if not isinstance(value, str) or (not empty and not value.strip()):
+        raise src.error(key, f"{what} must be a {'' if empty else 'non-empty '}string")
+    return value
+
+
+def _strings(src: Source, key: Key, value: Any, what: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise src.error(key, f"{what} must be a non-empty list of strings")
+    return tuple(_string(src, key, v, what) for v in value)
+
+
+def _only(
+    src: Source, key: Key, table: Mapping[str, Any], allowed: Collection[str], what: str
+) -> None:
+    expected = ", ".join(sorted(allowed))
+    for name in table:
+        if name not in allowed:
+            raise src.error((*key, name), f"{what}: unknown key {name!r} (expected {expected})")
+
+
+def _id(src: Source, key: Key, name: str, what: str) -> str:
+    if not _ID.match(name):
+        raise src.error(key, f"{what} id {name!r}: use lower-case letters, digits, '-' and '_'")
+    return name
+
+
+def _languages(src: Source, key: Key, value: Any, what: str, owner: str) -> dict[str, str]:
+    """A text in every language, e.g. {it = "...", en = "..."}."""
+    if isinstance(value, str) or value is None:
+        value = {"it": value} if value else {}
+    table = _table(src, key, value, f"{owner}: {what}")
+    _only(src, key, table, LANGUAGES, f"{owner}: {what}")
+    for lang in LANGUAGES:
+        if not isinstance(table.get(lang), str) or not table[lang].strip():
+            raise src.error(key, f"{owner} has no {what} in {lang!r}")
+    return {lang: table[lang].strip() for lang in LANGUAGES}
+
+
+def _placeholders(src: Source, key: Key, text: str, extra: Iterable[str] = ()) -> None:
+    try:
+        names = placeholders(text)
+    except ValueError as exc:
+        raise src.error(key, f"{exc} (write {{{{ and }}}} for a literal brace)") from exc
+    known = set(PLACEHOLDERS) | set(extra)
+    unknown = sorted(names - known)
+    if unknown:
+        raise src.error(
+            key, f"unknown placeholder {{{unknown[0]}}} (known: {', '.join(sorted(known))})"
+        )
+
+
+# -- the files -----------------------------------------------------------------------------
+
+
+def _texts(src: Source) -> dict[str, dict[str, str]]:
+    texts = {}
+    for text_id, value in src.data.items():
+        _id(src, (text_id,), text_id, "text")
+        texts[text_id] = _languages(src, (text_id,), value, "text", f"text {text_id!r}")
+        for lang, text in texts[text_id].items():
+            _placeholders(src, (text_id, lang), text, TEXT_PLACEHOLDERS.get(text_id, ()))
+    for text_id in REQUIRED_TEXTS:
+        if text_id not in texts:
+            raise src.error((), f"text {text_id!r} is missing (the bot needs it)")
+    return texts
+
+
+def _faqs(src: Source) -> dict[str, Faq]:
+    faqs = {}
+    for faq_id, value in src.data.items():
+        key: Key = (faq_id,)
+        _id(src, key, faq_id, "faq")
+        entry = _table(src, key, value, f"faq {faq_id!r}")
+        _only(src, key, entry, ("title", "questions", "answer", "next"), f"faq {faq_id!r}")
+        owner = f"faq {faq_id!r}"
+        questions = _table(src, (*key, "questions"), entry.get("questions", {}), owner)
+        _only(src, (*key, "questions"), questions, LANGUAGES, f"{owner}: questions")
+        for lang in LANGUAGES:
+            if lang not in questions:
+                raise src.error((*key, "questions"), f"{owner} has no questions in {lang!r}")
+        nxt = entry.get("next")
+        faqs[faq_id] = Faq(
+            id=faq_id,
+            title=_languages(src, (*key, "title"), entry.get("title"), "title", owner),
+            questions={
+                lang: _strings(src, (*key, "questions", lang), questions[lang], "questions")
+                for lang in LANGUAGES
+            },
+            answer=_languages(src, (*key, "answer"), entry.get("answer"), "answer", owner),
+            next=_string(src, (*key, "next"), nxt, "next") if nxt is not None else None,
+        )
+    if not faqs:
+        raise src.error((), "no FAQ entries")
+    return faqs
+
+
+def _services(src: Source) -> dict[str, Service]:
+    services = {}
+    for service_id, value in src.data.items():
+        key: Key = (service_id,)
+        owner = f"service {service_id!r}"
+        _id(src, key, service_id, "service")
+        entry = _table(src, key, value, owner)
+        _only(src, key, entry, ("name", "about", "contacts"), owner)
+        contacts = _table(src, (*key, "contacts"), entry.get("contacts", {}), f"{owner}: contacts")
+        _only(src, (*key, "contacts"), contacts, CONTACT_FIELDS, f"{owner}: contacts")
+        services[service_id] = Service(
+            id=service_id,
+            name=_string(src, (*key, "name"), entry.get("name"), f"{owner}: name"),
+            about=_languages(src, (*key, "about"), entry.get("about"), "about", owner),
+            contacts={
+                f: _string(src, (*key, "contacts", f), contacts.get(f, ""), f, empty=True).strip()
+                for f in CONTACT_FIELDS
+            },
+        )
+    return services
+
+
+def _flow(
+    src: Source, texts: Mapping[str, Any], faqs: Mapping[str, Faq], services: Mapping[str, Service]
+) -> tuple[str, int, dict[str, Node]]:
+    _only(src, (), src.data, ("settings", "node"), "flow.toml")
+    settings = _table(src, ("settings",), src.data.get("settings", {}), "[settings]")
+    _only(src, ("settings",), settings, ("start", "no_response_minutes"), "[settings]")
+    minutes = settings.get("no_response_minutes", 30)
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 24 * 60:
+        raise src.error(("settings", "no_response_minutes"), "no_response_minutes: 1 to 1440")
+    nodes: dict[str, Node] = {}
+    raw_nodes = _table(src, ("node",), src.data.get("node", {}), "[node]")
+    for node_id, value in raw_nodes.items():
+        key: Key = ("node", node_id)
+        owner = f"node {node_id!r}"
+        _id(src, key, node_id, "node")
+        entry = _table(src, key, value, owner)
+        _only(src, key, entry, ("say", "option"), owner)
+        say = _string(src, (*key, "say"), entry.get("say"), f"{owner}: say")
+        if say not in texts:
+            raise src.error((*key, "say"), f"{owner}: no text {say!r} in texts.toml")
+        options = []
+        raw_options = entry.get("option", [])
+        if not isinstance(raw_options, list):
+            raise src.error((*key, "option"), f"{owner}: options must be [[node.{node_id}.option]]")
+        for i, raw in enumerate(raw_options):
+            options.append(_option(src, (*key, "option", i), raw, owner, texts, faqs, services))
+            if options[-1].key in {o.key for o in options[:-1]}:
+                raise src.error((*key, "option", i, "key"), f"{owner}: option number "
+                                f"{options[-1].key} is used twice")
+        nodes[node_id] = Node(node_id, say, tuple(options))
+    for node_id, node in nodes.items():
+        for i, option in enumerate(node.options):
+            if option.goto and option.goto not in nodes:
+                raise src.error(("node", node_id, "option", i, "goto"),
+                                f"node {node_id!r}: option {option.key} goes to unknown node "
+                                f"{option.goto!r}")
+    start = _string(src, ("settings", "start"), settings.get("start", "menu"), "start")
+    if start not in nodes:
+        raise src.error(("settings", "start"), f"start node {start!r} is not defined")
+    return start, minutes, nodes
+
+
+def _option(
+    src: Source, key: Key, raw: Any, owner: str, texts: Mapping[str, Any],
+    faqs: Mapping[str, Faq], services: Mapping[str, Service],
+) -> Option:
+    entry = _table(src, key, raw, f"{owner}: option")
+    _only(src, key, entry, ("key", "label", "goto", "faq", "service", "action"), f"{owner}: option")
+    number = entry.get("key")
+    if not isinstance(number, str) or not _KEY.match(number):
+        raise src.error((*key, "key"), f'{owner}: option key must be a number in quotes, e.g. "1"')
+    what = f"{owner}: option {number}"
+    kinds = [k for k in ("goto", "faq", "service", "action") if k in entry]
+    if len(kinds) != 1:
+        raise src.error(key, f"{what}: needs exactly one of goto, faq, service, action")
+    kind = kinds[0]
+    target = _string(src, (*key, kind), entry[kind], f"{what}: {kind}")
+    if kind == "faq" and target not in faqs:
+        raise src.error((*key, kind), f"{what}: no faq {target!r} in faq.toml")
+    if kind == "service" and target not in services:
+        raise src.error((*key, kind), f"{what}: no service {target!r} in services.toml")
+    if kind == "action" and target not in ACTIONS:
+        raise src.error((*key, kind), f"{what}: unknown action {target!r} ({', '.join(ACTIONS)})")
+    label = entry.get("label")
+    if label is None and kind in ("goto", "action"):
+        raise src.error(key, f"{what}: needs a label (a text id)")
+    if label is not None:
+        _string(src, (*key, "label"), label, f"{what}: label")
+        if label not in texts:
+            raise src.error((*key, "label"), f"{what}: no text {label!r} in texts.toml")
+    return Option(key=number, label=label, **{kind: target})
+
+
+def _book(src: Source, key: Key, table: Mapping[str, Any], book: PhraseBook, label: str) -> None:
+    """Add the `phrases` and `together` of a lexicon table to a phrase book."""
+    _only(src, key, table, ("phrases", "together"), f"[{'.'.join(map(str, key))}]")
+    for phrase in _strings(src, (*key, "phrases"), table.get("phrases", [""]), "phrases"):
+        try:
+            book.add(label, phrase)
+        except PhraseSyntaxError as exc:
+            raise src.error((*key, "phrases"), f"{label}: {exc}") from exc
+    for group in table.get("together", []):
+        parts = _strings(src, (*key, "together"), group, "together (a list of lists)")
+        try:
+            book.add(label, parts)
+        except PhraseSyntaxError as exc:
+            raise src.error((*key, "together"), f"{label}: {exc}") from exc
+
+
+def _crisis(src: Source, normalize: Normalizer) -> CrisisCheck:
+    _only(src, (), src.data, ("settings", "category", "idioms"), "crisis.toml")
+    settings = _table(src, ("settings",), src.data.get("settings", {}), "[settings]")
+    _only(src, ("settings",), settings, ("gap",), "[settings]")
+    gap = settings.get("gap", 2)
+    if not isinstance(gap, int) or not 0 <= gap <= 5:
+        raise src.error(("settings", "gap"), "gap must be a whole number from 0 to 5")
+    categories = PhraseBook(normalize, gap=gap)
+    raw = _table(src, ("category",), src.data.get("category", {}), "[category]")
+    if not raw:
+        raise src.error((), "no crisis categories")
+    for name, table in raw.items():
+        _id(src, ("category", name), name, "crisis category")
+        key: Key = ("category", name)
+        _book(src, key, _table(src, key, table, name), categories, name)
+    idioms = PhraseBook(normalize, gap=0)
+    table = _table(src, ("idioms",), src.data.get("idioms", {"phrases": []}), "[idioms]")
+    if table.get("phrases") or table.get("together"):
+        _book(src, ("idioms",), table, idioms, "idiom")
+    return CrisisCheck(categories, idioms)
+
+
+class _Lexicon:
+    """lexicon.toml: abbreviations, small words, commands, intents and matching thresholds."""
+
+    def __init__(self, src: Source) -> None:
+        data = src.data
+        _only(src, (), data, ("matching", "abbreviations", "stopwords", "known", "language",
+                              "commands", "erase", "stop", "human", "personal"), "lexicon.toml")
+        abbreviations = _table(src, ("abbreviations",), data.get("abbreviations", {}),
+                               "[abbreviations]")
+        for short, full in abbreviations.items():
+            _string(src, ("abbreviations", short), full, f"abbreviation {short!r}")
+        self.normalize = Normalizer(abbreviations)
+        self.matching = self._matching(src)
+        self.stopwords = self._words(src, ("stopwords",), data.get("stopwords", {}))
+        self.known = self._words(src, ("known",), data.get("known", {}))
+        language = _table(src, ("language",), data.get("language", {}), "[language]")
+        _only(src, ("language",), language, LANGUAGES, "[language]")
+        self.language_words = {
+            lang: frozenset(self._tokens(src, ("language", lang), language.get(lang, [])))
+            for lang in LANGUAGES
+        }
+        self.commands = self._commands(src)
+        gap = 2
+        self.requests = PhraseBook(self.normalize, gap=gap)
+        for name in ("erase", "stop"):
+            table = _table(src, (name,), data.get(name, {}), f"[{name}]")
+            if table:
+                _book(src, (name,), table, self.requests, name)
+        self.human = PhraseBook(self.normalize, gap=gap)
+        _book(src, ("human",), _table(src, ("human",), data.get("human", {}), "[human]"),
+              self.human, "asked_for_person")
+        self.personal = PhraseBook(self.normalize, gap=gap)
+        topics = _table(src, ("personal",), data.get("personal", {}), "[personal]")
+        for topic, table in topics.items():
+            key: Key = ("personal", topic)
+            _id(src, key, topic, "personal topic")
+            _book(src, key, _table(src, key, table, topic), self.personal, f"personal:{topic}")
+
+    def _matching(self, src: Source) -> Matching:
+        table = _table(src, ("matching",), src.data.get("matching", {}), "[matching]")
+        _only(src, ("matching",), table, ("answer", "suggest", "margin"), "[matching]")
+        values = {}
+        for name, value in table.items():
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not number or not 0 <= value <= 100:
+                raise src.error(("matching", name), f"{name} must be a number from 0 to 100")
+            values[name] = float(value)
+        matching = Matching(**values)
+        if matching.suggest > matching.answer:
+            raise src.error(("matching", "suggest"), "suggest must not be above answer")
+        return matching
+
+    def _tokens(self, src: Source, key: Key, value: Any) -> list[str]:
+        words = _strings(src, key, value, "words") if value else ()
+        return [t for w in words for t in self.normalize(w)]
+
+    def _words(self, src: Source, key: Key, table: Any) -> set[str]:
+        table = _table(src, key, table, f"[{key[0]}]")
+        _only(src, key, table, LANGUAGES, f"[{key[0]}]")
+        return {t for lang in table for t in self._tokens(src, (*key, lang), table[lang])}
+
+    def _commands(self, src: Source) -> Commands:
+        table = _table(src, ("commands",), src.data.get("commands", {}), "[commands]")
+        names = ("stop", "erase", "person", "yes", "question", "menu", "hello", "thanks", "filler")
+        _only(src, ("commands",), table, names, "[commands]")
+        found: dict[str, frozenset[str]] = {}
+        for name in names:
+            if name not in table:
+                raise src.error(("commands",), f"[commands] has no {name!r} list")
+            phrases = _strings(src, ("commands", name), table[name], name)
+            if name in ("filler", "hello", "menu", "thanks", "question"):  # single words
+                found[name] = frozenset(t for p in phrases for t in self.normalize(p))
+            else:
+                found[name] = frozenset(self.normalize.text(p) for p in phrases) - {""}
+        return Commands(**found)
+
+
+def _matcher(src: Source, faqs: Mapping[str, Faq], lexicon: _Lexicon) -> FaqMatcher:
+    seen: dict[frozenset[str], str] = {}
+    rows = []
+    matcher = FaqMatcher((), stopwords=lexicon.stopwords)
+    for faq in faqs.values():
+        for lang, questions in faq.questions.items():
+            for question in questions:
+                tokens = lexicon.normalize(question)
+                terms = matcher.terms(tokens)
+                key: Key = (faq.id, "questions", lang)
+                if not terms:
+                    raise src.error(key, f"faq {faq.id!r}: question {question!r} has only small "
+                                    "words (nothing to match)")
+                other = seen.setdefault(terms, faq.id)
+                if other != faq.id:
+                    raise src.error(key, f"faq {faq.id!r}: question {question!r} is the same as "
+                                    f"one of faq {other!r}")
+                rows.append((faq.id, tokens, question))
+    return FaqMatcher(rows, stopwords=lexicon.stopwords)

@@ -1,0 +1,89 @@
+"""Live updates: the change feed (bot.activity) streamed as Server-Sent Events.
+
+The stream reads the database, so it sees changes made by any process (a webhook in another
+gunicorn worker, the worker process). It ends after a while so a web thread is never held for
+ever; the browser's EventSource reconnects and resumes from the last event id.
+
+Ids come from a sequence, and on PostgreSQL a transaction that took id 10 may commit after one
+that took id 11: each poll also looks back a few seconds for such late rows and sends those it
+has not sent yet (a repeated change only makes the page refresh once more).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+from flask import Blueprint, Response, request
+from sqlalchemy import and_, or_
+from sqlmodel import Session, col, select
+
+from bot import activity
+from bot.app import runtime
+from bot.db import read_session
+from bot.models import Activity, utcnow
+from operators.auth import login_required
+
+bp = Blueprint("live", __name__)
+HEARTBEAT_SECONDS = 15.0
+LOOKBACK = timedelta(seconds=10)
+LOOKBACK_IDS = 500
+BATCH = 200
+
+
+def changes_after(session: Session, last_id: int, sent: set[int], floor: int) -> list[Activity]:
+    """Changes after last_id, plus recent ones below it that committed late (but never at or
+    below floor, where the stream started); oldest first."""
+    recent = and_(col(Activity.id) > max(floor, last_id - LOOKBACK_IDS),
+                  col(Activity.at) >= utcnow() - LOOKBACK)
+    query = (select(Activity).where(or_(col(Activity.id) > last_id, recent))
+             .order_by(col(Activity.id)).limit(BATCH + len(sent)))
+    return [row for row in session.exec(query) if row.id not in sent][:BATCH]
+
+
+def _start_after() -> int | None:
+    raw = request.headers.get("Last-Event-ID") or request.args.get("after") or ""
+    try:
+        value = int(raw)
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+@bp.get("/events")
+@login_required
+def events() -> Response:
+    """Stream changes after Last-Event-ID (or ?after=N; else from now) as `change` events."""
+    rt = runtime()
+    cfg = rt.settings.dashboard
+    after = _start_after()
+    if after is None:
+        with read_session(rt.db) as db:
+            after = activity.latest_id(db)
+
+    def stream(last_id: int) -> Iterator[str]:
+        yield "retry: 2000\n\n"
+        deadline = time.monotonic() + cfg.live_stream_seconds
+        beat = time.monotonic()
+        sent: set[int] = set()
+        floor = last_id  # never replay what came before the page was drawn
+        while time.monotonic() < deadline:
+            with read_session(rt.db) as db:
+                changes = changes_after(db, last_id, sent, floor)
+            for change in changes:
+                assert change.id is not None
+                sent.add(change.id)
+                last_id = max(last_id, change.id)
+                data = json.dumps({"kind": change.kind, "conversation": change.conversation_id,
+                                   "priority": change.priority})
+                yield f"id: {change.id}\nevent: change\ndata: {data}\n\n"
+            sent = {i for i in sent if i > last_id - LOOKBACK_IDS}
+            if time.monotonic() - beat >= HEARTBEAT_SECONDS:
+                beat = time.monotonic()
+                yield ": heartbeat\n\n"
+            time.sleep(cfg.live_poll_seconds)
+
+    return Response(stream(after), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -1,0 +1,208 @@
+"""The dashboard in a real browser (Debian's chromium through Playwright), against the app on a
+loopback port, the worker, and a local server that speaks Twilio's API: a young person writes on
+WhatsApp (signed webhook) → the queue updates live → a listener claims and replies → the reply
+reaches Twilio."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bot.channels import registry
+from bot.db import read_session
+from bot.models import Conversation, Operator
+from bot.runtime import Runtime
+from tests.dashboard import browser
+from tests.dashboard.conftest import PASSWORD, add_operator
+from tests.whatsapp.conftest import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    message_form,
+    sign,
+    twilio_env,
+    wait_until,
+    wired_runtime,
+)
+from tests.whatsapp.fake_twilio import FakeTwilio, http_post
+
+pytestmark = [pytest.mark.browser]
+if browser.missing():
+    pytestmark.append(pytest.mark.skip(reason=browser.missing() or ""))
+
+CRISIS = "stasera non ce la faccio più, mi voglio ammazzare"
+XSS = "<img src=x onerror=alert(1)>"
+TIMEOUT_MS = 60_000
+
+
+@dataclass
+class Shift:
+    """The running service and two listeners on shift."""
+
+    url: str
+    rt: Runtime
+    twilio: FakeTwilio
+    anna: Operator
+    bruno: Operator
+
+    def whatsapp(self, body: str, sender: str = "whatsapp:+393331234567") -> int:
+        """A young person writes: Twilio's signed webhook over HTTP."""
+        form = message_form(body, sender=sender)
+        url = f"{self.url}/twilio/whatsapp"
+        return http_post(url, form, {"X-Twilio-Signature": sign(url, form)})
+
+    def conversation_of(self, status: str) -> Conversation:
+        def find() -> Conversation | None:
+            with read_session(self.rt.db) as session:
+                return session.exec(select(Conversation).where(
+                    Conversation.status == status)).first()
+
+        found: Conversation = wait_until(find, 60, f"a conversation {status}")
+        return found
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = browser.launch(playwright)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def shift(database_url: str) -> Iterator[Shift]:
+    twilio = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)
+    rt = wired_runtime(database_url, twilio_env(
+        twilio.base_url, public_url="http://placeholder", SOS_DASHBOARD_LIVE_POLL_SECONDS="0.2"))
+    anna = add_operator(rt, "anna", name="Anna")
+    bruno = add_operator(rt, "bruno", name="Bruno")
+    try:
+        with browser.serving(rt) as (_server, url):
+            registry.configure_senders(rt)  # again, now that the public URL is known
+            yield Shift(url, rt, twilio, anna, bruno)
+    finally:
+        twilio.stop()
+        rt.db.dispose()
+
+
+@pytest.fixture
+def page(chromium: Any) -> Iterator[Any]:
+    context = chromium.new_context(viewport=browser.DESKTOP, locale="it-IT")
+    opened = context.new_page()
+    opened.set_default_timeout(TIMEOUT_MS)
+    dialogs: list[str] = []
+    opened.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    opened.dialogs = dialogs  # type: ignore[attr-defined]
+    yield opened
+    context.close()
+
+
+def test_login_crisis_appears_live_then_claim_and_reply_reach_twilio(
+        shift: Shift, page: Any) -> None:
+    browser.login(page, shift.url, "anna", PASSWORD)
+    assert page.locator("text=Nessuno in attesa").is_visible()
+    assert not page.locator("#crisis-alert").is_visible()
+    page.evaluate("window.__sameDocument = true")
+
+    assert shift.whatsapp(CRISIS) == 200
+    card = page.locator("#waiting-list .card.prio-crisis")
+    card.wait_for()
+    assert page.evaluate("window.__sameDocument") is True  # no reload: it came live
+    assert "ammazzare" in card.inner_text() and "Crisi" in card.inner_text()
+    alert = page.locator("#crisis-alert")
+    alert.wait_for(state="visible")
+    assert "Crisi segnalata" in alert.inner_text()
+    page.wait_for_function("Number(document.body.dataset.sounds || 0) >= 1")  # the chime played
+    assert page.title().startswith("⚠ CRISI")
+
+    card.locator("button[data-claim]").click()
+    page.wait_for_url(re.compile(r"/conversations/[0-9a-f]{32}$"))
+    assert "Conversazione presa in carico" in page.locator(".flash").inner_text()
+    assert CRISIS in page.locator("#thread").inner_text()
+    page.wait_for_selector("body[data-live-ready='1']")
+    assert not page.locator("#crisis-alert").is_visible()  # an old crisis is not replayed
+
+    shift.twilio.auto_status = ["sent", "delivered"]
+    reply = "Ciao, sono Anna. Sono qui con te: sei al sicuro in questo momento?"
+    page.fill("#reply-body", reply)
+    page.click("#send")
+    shift.twilio.wait_for(lambda: any(m["body"] == reply for m in shift.twilio.messages), 60)
+    sent = next(m for m in shift.twilio.messages if m["body"] == reply)
+    assert sent["to"] == "whatsapp:+393331234567"
+    mine = page.locator("#thread .msg.author-listener").last
+    assert reply in mine.inner_text()
+    mine.locator(".tick-delivered").wait_for()  # the delivery tick arrived live
+    assert page.locator("#reply-body").input_value() == ""
+    assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def test_a_message_with_markup_shows_as_text_and_runs_nothing(shift: Shift, page: Any) -> None:
+    browser.login(page, shift.url, "anna", PASSWORD)
+    page.evaluate("window.__sameDocument = true")
+    assert shift.whatsapp(XSS + " aiutatemi, voglio parlare con un operatore") == 200
+    conversation = _only_conversation(shift)
+    if conversation.status != "waiting":  # the bot asked first; the queue gets it when escalated
+        _escalate(shift.rt, conversation.id)
+    card = page.locator(f"[data-conversation='{conversation.id}']").first
+    card.wait_for()
+    assert XSS in card.locator(".preview").inner_text()
+    assert page.locator("img").count() == 0
+    page.goto(f"{shift.url}/conversations/{conversation.id}")
+    assert XSS in page.locator("#thread").inner_text()
+    assert page.locator("img").count() == 0
+    page.wait_for_timeout(500)
+    assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def _only_conversation(shift: Shift) -> Conversation:
+    with read_session(shift.rt.db) as session:
+        (found,) = session.exec(select(Conversation)).all()
+        return found
+
+
+def _escalate(rt: Runtime, conversation_id: str) -> None:
+    from bot.db import write_session
+    from bot.inbox import escalate
+    from bot.models import utcnow
+
+    with write_session(rt.db) as session:
+        found = session.get(Conversation, conversation_id)
+        assert found is not None
+        escalate(rt, session, found, "normal", "asked_for_person", utcnow())
+
+
+def test_two_listeners_claim_at_once_exactly_one_gets_it(
+        shift: Shift, chromium: Any) -> None:
+    assert shift.whatsapp(CRISIS) == 200
+    conversation = shift.conversation_of("waiting")
+    pages = []
+    for username in ("anna", "bruno"):
+        context = chromium.new_context(viewport=browser.PHONE, locale="it-IT")
+        opened = context.new_page()
+        opened.set_default_timeout(TIMEOUT_MS)
+        browser.login(opened, shift.url, username, PASSWORD)
+        opened.goto(f"{shift.url}/conversations/{conversation.id}")
+        pages.append(opened)
+    for opened in pages:  # both press "Prendi in carico" at the same moment
+        opened.evaluate("document.querySelector('button[data-claim]').form.requestSubmit()")
+    for opened in pages:
+        opened.wait_for_load_state()
+        opened.locator(".flash").wait_for()
+    flashes = [opened.locator(".flash").inner_text() for opened in pages]
+    won = [i for i, text in enumerate(flashes) if "Conversazione presa in carico" in text]
+    assert len(won) == 1, flashes
+    winner = ("Anna", "Bruno")[won[0]]
+    loser_text = flashes[1 - won[0]]
+    assert f"{winner} l'ha già presa in carico" in loser_text
+    with read_session(shift.rt.db) as session:
+        held = session.get(Conversation, conversation.id)
+        assert held is not None and held.status == "listener"
+        assert held.listener_id == (shift.anna.id, shift.bruno.id)[won[0]]
+    for opened in pages:
+        opened.context.close()

@@ -1,0 +1,259 @@
+"""The engine, one behaviour at a time (the transcripts show whole conversations)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from flows import Context, EmergencyNumber, Pack, load_pack, step, timeout
+from flows.events import (
+    Closed,
+    ConsentShown,
+    EraseRequested,
+    Escalate,
+    FaqMatched,
+    LanguageSet,
+    OptedOut,
+    Refer,
+    Reply,
+)
+from flows.hours import OpeningHours
+from flows.pack import DEFAULT_DIR
+from tests.flows.conftest import CLOSED, OPEN, ROME
+
+Make = Callable[..., Context]
+
+
+def replies(events: list) -> list[str]:
+    return [e.text for e in events if isinstance(e, Reply)]
+
+
+def kinds(events: list) -> list[str]:
+    return [type(e).__name__ for e in events]
+
+
+# -- answers that depend on the clock -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (OPEN, "Adesso i volontari sono online"),
+        (datetime(2025, 3, 3, 10, 0, tzinfo=ROME), "tornano oggi alle 15:00"),
+        (CLOSED, "tornano domani alle 15:00"),
+        (datetime(2025, 3, 8, 18, 0, tzinfo=ROME), "tornano lunedì alle 15:00"),
+    ],
+)
+def test_opening_hours_answer(pack: Pack, context: Make, now: datetime, expected: str) -> None:
+    result = step(pack, {}, "a che ora siete aperti?", context(now=now, lang="it"))
+    (text,) = replies(result.events)
+    assert "lunedì-venerdì 15:00-20:00" in text and "sabato 10:00-13:00" in text
+    assert expected in text
+
+
+def test_opening_hours_answer_in_english(pack: Pack, context: Make) -> None:
+    result = step(pack, {}, "when are you open?", context(now=CLOSED, lang="en"))
+    (text,) = replies(result.events)
+    assert "Monday-Friday 15:00-20:00" in text and "back tomorrow at 15:00" in text
+
+
+def test_handover_in_and_out_of_hours(pack: Pack, context: Make) -> None:
+    during = step(pack, {}, "operatore", context(now=OPEN))
+    after = step(pack, {}, "operatore", context(now=CLOSED))
+    for result in (during, after):  # queued either way, so a listener sees it when back
+        assert Escalate("normal", "asked_for_person") in result.events
+    assert "appena si libera" in replies(during.events)[0]
+    text = replies(after.events)[0]
+    assert "tornano domani alle 15:00" in text and "*19696* Telefono Azzurro" in text
+
+
+def test_never_open_schedule(pack: Pack, context: Make) -> None:
+    result = step(pack, {}, "operatore", context(hours=OpeningHours.parse("")))
+    assert "gli orari non sono ancora stati fissati" in replies(result.events)[0]
+    assert Escalate("normal", "asked_for_person") in result.events
+
+
+def test_numbers_come_from_the_configuration(pack: Pack, context: Make) -> None:
+    numbers = (EmergencyNumber("Soccorso", "999", "subito"), EmergencyNumber("Linea", "555 01"))
+    result = step(pack, {}, "voglio morire", context(emergency=numbers))
+    text = replies(result.events)[0]
+    assert "chiama subito il *999*" in text
+    assert "• *555 01* Linea" in text and "112" not in text
+
+
+# -- safety before everything ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["bot", "waiting"])
+def test_crisis_answered_at_once(pack: Pack, context: Make, status: str) -> None:
+    result = step(pack, {"node": "faq"}, "non voglio più vivere", context(status=status, lang="it"))
+    assert kinds(result.events) == ["Reply", "Escalate"]
+    assert result.events[1] == Escalate("crisis", "crisis:suicide")
+    assert "*112*" in replies(result.events)[0]
+    assert "node" not in result.state
+
+
+def test_crisis_with_a_listener_is_only_an_alert(pack: Pack, context: Make) -> None:
+    result = step(pack, {}, "mi taglio di nuovo", context(status="listener"))
+    assert result.events == [Escalate("crisis", "crisis:self_harm")]
+    assert step(pack, {}, "operatore", context(status="listener")).events == []
+    assert step(pack, {}, "STOP", context(status="listener")).events == []
+
+
+def test_crisis_first_then_the_notice(pack: Pack, context: Make) -> None:
+    result = step(pack, None, "voglio morire", context(first_contact=True))
+    assert kinds(result.events) == ["LanguageSet", "Reply", "Escalate", "Reply", "ConsentShown"]
+    assert "Privacy" in replies(result.events)[1]
+    assert "*1*" not in replies(result.events)[1]  # no menu after a crisis
+
+
+def test_a_second_crisis_is_shorter(pack: Pack, context: Make) -> None:
+    first = step(pack, {}, "voglio morire", context())
+    second = step(pack, first.state, "voglio morire", context(status="waiting"))
+    assert len(replies(second.events)[0]) < len(replies(first.events)[0])
+    assert Escalate("crisis", "crisis:suicide") in second.events
+
+
+# -- first contact, commands ---------------------------------------------------------------------
+
+
+def test_first_contact_notice_and_menu(pack: Pack, context: Make) -> None:
+    result = step(pack, None, "ciao", context(first_contact=True))
+    assert kinds(result.events) == ["LanguageSet", "Reply", "ConsentShown"]
+    text = replies(result.events)[0]
+    for words in ("volontari", "bot", "periodo limitato", "OPERATORE", "CANCELLA", "*1*", "*4*"):
+        assert words in text
+    assert result.state["node"] == "menu"
+
+
+def test_known_language_wins(pack: Pack, context: Make) -> None:
+    result = step(pack, None, "hi is it free", context(lang="it"))
+    assert not any(isinstance(e, LanguageSet) for e in result.events)
+    assert "gratis" in replies(result.events)[0]
+
+
+def test_stop(pack: Pack, context: Make) -> None:
+    result = step(pack, {"node": "faq"}, "STOP", context())
+    assert kinds(result.events) == ["OptedOut", "Reply"] and result.events[0] == OptedOut()
+    assert "basta mandarci un messaggio" in replies(result.events)[0]
+
+
+@pytest.mark.parametrize("answer", ["SI", "sì", "Si!", "yes"])
+def test_erase_confirmed(pack: Pack, context: Make, answer: str) -> None:
+    asked = step(pack, {}, "cancella", context())
+    assert asked.state["confirm"] == "erase" and "SI" in replies(asked.events)[0]
+    done = step(pack, asked.state, answer, context())
+    assert kinds(done.events) == ["EraseRequested", "Reply"] and done.events[0] == EraseRequested()
+    assert "confirm" not in done.state
+
+
+def test_erase_cancelled_by_anything_else(pack: Pack, context: Make) -> None:
+    asked = step(pack, {}, "CANCELLA", context())
+    result = step(pack, asked.state, "no", context())
+    assert replies(result.events) == ["Ok, non cancello niente 🙂"]
+    assert "confirm" not in result.state
+
+
+def test_waiting_reminder_once_then_again_after_a_new_queueing(pack: Pack, context: Make) -> None:
+    state: dict = {}
+    said = []
+    for text in ("ci sei?", "ehi", "???"):
+        result = step(pack, state, text, context(status="waiting"))
+        state = result.state
+        said.append(len(replies(result.events)))
+    assert said == [1, 0, 0]
+    state = step(pack, state, "ciao", context(status="bot")).state
+    assert len(replies(step(pack, state, "ci sei?", context(status="waiting")).events)) == 1
+
+
+def test_media_said_once_and_text_still_read(pack: Pack, context: Make) -> None:
+    first = step(pack, {}, "", context(lang="it"), media=1)
+    assert len(replies(first.events)) == 1 and "solo i messaggi scritti" in replies(first.events)[0]
+    second = step(pack, first.state, "è gratis?", context(lang="it"), media=1)
+    assert kinds(second.events) == ["Reply", "FaqMatched"]
+    third = step(pack, second.state, "voglio morire", context(), media=3)
+    assert Escalate("crisis", "crisis:suicide") in third.events
+
+
+# -- menus, FAQ, services ----------------------------------------------------------------------
+
+
+def test_numbers_pick_from_the_node_on_screen(pack: Pack, context: Make) -> None:
+    menu = step(pack, {}, "menu", context())
+    faq = step(pack, menu.state, "1", context())
+    answer = step(pack, faq.state, "4", context())
+    assert answer.events[-1] == FaqMatched("gratuito", 100.0)
+
+
+def test_a_number_without_a_menu_on_screen_uses_the_main_menu(pack: Pack, context: Make) -> None:
+    result = step(pack, {}, "3", context())
+    assert Escalate("normal", "asked_for_person") in result.events
+
+
+def test_a_number_out_of_range(pack: Pack, context: Make) -> None:
+    result = step(pack, {"node": "menu"}, "8", context())
+    assert "Quel numero non c'è" in replies(result.events)[0]
+    assert result.state["node"] == "menu"
+
+
+def test_unknown_is_never_a_dead_end(pack: Pack, context: Make) -> None:
+    result = step(pack, {}, "asdfgh", context())
+    (text,) = replies(result.events)
+    assert "non ho capito" in text and "OPERATORE" in text
+    assert "*3* Parlare con un volontario" in text
+
+
+def test_service_without_contacts_never_shows_an_empty_one(pack: Pack, context: Make) -> None:
+    result = step(pack, {"node": "services-basic"}, "1", context())
+    assert result.events[-1] == Refer("caritas")
+    text = replies(result.events)[0]
+    assert "chiedi a un volontario" in text
+    assert "Telefono:" not in text and "E-mail:" not in text
+
+
+def test_service_contacts_filled_by_the_coordinator(tmp_path: Path, context: Make) -> None:
+    folder = tmp_path / "pack"
+    shutil.copytree(DEFAULT_DIR, folder)
+    path = folder / "services.toml"
+    path.write_text(path.read_text().replace(
+        '[caritas.contacts]\nphone = ""', '[caritas.contacts]\nphone = "0547 000000"'))
+    result = step(load_pack(folder), {"node": "services-basic"}, "1", context())
+    text = replies(result.events)[0]
+    assert "Telefono: 0547 000000" in text and "chiedi a un volontario" not in text
+
+
+def test_a_personal_difficulty_goes_to_a_listener(pack: Pack, context: Make) -> None:
+    result = step(pack, {}, "a scuola mi prendono tutti in giro", context())
+    assert result.events[-1] == Escalate("high", "personal:bullying")
+    assert not any(isinstance(e, FaqMatched) for e in result.events)
+
+
+# -- the gentle close ----------------------------------------------------------------------------
+
+
+def test_timeout_closes_once(pack: Pack, context: Make) -> None:
+    result = timeout(pack, {"lang": "en", "node": "menu"}, context())
+    assert kinds(result.events) == ["Reply", "Closed"] and result.events[1] == Closed("no_response")
+    assert "any time" in replies(result.events)[0]
+    assert timeout(pack, result.state, context()).events == []
+
+
+@pytest.mark.parametrize("status", ["waiting", "listener"])
+def test_no_close_when_not_with_the_bot(pack: Pack, context: Make, status: str) -> None:
+    assert timeout(pack, {}, context(status=status)).events == []
+
+
+def test_state_is_json(pack: Pack, context: Make) -> None:
+    state = None
+    for text in ("ciao", "1", "dati", "CANCELLA", "no", "operatore"):
+        state = step(pack, state, text, context(first_contact=state is None)).state
+        assert json.loads(json.dumps(state)) == state
+
+
+def test_consent_shown_only_on_first_contact(pack: Pack, context: Make) -> None:
+    assert ConsentShown() not in step(pack, {}, "ciao", context()).events

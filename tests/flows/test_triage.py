@@ -1,0 +1,140 @@
+"""Triage of one message: what `sos-bot triage` prints and what the engine acts on."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from flows import Pack, Triage, triage
+from flows.triage import language
+
+CRISES = [
+    "mi voglio ammazzà", "nn ce la faccio +", "me taglio", "kms", "unalive",
+    "voglio morireee", "vorrei farla finita", "mi sono tagliata di nuovo",
+    "mio padre mi picchia", "mi hanno violentata", "minaccia di pubblicare le mie foto",
+    "ho preso troppe pillole", "c'è uno che mi segue e ho paura", "non mangio da giorni",
+    "I want to kill myself", "he's threatening to leak my nudes", "my friend is not breathing",
+    "suicidarmi", "voglio suicidarmi", "sucidarmi",  # typos too
+]
+IDIOMS = [
+    "muoio dal ridere", "sto morendo di caldo", "ammazza che bello",
+    "mi uccide sto compito di mate",
+    "la festa è stata una bomba", "sto morendo dal ridere 😂", "this homework is killing me lol",
+    "mi sono tagliata i capelli", "voglio dormire", "ammazzare il tempo",
+]
+
+
+@pytest.mark.parametrize("text", CRISES)
+def test_crisis(pack: Pack, text: str) -> None:
+    t = triage(pack, text)
+    assert (t.intent, t.priority) == ("crisis", "crisis"), t
+    assert t.reason and t.reason.startswith("crisis:")
+
+
+@pytest.mark.parametrize("text", IDIOMS)
+def test_idioms_are_not_crises(pack: Pack, text: str) -> None:
+    """Decided: "X mi uccide" (something else "kills me") is an idiom; "mi uccido" is not."""
+    assert triage(pack, text).intent != "crisis"
+
+
+def test_idiom_does_not_hide_a_crisis_in_the_same_message(pack: Pack) -> None:
+    assert triage(pack, "muoio dal ridere ma in realtà voglio morire").intent == "crisis"
+
+
+@pytest.mark.parametrize(
+    ("text", "priority"),
+    [
+        ("operatore", "normal"),
+        ("voglio parlare con qualcuno", "normal"),
+        ("posso parlare con una persona vera?", "normal"),
+        ("can I talk to a real person", "normal"),
+        ("i miei litigano sempre", "high"),
+        ("a scuola mi prendono in giro", "high"),
+        ("mi sento solo", "high"),
+        ("il mio ragazzo mi ha lasciata", "high"),
+        ("ho l'ansia", "high"),
+        ("non mangio quasi niente e mi faccio schifo", "high"),
+        ("voglio parlare con qualcuno, i miei si separano", "high"),
+    ],
+)
+def test_person(pack: Pack, text: str, priority: str) -> None:
+    t = triage(pack, text)
+    assert (t.intent, t.priority) == ("human", priority), t
+
+
+@pytest.mark.parametrize(
+    ("text", "faq_id"),
+    [
+        ("a che ora aprite?", "orari"),
+        ("orai??", "orari"),
+        ("è gratis", "gratuito"),
+        ("quanto csota", "gratuito"),
+        ("i miei lo verranno a sapere?", "anonimato"),
+        ("sei un bot?", "come-funziona"),
+        ("come faccio a cancellare i miei dati?", "cancellazione"),
+        ("cos'è la banca del tempo", "banca-del-tempo"),
+        ("how much does it cost", "gratuito"),
+    ],
+)
+def test_faq(pack: Pack, text: str, faq_id: str) -> None:
+    t = triage(pack, text)
+    assert (t.intent, t.faq_id, t.priority) == ("faq", faq_id, None), t
+    assert t.score is not None and 0 <= t.score <= 100
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("STOP", "stop"), ("basta messaggi", "stop"), ("unsubscribe", "stop"),
+        ("CANCELLA", "erase"), ("cancellate tutto", "erase"), ("delete my data", "erase"),
+        ("ciao", "greeting"), ("ciaooo raga", "greeting"), ("MENU", "greeting"),
+        ("AIUTO", "greeting"), ("aiutooo", "greeting"), ("hey", "greeting"),
+        ("grazie", "unknown"), ("ok", "unknown"), ("boh", "unknown"), ("", "unknown"),
+    ],
+)
+def test_commands_and_small_talk(pack: Pack, text: str, intent: str) -> None:
+    t = triage(pack, text)
+    assert t.intent == intent, t
+    assert t.priority is None
+
+
+def test_commands_only_as_the_whole_message(pack: Pack) -> None:
+    assert triage(pack, "stop al bullismo: ci sono incontri a scuola?").intent != "stop"
+    assert triage(pack, "come si cancella la chat?").intent == "faq"
+
+
+def test_every_faq_phrasing_finds_its_faq(pack: Pack) -> None:
+    """The pack's own questions: never a crisis, almost always their own FAQ."""
+    total = right = 0
+    for faq in pack.faqs.values():
+        for question in (q for qs in faq.questions.values() for q in qs):
+            t = triage(pack, question)
+            assert t.intent != "crisis", question
+            total += 1
+            right += t.faq_id == faq.id
+    assert right / total >= 0.9
+
+
+def test_as_dict_has_exactly_the_public_fields(pack: Pack) -> None:
+    d = triage(pack, "è anonimo?").as_dict()
+    assert list(d) == ["intent", "faq_id", "score", "priority"]
+    assert d["intent"] == "faq" and d["faq_id"] == "anonimato"
+    json.dumps(d)
+    assert triage(pack, "voglio morire").as_dict() == {
+        "intent": "crisis", "faq_id": None, "score": None, "priority": "crisis",
+    }
+
+
+def test_triage_is_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Triage("unknown").intent = "faq"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("ciao, come funziona?", "it"), ("hi, how does this work?", "en"), ("ok", None), ("🙂", None)],
+)
+def test_language(pack: Pack, text: str, lang: str | None) -> None:
+    assert language(pack, text) == lang
