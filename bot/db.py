@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import make_url
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
 from bot.models import AppSetting
 
@@ -26,14 +29,21 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """Create the engine; SQLite gets WAL, a busy timeout, foreign keys and BEGIN IMMEDIATE writes."""
+    """Create the engine (SQLite: WAL, busy timeout, foreign keys, BEGIN IMMEDIATE writes).
+
+    Query parameters are kept out of error messages: they hold phone numbers and texts.
+    """
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        return create_engine(
+            url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+        )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+    )
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
@@ -53,8 +63,45 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def table(model: type[SQLModel]) -> Table:
+    """A table model's Core table: statements on it build no model instances (the hot path)."""
+    core: Table = model.__table__  # type: ignore[attr-defined]
+    return core
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+@dataclass(frozen=True)
+class _Writer:
+    bind: Engine  # SQLite: an engine that begins with BEGIN IMMEDIATE
+    lock: AbstractContextManager[Any]  # SQLite: this process's writers queue here
+
+
+_writers: WeakKeyDictionary[Engine, _Writer] = WeakKeyDictionary()
+_writers_guard = threading.Lock()
+
+
+def _writer(engine: Engine) -> _Writer:
+    """How to write on this engine, made once per engine.
+
+    On SQLite the threads of one process take turns on a lock in Python, handed over at once,
+    instead of sleeping in SQLite's busy handler (which waits up to 100 ms between tries);
+    other processes still meet the busy timeout. Re-entrant, as SQLite's own lock was never.
+    """
+    writer = _writers.get(engine)
+    if writer is None:
+        with _writers_guard:
+            writer = _writers.get(engine)
+            if writer is None:
+                if is_sqlite(engine):
+                    bind = engine.execution_options(sqlite_immediate=True)
+                    writer = _Writer(bind, threading.RLock())
+                else:
+                    writer = _Writer(engine, nullcontext())
+                _writers[engine] = writer
+    return writer
 
 
 @contextmanager
@@ -64,8 +111,8 @@ def write_session(engine: Engine) -> Iterator[Session]:
     On SQLite it takes the write lock at BEGIN, so concurrent writers queue instead of failing
     to upgrade a read lock; on PostgreSQL rows are locked where the code asks for it.
     """
-    bind = engine.execution_options(sqlite_immediate=True) if is_sqlite(engine) else engine
-    with Session(bind, expire_on_commit=False) as session:
+    writer = _writer(engine)
+    with writer.lock, Session(writer.bind, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

@@ -8,14 +8,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import and_, bindparam, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot import activity, outbox, privacy
 from bot.channels.base import Inbound
-from bot.db import write_session
-from bot.models import Contact, Conversation, Message, utcnow
+from bot.db import table, write_session
+from bot.models import Contact, Conversation, Message, new_id, utcnow
 from bot.pseudonym import pseudonym
 from bot.runtime import Runtime
 from flows import engine
@@ -54,8 +56,8 @@ def receive(rt: Runtime, inbound: Inbound, *, now: datetime | None = None) -> Re
     now = now or utcnow()
     for attempt in range(3):
         try:
-            with write_session(rt.db) as session:
-                receipt = _receive(rt, session, inbound, now)
+            with write_session(rt.db) as session, session.no_autoflush:
+                receipt = _receive(rt, session, inbound, now)  # flushes once, at commit
         except IntegrityError:
             # Another process stored the same message or created the same contact at the same
             # moment: run again, and the dedupe check or the existing contact decides.
@@ -68,94 +70,199 @@ def receive(rt: Runtime, inbound: Inbound, *, now: datetime | None = None) -> Re
     raise AssertionError("unreachable")
 
 
+def _by_address(query: Any) -> Any:
+    return query.where(
+        Contact.channel == bindparam("channel"), Contact.address == bindparam("address")
+    )
+
+
+# The hot path's statements, built once (building one costs more than running it on SQLite).
+_OPEN = col(Conversation.status) != "closed"
+_OWNED = col(Conversation.contact_id) == Contact.id
+_NEWEST = col(Conversation.opened_at).desc()
+_SEEN = select(Message.id, Message.conversation_id).where(
+    Message.channel == bindparam("channel"), Message.external_id == bindparam("external_id")
+)
+_CONTACT = _by_address(select(Contact)).with_for_update()
+_CONTACT_AND_CONVERSATION = (
+    _by_address(select(Contact, Conversation).join(Conversation, and_(_OWNED, _OPEN)))
+    .order_by(_NEWEST)
+    .limit(1)
+    .with_for_update()
+)
+_OPEN_CONVERSATION = (
+    select(Conversation)
+    .where(Conversation.contact_id == bindparam("contact_id"), _OPEN)
+    .order_by(_NEWEST)
+    .with_for_update()
+)
+_INSERT_CONTACT = insert(table(Contact))
+_INSERT_CONVERSATION = insert(table(Conversation))
+_INSERT_MESSAGE = insert(table(Message))
+
+
 def open_conversation(session: Session, contact: Contact, now: datetime) -> Conversation:
     """The contact's conversation that is not closed, or a new one."""
-    query = (
-        select(Conversation)
-        .where(Conversation.contact_id == contact.id, Conversation.status != "closed")
-        .order_by(col(Conversation.opened_at).desc())
-        .with_for_update()
-    )
-    conversation = session.exec(query).first()
+    conversation = session.exec(_OPEN_CONVERSATION, params={"contact_id": contact.id}).first()
     if conversation is None:
-        conversation = Conversation(
-            contact_id=contact.id, channel=contact.channel, opened_at=now, last_activity_at=now
-        )
-        session.add(conversation)
-        session.flush()
+        conversation = _new_conversation(session, contact, now)
     return conversation
 
 
-def _contact(rt: Runtime, session: Session, inbound: Inbound, now: datetime) -> Contact:
-    query = (
-        select(Contact)
-        .where(Contact.channel == inbound.channel, Contact.address == inbound.address)
-        .with_for_update()
+def _new_conversation(session: Session, contact: Contact, now: datetime) -> Conversation:
+    conversation = Conversation(
+        contact_id=contact.id, channel=contact.channel, opened_at=now, last_activity_at=now
     )
-    contact = session.exec(query).first()
-    if contact is None:
-        contact = Contact(
-            channel=inbound.channel,
-            address=inbound.address,
-            pseudonym=pseudonym(rt.secret, inbound.channel, inbound.address),
-            created_at=now,
-        )
-        session.add(contact)
+    session.add(conversation)
+    return conversation
+
+
+def _contact_and_conversation(
+    rt: Runtime, session: Session, inbound: Inbound, now: datetime
+) -> tuple[Contact, Conversation]:
+    """The writer and their open conversation, both locked: one query for a returning contact."""
+    address = {"channel": inbound.channel, "address": inbound.address}
+    known = session.exec(_CONTACT_AND_CONVERSATION, params=address).first()
+    if known is not None:
+        return known[0], known[1]
+    contact = session.exec(_CONTACT, params=address).first()
+    if contact is not None:  # locked now: its open conversation, if one was opened meanwhile
+        return contact, open_conversation(session, contact, now)
+    _create(rt, session, inbound, now)  # a first message: the rows (Core), then read back
+    created = session.exec(_CONTACT_AND_CONVERSATION, params=address).one()
+    return created[0], created[1]
+
+
+def _create(rt: Runtime, session: Session, inbound: Inbound, now: datetime) -> None:
+    """Insert a new contact and its first conversation, without building model instances."""
+    contact_id, conversation_id = new_id(), new_id()
+    contact = {
+        "id": contact_id,
+        "channel": inbound.channel,
+        "address": inbound.address,
+        "pseudonym": pseudonym(rt.secret, inbound.channel, inbound.address),
+        "created_at": now,
+    }
+    # a concurrent first message fails here on (channel, address): receive() runs again
+    session.execute(_INSERT_CONTACT, contact)
+    conversation = {
+        "id": conversation_id,
+        "contact_id": contact_id,
+        "channel": inbound.channel,
+        "status": "bot",
+        "priority_rank": 0,
+        "out_of_hours": False,
+        "flow_state": {},
+        "channel_data": {},
+        "topics": [],
+        "opened_at": now,
+        "last_activity_at": now,
+    }
+    session.execute(_INSERT_CONVERSATION, conversation)
+
+
+def _seen(session: Session, inbound: Inbound) -> Receipt | None:
+    """The receipt of a message stored already (same channel and external id), if any."""
+    if not inbound.external_id:
+        return None
+    key = {"channel": inbound.channel, "external_id": inbound.external_id}
+    seen = session.execute(_SEEN, key).first()
+    if seen is None:
+        return None
+    return Receipt(duplicate=True, message_id=seen.id, conversation_id=seen.conversation_id)
+
+
+def _store(
+    session: Session,
+    conversation: Conversation,
+    inbound: Inbound,
+    now: datetime,
+    triage: dict[str, object],
+) -> str:
+    """Insert the inbound message (Core: no model instance); returns its id."""
+    if conversation in session.new:  # its row first: the message refers to it
         session.flush()
-    return contact
+    message_id = new_id()
+    row = {
+        "id": message_id,
+        "conversation_id": conversation.id,
+        "channel": inbound.channel,
+        "direction": "in",
+        "author": "contact",
+        "body": inbound.text,
+        "kind": "text",
+        "external_id": inbound.external_id,
+        "status": "received",
+        "attempts": 0,
+        "created_at": now,
+        "media": list(inbound.media),
+        "meta": {**inbound.meta, "triage": triage} if triage else dict(inbound.meta),
+    }
+    session.execute(_INSERT_MESSAGE, row)  # a concurrent duplicate fails here: runs again
+    return message_id
 
 
 def _receive(rt: Runtime, session: Session, inbound: Inbound, now: datetime) -> Receipt:
-    if inbound.external_id:
-        seen = outbox.find_by_external_id(session, inbound.channel, inbound.external_id)
-        if seen is not None:
-            return Receipt(duplicate=True, message_id=seen.id, conversation_id=seen.conversation_id)
-    contact = _contact(rt, session, inbound, now)
+    seen = _seen(session, inbound)
+    if seen is not None:
+        return seen
+    contact, conversation = _contact_and_conversation(rt, session, inbound, now)
     if inbound.display_name:
         contact.display_name = inbound.display_name[:200]
     if inbound.answer:  # an auto-reply or a bounce is not writing again
         contact.erase_requested_at = None  # writing again after an erasure starts afresh
         contact.last_inbound_at = now
         contact.opted_out_at = None  # writing again after STOP opts back in
-    conversation = open_conversation(session, contact, now)
-    message = Message(
-        conversation_id=conversation.id,
-        channel=inbound.channel,
-        direction="in",
-        author="contact",
-        body=inbound.text,
-        external_id=inbound.external_id,
-        status="received",
-        created_at=now,
-        media=list(inbound.media),
-        meta=dict(inbound.meta),
-    )
-    session.add(message)
-    session.flush()  # a concurrent duplicate fails here, before anything else is written
     conversation.channel_data = {**conversation.channel_data, **inbound.thread}
     conversation.last_activity_at = now
-    receipt = Receipt(duplicate=False, message_id=message.id, conversation_id=conversation.id)
+    events = _step(rt, contact, conversation, inbound, now) if inbound.answer else []
+    message_id = _store(session, conversation, inbound, now, triage_of(events))
+    receipt = Receipt(duplicate=False, message_id=message_id, conversation_id=conversation.id)
     activity.publish(session, "message", conversation.id, conversation.priority)
-    if inbound.answer:
-        status = conversation.status if conversation.status in ("waiting", "listener") else "bot"
-        ctx = Context(
-            now=now,
-            hours=rt.hours,
-            emergency=rt.emergency,
-            status=status,  # type: ignore[arg-type]
-            first_contact=contact.consent_at is None,
-            lang=contact.language,
-        )
-        result = engine.step(rt.pack, conversation.flow_state or None, inbound.text, ctx,
-                             media=len(inbound.media))
-        conversation.flow_state = result.state
-        events = [e for e in result.events if not (inbound.quiet and isinstance(e, Reply))]
-        if inbound.channel in ONE_REPLY_PER_MESSAGE:
-            events = join_replies(events)
-        apply(rt, session, contact, conversation, message, events, now, receipt)
+    apply(rt, session, contact, conversation, events, now, receipt)
     session.add(contact)
     session.add(conversation)
     return receipt
+
+
+def _step(
+    rt: Runtime, contact: Contact, conversation: Conversation, inbound: Inbound, now: datetime
+) -> list[Event]:
+    """Run the flow engine on the message (pure): the conversation's new state and the events."""
+    status = conversation.status if conversation.status in ("waiting", "listener") else "bot"
+    ctx = Context(
+        now=now,
+        hours=rt.hours,
+        emergency=rt.emergency,
+        status=status,  # type: ignore[arg-type]
+        first_contact=contact.consent_at is None,
+        lang=contact.language,
+    )
+    result = engine.step(
+        rt.pack, conversation.flow_state or None, inbound.text, ctx, media=len(inbound.media)
+    )
+    conversation.flow_state = result.state
+    events = [e for e in result.events if not (inbound.quiet and isinstance(e, Reply))]
+    if inbound.channel in ONE_REPLY_PER_MESSAGE:
+        events = join_replies(events)
+    return events
+
+
+def triage_of(events: list[Event]) -> dict[str, object]:
+    """What the engine found in a message, kept in the message's meta for the dashboards."""
+    triage: dict[str, object] = {}
+    services: list[str] = []
+    for event in events:
+        match event:
+            case Escalate(reason=reason):
+                triage["escalation"] = reason
+            case FaqMatched(faq_id=faq_id, score=score):
+                triage["faq"] = faq_id
+                triage["score"] = round(score, 1)
+            case Refer(service_id=service_id):
+                services.append(service_id)
+                triage["services"] = services
+    return triage
 
 
 def join_replies(events: list[Event]) -> list[Event]:
@@ -173,28 +280,21 @@ def apply(
     session: Session,
     contact: Contact,
     conversation: Conversation,
-    message: Message | None,
     events: list[Event],
     now: datetime,
     receipt: Receipt,
 ) -> None:
     """Carry out what the engine decided, in the caller's transaction."""
-    triage: dict[str, object] = {}
     erase = False
     for event in events:
         match event:
             case Reply(text=text):
-                rows = outbox.enqueue(session, conversation, text, author="bot", now=now)
-                receipt.replies.extend(r.id for r in rows)
+                receipt.replies.extend(
+                    outbox.queue(session, conversation, text, author="bot", now=now)
+                )
             case Escalate(priority=priority, reason=reason):
                 escalate(rt, session, conversation, priority, reason, now)
                 receipt.escalated = conversation.priority
-                triage["escalation"] = reason
-            case FaqMatched(faq_id=faq_id, score=score):
-                triage["faq"] = faq_id
-                triage["score"] = round(score, 1)
-            case Refer(service_id=service_id):
-                triage.setdefault("services", []).append(service_id)  # type: ignore[union-attr]
             case LanguageSet(lang=lang):
                 contact.language = lang
             case ConsentShown():
@@ -205,16 +305,22 @@ def apply(
                 erase = True
             case Closed(reason=reason):
                 close(session, conversation, now, outcome=f"bot:{reason}")
-    if message is not None and triage:
-        message.meta = {**message.meta, "triage": triage}
-        session.add(message)
     if erase:
-        privacy.erase_contact(session, contact, now, keep_conversation=conversation,
-                              keep_messages=set(receipt.replies))
+        privacy.erase_contact(
+            session,
+            contact,
+            now,
+            keep_conversation=conversation,
+            keep_messages=set(receipt.replies),
+        )
 
 
 def escalate(
-    rt: Runtime, session: Session, conversation: Conversation, priority: str, reason: str,
+    rt: Runtime,
+    session: Session,
+    conversation: Conversation,
+    priority: str,
+    reason: str,
     now: datetime,
 ) -> None:
     """Queue the conversation for a listener, or raise its priority if it is there already."""

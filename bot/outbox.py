@@ -6,17 +6,19 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, bindparam, insert, or_, update
 from sqlmodel import Session, col, select
 
 from bot import activity
-from bot.models import Conversation, Message, utcnow
+from bot.db import table
+from bot.models import Conversation, Message, new_id, utcnow
 
 LEASE = timedelta(seconds=60)
 # Delivery states only move forward; failed/undelivered end the line.
 STATUS_ORDER = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
 FINAL_FAILURES = ("failed", "undelivered")
 MAX_PART = {"whatsapp": 1600, "sms": 1600}  # longer bodies are split at word boundaries
+_INSERT = insert(table(Message))  # Core: built once, no model instances
 
 
 def split_body(body: str, limit: int) -> list[str]:
@@ -34,6 +36,40 @@ def split_body(body: str, limit: int) -> list[str]:
     return parts
 
 
+def _rows(
+    conversation: Conversation,
+    body: str,
+    *,
+    author: str,
+    operator_id: str | None,
+    kind: str,
+    meta: dict[str, Any] | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The outbox rows for one message to the young person (split if the channel needs it)."""
+    limit = MAX_PART.get(conversation.channel)
+    bodies = split_body(body, limit) if limit and kind == "text" else [body]
+    return [
+        {
+            "id": new_id(),
+            "conversation_id": conversation.id,
+            "channel": conversation.channel,
+            "direction": "out",
+            "author": author,
+            "operator_id": operator_id,
+            "body": part,
+            "kind": kind,
+            "status": "queued",
+            "attempts": 0,
+            "next_attempt_at": now + timedelta(microseconds=i),  # keep the parts in order
+            "created_at": now + timedelta(microseconds=i),
+            "media": [],
+            "meta": dict(meta or {}),
+        }
+        for i, part in enumerate(bodies)
+    ]
+
+
 def enqueue(
     session: Session,
     conversation: Conversation,
@@ -45,43 +81,66 @@ def enqueue(
     meta: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> list[Message]:
-    """Queue a message to the young person (split if the channel needs it)."""
+    """Queue a message to the young person (split if the channel needs it), as model rows."""
     now = now or utcnow()
-    limit = MAX_PART.get(conversation.channel)
-    bodies = split_body(body, limit) if limit and kind == "text" else [body]
-    rows = []
-    for i, part in enumerate(bodies):
-        row = Message(
-            conversation_id=conversation.id,
-            channel=conversation.channel,
-            direction="out",
+    rows = [
+        Message(**row)
+        for row in _rows(
+            conversation,
+            body,
             author=author,
             operator_id=operator_id,
-            body=part,
             kind=kind,
-            status="queued",
-            next_attempt_at=now + timedelta(microseconds=i),  # keep the parts in order
-            created_at=now + timedelta(microseconds=i),
-            meta=dict(meta or {}),
+            meta=meta,
+            now=now,
         )
-        session.add(row)
-        rows.append(row)
+    ]
+    session.add_all(rows)
+    _touch(session, conversation, now)
+    return rows
+
+
+def queue(
+    session: Session, conversation: Conversation, body: str, *, author: str, now: datetime
+) -> list[str]:
+    """enqueue() for the hot path: the same rows, inserted at once (Core); returns their ids.
+
+    The conversation's row must exist already (flushed): its messages refer to it.
+    """
+    rows = _rows(
+        conversation, body, author=author, operator_id=None, kind="text", meta=None, now=now
+    )
+    session.execute(_INSERT, rows)
+    _touch(session, conversation, now)
+    return [row["id"] for row in rows]
+
+
+def _touch(session: Session, conversation: Conversation, now: datetime) -> None:
     conversation.last_activity_at = now
     session.add(conversation)
-    return rows
+
+
+def _ready(now: Any) -> Any:
+    """Rows ready to be sent: queued and due, or held by a worker whose lease ran out."""
+    return or_(
+        and_(col(Message.status) == "queued", col(Message.next_attempt_at) <= now),
+        and_(col(Message.status) == "sending", col(Message.lease_until) < now),
+    )
+
+
+# Built once, bound per call: the worker runs these for every message.
+_CLAIM = (
+    update(table(Message))
+    .where(col(Message.id) == bindparam("message_id"), _ready(bindparam("now")))
+    .values(status="sending", lease_until=bindparam("until"), attempts=Message.attempts + 1)
+)
 
 
 def due(session: Session, now: datetime, limit: int = 20) -> list[str]:
     """Ids of outbox rows ready to be sent (or whose worker died holding them)."""
     query = (
         select(Message.id)
-        .where(
-            Message.direction == "out",
-            or_(
-                and_(Message.status == "queued", col(Message.next_attempt_at) <= now),
-                and_(Message.status == "sending", col(Message.lease_until) < now),
-            ),
-        )
+        .where(Message.direction == "out", _ready(now))
         .order_by(col(Message.next_attempt_at))
         .limit(limit)
     )
@@ -89,18 +148,12 @@ def due(session: Session, now: datetime, limit: int = 20) -> list[str]:
 
 
 def claim(session: Session, message_id: str, now: datetime, lease: timedelta = LEASE) -> bool:
-    """Take one row for sending; exactly one worker wins (compare-and-set on the status)."""
-    result = session.execute(
-        update(Message)
-        .where(
-            col(Message.id) == message_id,
-            or_(
-                and_(Message.status == "queued", col(Message.next_attempt_at) <= now),
-                and_(Message.status == "sending", col(Message.lease_until) < now),
-            ),
-        )
-        .values(status="sending", lease_until=now + lease, attempts=Message.attempts + 1)
-    )
+    """Take one row for sending; exactly one worker wins (compare-and-set on the status).
+
+    A Core update: a Message already loaded in this session is not refreshed.
+    """
+    params = {"message_id": message_id, "now": now, "until": now + lease}
+    result = session.execute(_CLAIM, params)
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
@@ -108,6 +161,15 @@ def backoff(attempts: int, base: float, cap: float) -> float:
     """Seconds to wait before the next try: exponential with jitter."""
     delay = min(cap, base * (2 ** max(0, attempts - 1)))
     return float(delay * random.uniform(0.8, 1.2))
+
+
+def moves_forward(current: str, status: str) -> bool:
+    """Whether a row in `current` may move to `status` (never backwards, failures are final)."""
+    if current in FINAL_FAILURES:
+        return False
+    if status in FINAL_FAILURES:
+        return current != "read"
+    return status in STATUS_ORDER and STATUS_ORDER[status] > STATUS_ORDER.get(current, -1)
 
 
 def advance(
@@ -119,13 +181,7 @@ def advance(
     error_message: str | None = None,
 ) -> bool:
     """Move delivery state forward only (queued → sent → delivered → read; or a failure)."""
-    current = message.status
-    if current in FINAL_FAILURES:
-        return False
-    if status in FINAL_FAILURES:
-        if current == "read":
-            return False
-    elif status not in STATUS_ORDER or STATUS_ORDER[status] <= STATUS_ORDER.get(current, -1):
+    if not moves_forward(message.status, status):
         return False
     message.status = status
     if error_code is not None:
@@ -135,6 +191,39 @@ def advance(
     session.add(message)
     activity.publish(session, "status", message.conversation_id)
     return True
+
+
+_SEND_STATE = (
+    select(Message.status, Message.conversation_id)
+    .where(col(Message.id) == bindparam("message_id"))
+    .with_for_update()
+)
+_UPDATE = update(table(Message)).where(col(Message.id) == bindparam("message_id"))
+
+
+def record_sent(
+    session: Session, message_id: str, external_id: str | None, status: str
+) -> tuple[str, str] | None:
+    """The provider took the row: keep its id, end the lease, move the status forward.
+
+    Returns the row's status and conversation, or None if the row is gone. Two statements and
+    no model instance; the row is locked, since a status callback may be writing it right now.
+    """
+    row = session.execute(_SEND_STATE, {"message_id": message_id}).first()
+    if row is None:
+        return None
+    current = row.status
+    values: dict[str, Any] = {"external_id": external_id, "sent_at": utcnow(), "lease_until": None}
+    if current not in FINAL_FAILURES:  # a status callback may have come first
+        values |= {"error_code": None, "error_message": None}
+    if current == "queued":  # ...and moved it on already: never backwards
+        current = "sending"
+    target = status if status in STATUS_ORDER else "sent"
+    if moves_forward(current, target):
+        current = target
+        activity.publish(session, "status", row.conversation_id)
+    session.execute(_UPDATE, {"message_id": message_id, "status": current, **values})
+    return current, row.conversation_id
 
 
 def find_by_external_id(session: Session, channel: str, external_id: str) -> Message | None:

@@ -14,12 +14,14 @@ from bot.models import Contact, Conversation, Message, Note
 log = logging.getLogger(__name__)
 
 
-def anonymise(session: Session, conversation: Conversation, keep_messages: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+def anonymise(
+    session: Session, conversation: Conversation, keep_messages: set[str] = frozenset()
+) -> None:  # type: ignore[assignment]
     """Delete a conversation's messages and its link to the contact; keep only anonymous counts."""
     query = delete(Message).where(col(Message.conversation_id) == conversation.id)
     if keep_messages:
         query = query.where(col(Message.id).not_in(keep_messages))
-    session.exec(query)  # type: ignore[call-overload]
+    session.exec(query)
     session.exec(delete(Note).where(col(Note.conversation_id) == conversation.id))
     if not keep_messages:
         conversation.contact_id = None
@@ -40,7 +42,9 @@ def erase_contact(
 
     The contact row itself goes once that confirmation has left (see purge_erased).
     """
-    for conversation in session.exec(select(Conversation).where(Conversation.contact_id == contact.id)):
+    for conversation in session.exec(
+        select(Conversation).where(Conversation.contact_id == contact.id)
+    ):
         keep = keep_messages if conversation is keep_conversation else frozenset()
         anonymise(session, conversation, set(keep))
         if conversation is keep_conversation:
@@ -66,9 +70,13 @@ def purge_erased(session: Session) -> int:
     query = select(Contact).where(col(Contact.erase_requested_at).is_not(None))
     count = 0
     for contact in session.exec(query):
-        conversations = list(session.exec(select(Conversation).where(Conversation.contact_id == contact.id)))
-        if any(session.exec(select(Conversation.id).where(Conversation.id == c.id, pending)).first()
-               for c in conversations):
+        conversations = list(
+            session.exec(select(Conversation).where(Conversation.contact_id == contact.id))
+        )
+        if any(
+            session.exec(select(Conversation.id).where(Conversation.id == c.id, pending)).first()
+            for c in conversations
+        ):
             continue
         for conversation in conversations:
             anonymise(session, conversation)
@@ -95,7 +103,9 @@ def purge(session: Session, now: datetime, retention_days: int) -> int:
         count += 1
     session.flush()
     for contact_id in touched:
-        left = session.exec(select(Conversation.id).where(Conversation.contact_id == contact_id)).first()
+        left = session.exec(
+            select(Conversation.id).where(Conversation.contact_id == contact_id)
+        ).first()
         if left is None:
             contact = session.get(Contact, contact_id)
             if contact is not None:

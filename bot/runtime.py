@@ -29,7 +29,9 @@ class Runtime:
     outbox_ready: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
-    def create(cls, settings: Settings, *, engine: Engine | None = None, pack: Any = None) -> Runtime:
+    def create(
+        cls, settings: Settings, *, engine: Engine | None = None, pack: Any = None
+    ) -> Runtime:
         """Wire the service from settings (the database must already be migrated)."""
         engine = engine or db.make_engine(settings.database.url)
         flows_dir = Path(settings.service.flows_dir) if settings.service.flows_dir else None

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 
 from bot import activity, inbox, outbox, privacy
@@ -20,6 +21,13 @@ from flows import engine
 from flows.engine import Context
 
 log = logging.getLogger(__name__)
+# The row to send with its conversation and contact (None once erased), built once.
+_TO_SEND = (
+    select(Message, Conversation, Contact)
+    .outerjoin(Conversation, col(Conversation.id) == Message.conversation_id)
+    .outerjoin(Contact, col(Contact.id) == Conversation.contact_id)
+    .where(Message.id == bindparam("id"))
+)
 
 
 def deliver(rt: Runtime, message_id: str, now: datetime | None = None) -> str | None:
@@ -29,10 +37,7 @@ def deliver(rt: Runtime, message_id: str, now: datetime | None = None) -> str | 
         lease = timedelta(seconds=rt.settings.worker.lease_seconds)
         if not outbox.claim(session, message_id, now, lease):
             return None
-        message = session.get(Message, message_id)
-        assert message is not None
-        conversation = session.get(Conversation, message.conversation_id)
-        contact = session.get(Contact, conversation.contact_id) if conversation else None
+        message, conversation, contact = session.execute(_TO_SEND, {"id": message_id}).one()
     if conversation is None or contact is None:
         return _finish_failed(rt, message_id, "no_contact", "the contact was erased")
     sender = rt.senders.get(message.channel)
@@ -55,24 +60,16 @@ def deliver(rt: Runtime, message_id: str, now: datetime | None = None) -> str | 
 def _finish_sent(rt: Runtime, message_id: str, external_id: str | None, status: str,
                  thread: dict[str, object]) -> str:
     with write_session(rt.db) as session:
-        # locked: a status callback may be writing the same row right now
-        message = session.get(Message, message_id, with_for_update=True)
-        if message is None:
+        recorded = outbox.record_sent(session, message_id, external_id, status)
+        if recorded is None:
             return status
-        message.external_id = external_id
-        message.sent_at = utcnow()
-        message.lease_until = None
-        if message.status not in outbox.FINAL_FAILURES:  # a status callback may have come first
-            message.error_code = message.error_message = None
-        if message.status == "queued":  # ...and moved it on already: never backwards
-            message.status = "sending"
-        outbox.advance(session, message, status if status in outbox.STATUS_ORDER else "sent")
+        new_status, conversation_id = recorded
         if thread:
-            conversation = session.get(Conversation, message.conversation_id)
+            conversation = session.get(Conversation, conversation_id)
             if conversation is not None:
                 conversation.channel_data = {**conversation.channel_data, **thread}
                 session.add(conversation)
-        return message.status
+        return new_status
 
 
 def _finish_failed(rt: Runtime, message_id: str, code: str, reason: str) -> str:
@@ -136,7 +133,8 @@ def close_silent(rt: Runtime, now: datetime | None = None) -> int:
     for conversation_id in ids:
         with write_session(rt.db) as session:
             conversation = session.get(Conversation, conversation_id)
-            if conversation is None or conversation.status != "bot" or conversation.contact_id is None:
+            if (conversation is None or conversation.status != "bot"
+                    or conversation.contact_id is None):
                 continue
             if conversation.last_activity_at.replace(tzinfo=cutoff.tzinfo) >= cutoff:
                 continue
@@ -149,7 +147,7 @@ def close_silent(rt: Runtime, now: datetime | None = None) -> int:
             receipt = inbox.Receipt(duplicate=False, conversation_id=conversation.id)
             if contact.opted_out_at is not None:  # no bot messages after STOP
                 result.events[:] = [e for e in result.events if type(e).__name__ != "Reply"]
-            inbox.apply(rt, session, contact, conversation, None, result.events, now, receipt)
+            inbox.apply(rt, session, contact, conversation, result.events, now, receipt)
             if conversation.status == "bot":  # the pack chose not to close: do not ask again
                 conversation.last_activity_at = now
             session.add(conversation)

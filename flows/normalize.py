@@ -37,9 +37,16 @@ def collapse(word: str) -> str:
 
 
 class Normalizer:
-    """Fold, collapse repeated letters and expand abbreviations ("nn" -> "non", "kms" -> ...)."""
+    """Fold, collapse repeated letters, expand abbreviations ("nn" -> "non", "kms" -> ...) and
+    read emoji that stand for a word ("🩸" -> "sangue")."""
 
-    def __init__(self, abbreviations: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        abbreviations: Mapping[str, str] | None = None,
+        symbols: Mapping[str, str] | None = None,
+    ) -> None:
+        # emoji and signs that stand for a word ("🩸" -> "sangue"), read before folding
+        self.symbols = str.maketrans({s: f" {w} " for s, w in (symbols or {}).items()})
         self.abbreviations: dict[str, tuple[str, ...]] = {}
         for short, full in (abbreviations or {}).items():
             key = collapse(fold(short))
@@ -50,7 +57,7 @@ class Normalizer:
     def __call__(self, text: str) -> tuple[str, ...]:
         """The tokens of one message."""
         out: list[str] = []
-        for word in fold(text).split():
+        for word in fold(text.translate(self.symbols)).split():
             tokens = self._seen.get(word)
             if tokens is None:
                 if len(self._seen) > WORD_CACHE:

@@ -26,12 +26,14 @@ from flows.render import (
     TEXT_PLACEHOLDERS,
     placeholders,
 )
+from flows.risk import KINDS, Combination, RiskScorer, Signal
 from flows.source import Key, PackError, Source
 
 __all__ = ["Faq", "Matching", "Node", "Option", "Pack", "PackError", "Service", "load_pack"]
 
 DEFAULT_DIR = Path(__file__).parent / "default"
-FILES = ("flow.toml", "texts.toml", "faq.toml", "services.toml", "crisis.toml", "lexicon.toml")
+FILES = ("flow.toml", "texts.toml", "faq.toml", "services.toml", "crisis.toml", "lexicon.toml",
+         "risk.toml")
 ACTIONS = ("handover", "erase", "menu")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _KEY = re.compile(r"^[0-9]{1,2}$")
@@ -171,13 +173,15 @@ def _load(folder: Path, stamp: tuple[tuple[str, int, int], ...]) -> Pack:
         for lang, about in service.about.items():
             _placeholders(src["services.toml"], (service.id, "about", lang), about)
     crisis = _crisis(src["crisis.toml"], lexicon.normalize)
+    crisis.risk = _risk(src["risk.toml"], lexicon.normalize, crisis)
 
     matcher = _matcher(src["faq.toml"], faqs, lexicon)
     known = set(matcher.weight) | lexicon.known
     for texts_of in texts.values():
         for text in texts_of.values():
             known.update(lexicon.normalize(text))
-    for book in (crisis.categories, lexicon.personal, lexicon.human, lexicon.requests):
+    for book in (crisis.categories, crisis.risk.book, lexicon.personal, lexicon.human,
+                 lexicon.requests):
         book.protect(known)
     return Pack(
         path=folder,
@@ -438,18 +442,105 @@ def _crisis(src: Source, normalize: Normalizer) -> CrisisCheck:
     return CrisisCheck(categories, idioms)
 
 
+def _number(src: Source, key: Key, value: Any, what: str, low: float, high: float) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not low <= value <= high:
+        raise src.error(key, f"{what} must be a number from {low:g} to {high:g}")
+    return float(value)
+
+
+def _risk(src: Source, normalize: Normalizer, crisis: CrisisCheck) -> RiskScorer:
+    """risk.toml: weighted signals and the combinations that add a bonus."""
+    _only(src, (), src.data, ("settings", "signal", "combine"), "risk.toml")
+    categories = {r.label for r in crisis.categories.rules}
+    settings = _table(src, ("settings",), src.data.get("settings", {}), "[settings]")
+    _only(src, ("settings",), settings, ("threshold", "human", "long", "gap"), "[settings]")
+    for name in ("threshold", "human", "long"):
+        if name not in settings:
+            raise src.error(("settings",), f"[settings] has no {name!r}")
+    threshold = _number(src, ("settings", "threshold"), settings["threshold"], "threshold", 1, 100)
+    human = _number(src, ("settings", "human"), settings["human"], "human", 1, 100)
+    long = settings["long"]
+    if not isinstance(long, int) or isinstance(long, bool) or not 1 <= long <= 200:
+        raise src.error(("settings", "long"), "long must be a whole number of words, 1 to 200")
+    gap = settings.get("gap", 2)
+    if not isinstance(gap, int) or isinstance(gap, bool) or not 0 <= gap <= 5:
+        raise src.error(("settings", "gap"), "gap must be a whole number from 0 to 5")
+    book = PhraseBook(normalize, gap=gap)
+    signals: dict[str, Signal] = {}
+    raw = _table(src, ("signal",), src.data.get("signal", {}), "[signal]")
+    if not raw:
+        raise src.error((), "no risk signals")
+    for name, value in raw.items():
+        key: Key = ("signal", name)
+        _id(src, key, name, "signal")
+        table = _table(src, key, value, f"signal {name!r}")
+        owner = f"signal {name!r}"
+        _only(src, key, table, ("weight", "kind", "category", "max", "phrases", "together"), owner)
+        if "weight" not in table:
+            raise src.error(key, f"{owner} has no weight")
+        weight = _number(src, (*key, "weight"), table["weight"], f"{owner}: weight", 0.5, 100)
+        kind = table.get("kind", "risk")
+        if kind not in KINDS:
+            raise src.error((*key, "kind"), f"{owner}: kind must be one of {', '.join(KINDS)}")
+        category = table.get("category")
+        if kind == "risk" and category not in categories:
+            raise src.error((*key, "category") if category else key,
+                            f"{owner}: category must be a crisis category of crisis.toml "
+                            f"({', '.join(sorted(categories))})")
+        if kind != "risk" and category is not None:
+            raise src.error((*key, "category"), f"{owner}: only a 'risk' signal has a category")
+        most = table.get("max", 1)
+        if not isinstance(most, int) or isinstance(most, bool) or not 1 <= most <= 10:
+            raise src.error((*key, "max"), f"{owner}: max must be a whole number from 1 to 10")
+        _book(src, key, {k: v for k, v in table.items() if k in ("phrases", "together")},
+              book, name)
+        signals[name] = Signal(name, weight, kind, category, most)
+    combinations = []
+    raw_combos = src.data.get("combine", [])
+    if not isinstance(raw_combos, list):
+        raise src.error(("combine",), "combinations must be [[combine]] tables")
+    for i, value in enumerate(raw_combos):
+        key = ("combine", i)
+        table = _table(src, key, value, "[[combine]]")
+        _only(src, key, table, ("signals", "bonus", "category"), "[[combine]]")
+        names = _strings(src, (*key, "signals"), table.get("signals"), "signals")
+        for name in names:
+            if name not in signals:
+                raise src.error((*key, "signals"), f"[[combine]]: no signal {name!r}")
+            if signals[name].kind == "distress":
+                raise src.error((*key, "signals"), f"[[combine]]: {name!r} is a distress signal")
+        if len(set(names)) < 2:
+            raise src.error((*key, "signals"), "[[combine]]: needs at least two signals")
+        if "bonus" not in table:
+            raise src.error(key, "[[combine]] has no bonus")
+        bonus = _number(src, (*key, "bonus"), table["bonus"], "bonus", 0.5, 100)
+        category = table.get("category")
+        if category not in categories:
+            raise src.error((*key, "category") if category else key,
+                            "[[combine]]: category must be a crisis category of crisis.toml")
+        combinations.append(Combination(frozenset(names), bonus, category))
+    return RiskScorer(book, signals, combinations, threshold=threshold, human=human, long=long)
+
+
 class _Lexicon:
     """lexicon.toml: abbreviations, small words, commands, intents and matching thresholds."""
 
     def __init__(self, src: Source) -> None:
         data = src.data
-        _only(src, (), data, ("matching", "abbreviations", "stopwords", "known", "language",
-                              "commands", "erase", "stop", "human", "personal"), "lexicon.toml")
+        _only(src, (), data, ("matching", "abbreviations", "symbols", "stopwords", "known",
+                              "language", "commands", "erase", "stop", "human", "personal"),
+              "lexicon.toml")
         abbreviations = _table(src, ("abbreviations",), data.get("abbreviations", {}),
                                "[abbreviations]")
         for short, full in abbreviations.items():
             _string(src, ("abbreviations", short), full, f"abbreviation {short!r}")
-        self.normalize = Normalizer(abbreviations)
+        symbols = _table(src, ("symbols",), data.get("symbols", {}), "[symbols]")
+        for symbol, word in symbols.items():
+            _string(src, ("symbols", symbol), word, f"symbol {symbol!r}")
+            if len(symbol) != 1:
+                raise src.error(("symbols", symbol), f"symbol {symbol!r}: one character only "
+                                "(leave out the emoji variation selector)")
+        self.normalize = Normalizer(abbreviations, symbols)
         self.matching = self._matching(src)
         self.stopwords = self._words(src, ("stopwords",), data.get("stopwords", {}))
         self.known = self._words(src, ("known",), data.get("known", {}))

@@ -1,15 +1,17 @@
 """Classify one message: crisis, a person, a FAQ, a command, a greeting, or unknown.
 
 Order (the first that applies wins):
-  1. crisis lexicon (crisis.toml)                         -> "crisis",  priority "crisis"
+  1. crisis lexicon (crisis.toml), then risk signals (risk.toml)
+                                                          -> "crisis",  priority "crisis"
   2. STOP / CANCELLA (the whole message, or a request that is not a question)
                                                           -> "stop" / "erase"
      OPERATORE, PERSONA (the whole message)               -> "human",   priority "normal"
   3. only greetings, MENU or AIUTO                        -> "greeting"
   4. a personal difficulty (lexicon [personal.*])         -> "human",   priority "high"
   5. asking for a person (lexicon [human])                -> "human",   priority "normal"
-  6. a FAQ scoring at least matching.suggest              -> "faq"
-  7. anything else (thanks, "ok", chatter)                -> "unknown"
+  6. a long message with strong distress (risk.toml)     -> "human",   priority "high"
+  7. a FAQ scoring at least matching.suggest              -> "faq"
+  8. anything else (thanks, "ok", chatter)                -> "unknown"
 The engine uses this same function, so `sos-bot triage` and the bot always agree.
 """
 
@@ -78,7 +80,7 @@ def _command(pack: Pack, text: str, tokens: tuple[str, ...]) -> Triage | None:
 def triage(pack: Pack, text: str) -> Triage:
     """What the young person needs, from one message."""
     tokens = pack.normalize(text)
-    category = pack.crisis.category(tokens)
+    category, risk = pack.crisis.check(tokens)
     if category:
         return Triage("crisis", priority="crisis", reason=f"crisis:{category}")
     command = _command(pack, text, tokens)
@@ -92,6 +94,8 @@ def triage(pack: Pack, text: str) -> Triage:
     c = pack.commands
     if tokens and all(t in c.thanks or t in c.hello or t in c.filler for t in tokens):
         return Triage("unknown", reason="thanks")
+    if pack.crisis.needs_listener(tokens, risk):
+        return Triage("human", priority="high", reason="personal:distress")
     m = pack.matching
     ranked = pack.matcher.rank(tokens, floor=m.suggest)
     if ranked and ranked[0].score >= m.suggest:

@@ -15,8 +15,9 @@ from bot.runtime import Runtime
 _ids = itertools.count(1)
 
 
-def inbound(text: str, address: str = "whatsapp:+393330000001", channel: str = "whatsapp",
-            **kw: Any) -> Inbound:
+def inbound(
+    text: str, address: str = "whatsapp:+393330000001", channel: str = "whatsapp", **kw: Any
+) -> Inbound:
     kw.setdefault("external_id", f"SM{next(_ids):032d}")
     return Inbound(channel=channel, address=address, text=text, **kw)
 

@@ -20,7 +20,9 @@ ENV = {"SOS_SERVICE_HOURS": "mon-sun 00:00-24:00"}
 
 
 def run(args: list[str], database_url: str, stdin: str | None = None) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, args, input=stdin, env={**ENV, "SOS_DATABASE_URL": database_url})
+    result = CliRunner().invoke(
+        cli, args, input=stdin, env={**ENV, "SOS_DATABASE_URL": database_url}
+    )
     return result.exit_code, result.output
 
 
@@ -85,10 +87,19 @@ def _free_port() -> int:
 
 def test_run_starts_everything_and_answers_healthz(tmp_path: Path) -> None:
     port = _free_port()
-    env = {**os.environ, **ENV, "SOS_DATABASE_URL": f"sqlite:///{tmp_path}/run.sqlite",
-           "SOS_SERVER_PORT": str(port)}
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {
+        **os.environ,
+        **ENV,
+        "SOS_DATABASE_URL": f"sqlite:///{tmp_path}/run.sqlite",
+        "SOS_SERVER_PORT": str(port),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -98,7 +109,9 @@ def test_run_starts_everything_and_answers_healthz(tmp_path: Path) -> None:
                     break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"sos-bot run did not come up:\n{proc.stdout.read() if proc.stdout else ''}")
+                    pytest.fail(
+                        f"sos-bot run did not come up:\n{proc.stdout.read() if proc.stdout else ''}"
+                    )
                 time.sleep(0.2)
         assert (tmp_path / "run.sqlite").exists()
     finally:

@@ -25,8 +25,12 @@ def test_example_documents_every_setting() -> None:
     for section in dataclasses.fields(config.Settings):
         if section.name == "source":
             continue
-        keys = {f.name for f in dataclasses.fields(section.type if isinstance(section.type, type)
-                                                   else getattr(config, section.type))}
+        keys = {
+            f.name
+            for f in dataclasses.fields(
+                section.type if isinstance(section.type, type) else getattr(config, section.type)
+            )
+        }
         assert section.name in data, f"[{section.name}] missing from config.example.toml"
         assert set(data[section.name]) == keys, f"[{section.name}] keys differ"
     config.load(ROOT / "config.example.toml", env={})  # and it is valid
@@ -35,8 +39,14 @@ def test_example_documents_every_setting() -> None:
 def test_environment_overrides_file(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text('[server]\nport = 9000\n[twilio]\nauth_token = "from-file"\n')
-    s = config.load(path, env={"SOS_TWILIO_AUTH_TOKEN": "from-env", "SOS_SERVER_PORT": "9100",
-                               "SOS_WORKER_POLL_SECONDS": "0.5"})
+    s = config.load(
+        path,
+        env={
+            "SOS_TWILIO_AUTH_TOKEN": "from-env",
+            "SOS_SERVER_PORT": "9100",
+            "SOS_WORKER_POLL_SECONDS": "0.5",
+        },
+    )
     assert s.twilio.auth_token == "from-env"
     assert s.server.port == 9100
     assert s.worker.poll_seconds == 0.5
@@ -44,7 +54,7 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
 
 def test_sos_config_variable_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
-    path.write_text('[privacy]\nretention_days = 30\n')
+    path.write_text("[privacy]\nretention_days = 30\n")
     assert config.load(None, env={"SOS_CONFIG": str(path)}).privacy.retention_days == 30
 
 
@@ -71,7 +81,9 @@ def test_list_setting_from_environment_as_toml() -> None:
         ("[database]\nurl = 'nowhere'\n", {}, "database.url"),
     ],
 )
-def test_bad_value_names_the_key(tmp_path: Path, text: str, env: dict[str, str], named: str) -> None:
+def test_bad_value_names_the_key(
+    tmp_path: Path, text: str, env: dict[str, str], named: str
+) -> None:
     path = tmp_path / "c.toml"
     path.write_text(text)
     with pytest.raises(config.ConfigError) as err:
@@ -92,7 +104,12 @@ def test_missing_file_is_an_error(tmp_path: Path) -> None:
 
 
 def test_production_accepts_real_secrets() -> None:
-    s = config.load(None, env={"SOS_SERVER_ENVIRONMENT": "production",
-                               "SOS_SERVER_SECRET_KEY": "k" * 40,
-                               "SOS_SERVER_PUBLIC_URL": "https://aiuto.example.org"})
+    s = config.load(
+        None,
+        env={
+            "SOS_SERVER_ENVIRONMENT": "production",
+            "SOS_SERVER_SECRET_KEY": "k" * 40,
+            "SOS_SERVER_PUBLIC_URL": "https://aiuto.example.org",
+        },
+    )
     assert s.production

@@ -72,7 +72,9 @@ def test_temporary_failure_is_retried_later_then_sent(rt: Runtime) -> None:
     first = receipt.replies[0]
     assert deliver(rt, first) == "queued"
     row = rows(rt, Message, Message.id == first)[0]
-    assert row.next_attempt_at is not None and row.next_attempt_at.replace(tzinfo=None) > utcnow().replace(tzinfo=None)
+    assert row.next_attempt_at is not None and row.next_attempt_at.replace(
+        tzinfo=None
+    ) > utcnow().replace(tzinfo=None)
     assert "HTTP 500" in (row.error_message or "")
     assert deliver(rt, first) is None  # not due yet: nobody may take it
     later = utcnow() + timedelta(minutes=5)
@@ -95,7 +97,11 @@ def test_permanent_failure_is_final_and_explained(rt: Runtime) -> None:
     first = receive(rt, inbound("ciao")).replies[0]
     assert deliver(rt, first) == "failed"
     row = rows(rt, Message, Message.id == first)[0]
-    assert (row.status, row.error_code, row.error_message) == ("failed", "21211", "numero non valido")
+    assert (row.status, row.error_code, row.error_message) == (
+        "failed",
+        "21211",
+        "numero non valido",
+    )
     assert deliver(rt, first, utcnow() + timedelta(days=1)) is None
 
 

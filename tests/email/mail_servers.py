@@ -26,15 +26,15 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from proxyprotocol.reader import ProxyProtocolReader
 from pymap.backend.dict import Config as DictConfig
 from pymap.backend.dict import DictBackend, Login
 from pymap.config import BackendCapability
+from pymap.context import connection_exit
 from pymap.imap import IMAPConnection, IMAPServer
+from pymap.imap.state import ConnectionState
 from pymap.parsing.message import AppendMessage
 from pymap.parsing.specials.flag import Flag
-from pymap.context import connection_exit
-from pymap.imap.state import ConnectionState
-from proxyprotocol.reader import ProxyProtocolReader
 
 HOST = "127.0.0.1"
 

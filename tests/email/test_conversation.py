@@ -3,7 +3,7 @@ same conversation. Real IMAP (pymap) and SMTP (aiosmtpd) servers on loopback."""
 
 from __future__ import annotations
 
-from email import message_from_bytes
+import time
 from email.message import Message as MimeMessage
 
 from tests.email.conftest import LINE, YOUNG, Line, compose
@@ -81,3 +81,22 @@ def test_mail_is_marked_seen_only_once_stored_and_read_once(line: Line) -> None:
              message="every mail marked seen")
     assert [m.external_id for m in line.inbound()] == ["<once@mail.example.com>",
                                                        "<twice@mail.example.com>"]
+
+
+def test_the_bots_answer_to_one_mail_is_one_mail(line: Line) -> None:
+    """The first answer (welcome, privacy notice, reply) arrives as one mail, not several."""
+    line.write(compose("Ciao, vorrei sapere come funziona il servizio."))
+    line.wait_replies(1)
+    wait_for(lambda: all(m.status == "sent" for m in line.outbound()), 30, message="sent")
+    time.sleep(1)
+    assert len(line.replies()) == 1 and len(line.outbound()) == 1
+
+
+def test_join_replies_keeps_the_other_events_in_order() -> None:
+    from bot.inbox import join_replies
+    from flows.events import ConsentShown, Escalate, Reply
+
+    events = [ConsentShown(), Reply("benvenuto"), Escalate("high", "personal"), Reply("ciao")]
+    assert join_replies(events) == [ConsentShown(), Reply("benvenuto\n\nciao"),
+                                     Escalate("high", "personal")]
+    assert join_replies([Reply("uno")]) == [Reply("uno")]

@@ -7,12 +7,16 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from email import message_from_bytes
+from typing import Any
 
+import pytest
 from sqlmodel import select
 
+from bot.channels.base import Inbound
 from bot.channels.email import intake
 from bot.db import read_session, write_session
 from bot.models import Contact, Conversation, Message, utcnow
+from bot.runtime import Runtime
 from tests.email.conftest import YOUNG, Line, compose, sample
 from tests.email.mail_servers import Received, wait_for
 
@@ -129,7 +133,11 @@ def test_charset_garbage_and_html_only_mail_are_read_and_answered(line: Line) ->
 
 
 def _from(line: Line, message: Message) -> str:
-    with read_session(line.rt.db) as session:
+    return _from_rt(line.rt, message)
+
+
+def _from_rt(rt: Runtime, message: Message) -> str:
+    with read_session(rt.db) as session:
         conversation = session.get(Conversation, message.conversation_id)
         contact = session.get(Contact, conversation.contact_id) if conversation else None
         return contact.address if contact else ""
@@ -209,3 +217,25 @@ def test_an_auto_reply_does_not_undo_an_erasure(line: Line) -> None:
 def _gone(line: Line) -> bool:
     with read_session(line.rt.db) as session:
         return session.exec(select(Contact).where(Contact.address == YOUNG)).first() is None
+
+
+def test_a_mail_that_fails_to_store_is_kept_raw_and_not_quoted_in_the_log(
+        rt: Runtime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    receive = intake.inbox.receive
+    calls: list[int] = []
+
+    def fails_once(rt_: Runtime, inbound: Inbound, **kw: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError(f"unexpected: {inbound.text} from {inbound.address}")
+        return receive(rt_, inbound, **kw)
+
+    monkeypatch.setattr(intake.inbox, "receive", fails_once)
+    receipt = intake.take_in(rt, compose("mi sento sola stasera"))
+    with read_session(rt.db) as session:
+        stored = session.get(Message, receipt.message_id)
+    assert stored is not None and "mi sento sola stasera" in stored.meta["raw"]
+    assert stored.meta["problems"] == ["store_error"]
+    assert _from_rt(rt, stored) == YOUNG  # in the young person's conversation, unanswered
+    assert "mi sento sola" not in caplog.text and YOUNG not in caplog.text
+    assert "ValueError" in caplog.text

@@ -30,7 +30,7 @@ def test_first_start_reads_only_unread_mail(imap: ImapServer, make_line: Callabl
     line.wait_inbound(1)
     line.write(compose("dopo l'avvio", sender="later@example.org"))
     stored = line.wait_inbound(2)
-    assert [m.body for m in stored] == ["Ciao\n\nnuova", "Ciao\n\ndopo l'avvio"]
+    assert [m.body for m in stored] == ["nuova", "dopo l'avvio"]
 
 
 def test_mail_is_marked_only_after_it_is_stored(line: Line, monkeypatch: pytest.MonkeyPatch

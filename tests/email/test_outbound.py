@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from email import message_from_bytes, policy
+from typing import Any
 
 import pytest
 
@@ -16,11 +17,12 @@ from tests.email.mail_servers import Certs, SmtpServer
 
 
 def email_settings(smtp: SmtpServer, **overrides: object) -> Email:
-    values: dict[str, object] = dict(address=LINE, imap_host="127.0.0.1", smtp_host="127.0.0.1",
-                                     smtp_port=smtp.port, smtp_tls=smtp.tls, password=PASSWORD,
-                                     smtp_timeout_seconds=10.0)
-    values.update(overrides)
-    return Email(**values)  # type: ignore[arg-type]
+    values: dict[str, Any] = {
+        "address": LINE, "imap_host": "127.0.0.1", "smtp_host": "127.0.0.1",
+        "smtp_port": smtp.port, "smtp_tls": smtp.tls, "password": PASSWORD,
+        "smtp_timeout_seconds": 10.0, **overrides,
+    }
+    return Email(**values)
 
 
 def outbox_row(author: str = "bot", body: str = "Ciao! Sono qui. È tutto ok? 💬") -> Message:

@@ -7,9 +7,10 @@ import random
 import pytest
 
 from bot.channels.email.decode import decode_bytes, decode_header, scrub_addresses
-from bot.channels.email.parse import MAX_TEXT, parse
+from bot.channels.email.intake import triage_text
+from bot.channels.email.parse import MAX_TEXT, iter_structure, parse
 from bot.channels.email.text import html_to_text, new_text
-from tests.email.conftest import sample
+from tests.email.conftest import compose, sample
 
 
 def test_plain_mail() -> None:
@@ -163,3 +164,33 @@ def test_html_to_text_handles_broken_markup() -> None:
 
 def test_addresses_are_scrubbed_from_reasons() -> None:
     assert scrub_addresses("550 5.1.1 <giovane@example.com>: no") == "550 5.1.1 <indirizzo>: no"
+
+
+def test_attachments_from_the_server_structure() -> None:
+    """BODYSTRUCTURE of a mail too large to download: standard form, and pymap's header form."""
+    text = (b"text", b"plain", (b"charset", b"utf-8"), None, None, b"7bit", 82, 4, None, None,
+            None, None)
+    standard = ([text, (b"application", b"pdf", (b"name", b"x.pdf"), None, None, b"base64",
+                        4000, None, (b"attachment", (b"filename*", b"utf-8''pagella%20%C3%A8.pdf")),
+                        None, None)], b"mixed")
+    as_header = ([text, (b"video", b"mp4", None, None, None, b"base64", 4000, None,
+                         b'attachment; filename="video \xc3\xa8.mp4"', None, None)], b"mixed")
+    assert list(iter_structure(standard, 10_000)) == [
+        {"name": "pagella è.pdf", "type": "application/pdf", "size": 3000}]
+    assert list(iter_structure(as_header, 1000)) == [
+        {"name": "video è.mp4", "type": "video/mp4", "size": 3000, "over_limit": True}]
+    assert list(iter_structure(None, 1000)) == []
+
+
+def test_triage_reads_the_subject_of_a_new_thread_but_commands_alone() -> None:
+    def text(body: str, subject: str, **kw: object) -> str:
+        return triage_text(parse(compose(body, subject=subject, **kw)))  # type: ignore[arg-type]
+
+    assert text("non ce la faccio più, non so cosa fare", "Voglio farla finita") == \
+        "Voglio farla finita\n\nnon ce la faccio più, non so cosa fare"
+    assert text("STOP", "Ciao") == "STOP"  # a command stays a command
+    assert text("", "Aiuto") == "Aiuto"
+    assert text("ne parlo volentieri con qualcuno", "Re: Ciao") == \
+        "ne parlo volentieri con qualcuno"  # a reply: the subject is old news
+    assert text("ne parlo volentieri con qualcuno", "Ciao",
+                in_reply_to="<x@example.org>") == "ne parlo volentieri con qualcuno"

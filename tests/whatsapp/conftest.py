@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +43,7 @@ def sign(url: str, params: dict[str, str], token: str = AUTH_TOKEN) -> str:
 
 def message_form(body: str = "ciao", *, sid: str | None = None, sender: str = YOUNG,
                  to: str = OUR_NUMBER, profile: str = "Giulia",
-                 media: list[tuple[str, str]] = ()) -> dict[str, str]:  # type: ignore[assignment]
+                 media: Sequence[tuple[str, str]] = ()) -> dict[str, str]:
     """The form Twilio posts for an incoming WhatsApp message."""
     sid = sid or new_sid("MM" if media else "SM")
     form = {

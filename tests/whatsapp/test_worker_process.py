@@ -35,12 +35,13 @@ class Workers:
         self.running.append(process)
         return process
 
-    def check(self) -> None:
-        """Fail with the worker's own words if one stopped by itself."""
+    def check(self) -> bool:
+        """Fail with the worker's own words if one stopped by itself (else False)."""
         for i, process in enumerate(self.running):
             if process.poll() not in (None, -signal.SIGKILL):
                 log = (self.logs / f"worker-{i}.log").read_text(errors="replace")
                 raise AssertionError(f"worker {i} exited with {process.returncode}:\n{log}")
+        return False
 
     def stop_all(self) -> None:
         for process in self.running:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from bot import inbox, outbox
 from bot.channels.base import Inbound
 from bot.channels.email import loops
 from bot.channels.email.decode import scrub_addresses, trim_references
+from bot.channels.email.errors import describe
 from bot.channels.email.parse import ParsedMail, parse, unparseable
 from bot.db import read_session, write_session
 from bot.models import Contact, Conversation, Message, utcnow
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "email"
 UNKNOWN_SENDER = "unknown-sender@invalid"  # the contact that holds mail with no usable sender
+SHORT_ANSWER_WORDS = 3  # a body this short is an answer or a command: the subject is not added
 _REPLY_PREFIX = re.compile(
     r"^\s*((re|r|rif|aw|sv|vs|antw|fwd?|i|inoltro|tr|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE
 )
@@ -44,12 +47,15 @@ def take_in(rt: Runtime, raw: bytes, *, truncated: bool = False,
         return store(rt, mail, now=now)
     except DBAPIError:
         raise  # the database is unwell: the listener retries this mail later
-    except Exception:
+    except Exception as exc:
         if not mail.ok:
             raise
         # Something in this mail trips the conversion: keep it raw rather than lose it.
-        log.exception("storing a parsed mail failed; keeping it raw for the listeners")
-        return store(rt, unparseable(raw, mail.fingerprint, "store_error"), now=now)
+        log.error("storing a parsed mail failed (%s); keeping it raw for the listeners",
+                  describe(exc))
+        kept = replace(unparseable(raw, mail.fingerprint, "store_error"), sender=mail.sender,
+                       message_id=mail.message_id)
+        return store(rt, kept, now=now)
 
 
 def store(rt: Runtime, mail: ParsedMail, *, now: datetime | None = None) -> inbox.Receipt:
@@ -89,7 +95,8 @@ def store(rt: Runtime, mail: ParsedMail, *, now: datetime | None = None) -> inbo
     if verdict.answer and mail.message_id:
         thread = {
             "subject": base_subject(mail.subject),
-            "references": trim_references([*mail.references, mail.message_id]),
+            "references": trim_references([*mail.references, *mail.in_reply_to,
+                                           mail.message_id]),
             "last_message_id": mail.message_id,
         }
     inbound = Inbound(
@@ -112,13 +119,19 @@ def store(rt: Runtime, mail: ParsedMail, *, now: datetime | None = None) -> inbo
 
 
 def triage_text(mail: ParsedMail) -> str:
-    """What triage reads: the new text, led by the subject when the mail starts a thread."""
+    """What triage reads: the new text, led by the subject when the mail starts a thread (a
+    subject can say what the body does not). A short answer or command ("sì", "STOP", "2")
+    stays alone, as the flow expects it."""
     text = mail.new_text
     subject = base_subject(mail.subject)
     starts_thread = not mail.thread_ids and subject == mail.subject.strip()
-    if subject and starts_thread and subject.lower() not in text.lower():
-        return f"{subject}\n\n{text}" if text else subject
-    return text
+    if not subject or not starts_thread or subject.lower() in text.lower():
+        return text
+    if not text.strip():
+        return subject
+    if len(text.split()) <= SHORT_ANSWER_WORDS:
+        return text
+    return f"{subject}\n\n{text}"
 
 
 def _bounced_message(rt: Runtime, mail: ParsedMail) -> tuple[str, str | None] | None:

@@ -24,6 +24,7 @@ from sqlmodel import col, select
 
 from bot.channels.email import intake, state
 from bot.channels.email.decode import message_ids
+from bot.channels.email.errors import describe
 from bot.channels.email.parse import iter_structure
 from bot.channels.email.tls import client_context
 from bot.db import read_session
@@ -91,15 +92,15 @@ class MailboxListener:
             except LoginRefused:
                 self.failures += 1
                 log.error("IMAP login refused: check email.username and SOS_EMAIL_PASSWORD "
-                          "(an app password for Gmail and Outlook)")
+                          "(for Gmail: an app password)")
             except Exception as exc:
                 self.failures += 1
                 if isinstance(exc, OSError | ServerBye) or "abort" in type(exc).__name__.lower() \
                         or type(exc).__module__.startswith(("imaplib", "imapclient")):
                     log.warning("mailbox connection lost (%s)", type(exc).__name__,
                                 exc_info=log.isEnabledFor(logging.DEBUG))
-                else:
-                    log.exception("mailbox listener error")
+                else:  # a bug, or the database: its message may quote mail, so not logged
+                    log.error("mailbox listener error: %s", describe(exc))
             finally:
                 self.connected.clear()
             if not self.stopping.is_set():
@@ -176,6 +177,8 @@ class MailboxListener:
             log.warning("the mailbox UIDVALIDITY changed: checking %d mail again (no duplicates)",
                         len(uids))
         done = self._process(client, sorted(uids), None, skip_known=cursor is not None)
+        if self.stopping.is_set():
+            return  # not finished: the next start looks at the same mail again (deduplicated)
         state.start_over(self.rt.db, self.name, uidvalidity, max([uidnext - 1, *done]))
 
     def _read_new(self, client: IMAPClient, uidvalidity: int) -> int:
@@ -187,7 +190,10 @@ class MailboxListener:
             last = cursor.last_uid if cursor else 0
             uids = [u for u in client.search(["UID", f"{last + 1}:*"]) if u > last]
             if uids:
-                handled += len(self._process(client, sorted(uids), uidvalidity))
+                done = self._process(client, sorted(uids), uidvalidity)
+                if not done:  # listed but not fetchable (expunged meanwhile): do not spin
+                    break
+                handled += len(done)
                 continue  # more may have come meanwhile, announced to commands we ran
             # Nothing new. Mail that arrived meanwhile was announced (EXISTS) to one of the
             # commands we ran, or is to this NOOP; some servers announce nothing when IDLE starts.

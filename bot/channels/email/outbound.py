@@ -74,7 +74,11 @@ class SmtpSender:
         return mail
 
     def send(self, message: Message, contact: Contact, conversation: Conversation) -> Sent:
-        mail = self.build(message, contact, conversation)
+        try:
+            mail = self.build(message, contact, conversation)
+        except (ValueError, TypeError, IndexError) as exc:  # a header the email package refuses
+            raise PermanentFailure(f"the mail could not be composed ({type(exc).__name__})",
+                                   "compose_error") from exc
         recipient = str(mail["To"].addresses[0].addr_spec)
         try:
             asyncio.run(asyncio.wait_for(self._deliver(mail, recipient),

@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import Message
 from email.parser import HeaderParser
-from email.utils import getaddresses
+from email.utils import decode_rfc2231, getaddresses
 from typing import Any
+from urllib.parse import unquote
 
 from bot.channels.email.decode import (
     ENCODED_WORD,
     MSGID,
+    charset_name,
     clean_address,
     decode_bytes,
     decode_header,
@@ -493,15 +495,9 @@ def iter_structure(structure: Any, max_attachment_bytes: int) -> Iterator[dict[s
     except (IndexError, TypeError, ValueError):
         return
     ctype = f"{main}/{sub}"
-    disposition: dict[str, str] = {}
-    kind = ""
-    for item in structure[7:]:
-        if isinstance(item, tuple | list) and len(item) == 2 and isinstance(item[0], bytes) \
-                and isinstance(item[1], tuple | list | type(None)):
-            kind = _text(item[0]).lower()
-            disposition = _pairs(item[1])
-            break
-    name = disposition.get("filename") or params.get("name")
+    kind, disposition = _disposition(structure[7:])
+    name = (_rfc2231(disposition.get("filename*")) or disposition.get("filename")
+            or _rfc2231(params.get("name*")) or params.get("name"))
     if not name and kind != "attachment" and main in ("text", "multipart"):
         return
     if encoding == "base64":
@@ -515,6 +511,30 @@ def iter_structure(structure: Any, max_attachment_bytes: int) -> Iterator[dict[s
     if size > max_attachment_bytes:
         item_out["over_limit"] = True
     yield item_out
+
+
+def _disposition(items: Any) -> tuple[str, dict[str, str]]:
+    """The disposition among a part's extension fields: ("attachment" ("filename" "x")), or
+    the header text itself as some servers send it ('attachment; filename="x"')."""
+    for item in items:
+        if isinstance(item, tuple | list) and len(item) == 2 and isinstance(item[0], bytes) \
+                and isinstance(item[1], tuple | list | type(None)):
+            return _text(item[0]).lower(), _pairs(item[1])
+        if isinstance(item, bytes) and re.match(rb"^\s*(attachment|inline)\b", item, re.I):
+            header = Message()
+            header["Content-Disposition"] = decode_bytes(item, None)
+            name = header.get_filename()
+            return (header.get_content_disposition() or "",
+                    {"filename": decode_header(name)} if name else {})
+    return "", {}
+
+
+def _rfc2231(value: str | None) -> str | None:
+    """A parameter in RFC 2231 form (utf-8''pagella%20%C3%A8.pdf) as text."""
+    if not value:
+        return None
+    charset, _, encoded = decode_rfc2231(value)
+    return unquote(encoded, encoding=charset_name(charset) or "utf-8", errors="replace")
 
 
 def _text(value: Any) -> str:
