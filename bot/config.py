@@ -219,7 +219,9 @@ def _apply(settings: Settings, data: dict[str, Any], env: dict[str, str]) -> Non
         for key, kind in hints.items():
             env_name = f"{ENV_PREFIX}{name}_{key}".upper()
             if env_name in env:
-                setattr(section, key, _coerce(f"{name}.{key} ({env_name})", kind, env[env_name], True))
+                setattr(
+                    section, key, _coerce(f"{name}.{key} ({env_name})", kind, env[env_name], True)
+                )
             elif key in values:
                 setattr(section, key, _coerce(f"{name}.{key}", kind, values[key], False))
 
@@ -232,10 +234,17 @@ def _validate(s: Settings) -> None:
     if s.server.public_url:
         parts = urlsplit(s.server.public_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigError("server.public_url: expected an http(s) URL such as https://example.org")
+            raise ConfigError(
+                "server.public_url: expected an http(s) URL such as https://example.org"
+            )
     if s.production:
-        if len(s.server.secret_key) < 32 or s.server.secret_key.lower() in ("changeme", "changethis"):
-            raise ConfigError("server.secret_key: set a random value of 32+ characters in production")
+        if len(s.server.secret_key) < 32 or s.server.secret_key.lower() in (
+            "changeme",
+            "changethis",
+        ):
+            raise ConfigError(
+                "server.secret_key: set a random value of 32+ characters in production"
+            )
         if not s.server.public_url.startswith("https://"):
             raise ConfigError("server.public_url: production needs the public https:// URL")
     if not s.database.url or "://" not in s.database.url:
@@ -270,12 +279,18 @@ def _validate(s: Settings) -> None:
     if s.worker.max_attempts < 1 or s.worker.poll_seconds <= 0:
         raise ConfigError("worker: max_attempts >= 1 and poll_seconds > 0")
     d = s.dashboard
-    if min(d.session_hours, d.login_max_failures, d.login_window_minutes, d.live_stream_seconds) < 1:
-        raise ConfigError("dashboard: session_hours, login_max_failures, login_window_minutes "
-                          "and live_stream_seconds must be at least 1")
+    if (
+        min(d.session_hours, d.login_max_failures, d.login_window_minutes, d.live_stream_seconds)
+        < 1
+    ):
+        raise ConfigError(
+            "dashboard: session_hours, login_max_failures, login_window_minutes "
+            "and live_stream_seconds must be at least 1"
+        )
     if d.live_poll_seconds <= 0 or d.window_warning_minutes < 0 or d.trusted_proxies < 0:
-        raise ConfigError("dashboard: live_poll_seconds > 0, window_warning_minutes >= 0 and "
-                          "trusted_proxies >= 0")
+        raise ConfigError(
+            "dashboard: live_poll_seconds > 0, window_warning_minutes >= 0 and trusted_proxies >= 0"
+        )
 
 
 def _validate_twilio(s: Settings) -> None:
@@ -283,8 +298,10 @@ def _validate_twilio(s: Settings) -> None:
     if t.timeout_seconds <= 0:
         raise ConfigError("twilio.timeout_seconds: must be more than 0")
     if s.worker.lease_seconds < 3 * t.timeout_seconds:
-        raise ConfigError("worker.lease_seconds: at least 3 × twilio.timeout_seconds, so that a "
-                          "look-up and a send fit in one lease")
+        raise ConfigError(
+            "worker.lease_seconds: at least 3 × twilio.timeout_seconds, so that a "
+            "look-up and a send fit in one lease"
+        )
     if t.messaging_service_sid and not t.messaging_service_sid.startswith("MG"):
         raise ConfigError("twilio.messaging_service_sid: expected a Messaging Service SID (MG...)")
     if t.reengage_content_sid and not t.reengage_content_sid.startswith("HX"):
@@ -296,8 +313,10 @@ def _validate_twilio(s: Settings) -> None:
     if not isinstance(variables, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in variables.items()
     ):
-        raise ConfigError('twilio.reengage_content_variables: expected a JSON object of strings, '
-                          'e.g. {"1": "S.O.S. Amico Giovani"}')
+        raise ConfigError(
+            "twilio.reengage_content_variables: expected a JSON object of strings, "
+            'e.g. {"1": "S.O.S. Amico Giovani"}'
+        )
 
 
 def _validate_email(s: Settings) -> None:
@@ -309,8 +328,10 @@ def _validate_email(s: Settings) -> None:
     if min(e.max_attachment_bytes, e.max_message_bytes) < 1024:
         raise ConfigError("email: max_attachment_bytes and max_message_bytes at least 1024")
     if e.smtp_timeout_seconds <= 0 or s.worker.lease_seconds < 2 * e.smtp_timeout_seconds:
-        raise ConfigError("email.smtp_timeout_seconds: more than 0 and at most half of "
-                          "worker.lease_seconds, so that a send ends before its lease")
+        raise ConfigError(
+            "email.smtp_timeout_seconds: more than 0 and at most half of "
+            "worker.lease_seconds, so that a send ends before its lease"
+        )
     if e.tls_ca_file and not Path(e.tls_ca_file).is_file():
         raise ConfigError(f"email.tls_ca_file: {e.tls_ca_file} is not a file")
     if e.address and ("\n" in e.from_name or "\r" in e.from_name):
@@ -319,8 +340,10 @@ def _validate_email(s: Settings) -> None:
         for kind in ("imap", "smtp"):
             host = getattr(e, f"{kind}_host")
             if getattr(e, f"{kind}_tls") == "none" and host not in LOOPBACK:
-                raise ConfigError(f"email.{kind}_tls: 'none' sends the password in clear; "
-                                  "production allows it only to a server on this machine")
+                raise ConfigError(
+                    f"email.{kind}_tls: 'none' sends the password in clear; "
+                    "production allows it only to a server on this machine"
+                )
 
 
 def load(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:

@@ -6,7 +6,6 @@ import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -73,35 +72,22 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-@dataclass(frozen=True)
-class _Writer:
-    bind: Engine  # SQLite: an engine that begins with BEGIN IMMEDIATE
-    lock: AbstractContextManager[Any]  # SQLite: this process's writers queue here
+_write_locks: WeakKeyDictionary[Engine, threading.RLock] = WeakKeyDictionary()
+_write_locks_guard = threading.Lock()
 
 
-_writers: WeakKeyDictionary[Engine, _Writer] = WeakKeyDictionary()
-_writers_guard = threading.Lock()
+def _write_lock(engine: Engine) -> AbstractContextManager[Any]:
+    """SQLite: the lock this process's writers take turns on, one per engine.
 
-
-def _writer(engine: Engine) -> _Writer:
-    """How to write on this engine, made once per engine.
-
-    On SQLite the threads of one process take turns on a lock in Python, handed over at once,
-    instead of sleeping in SQLite's busy handler (which waits up to 100 ms between tries);
-    other processes still meet the busy timeout. Re-entrant, as SQLite's own lock was never.
+    Threads queue here in Python and are handed over at once, instead of sleeping in SQLite's
+    busy handler (up to 100 ms between tries); other processes still meet the busy timeout.
+    Re-entrant: a nested write in one thread still meets the busy timeout, as before.
+    PostgreSQL locks rows instead: no lock here.
     """
-    writer = _writers.get(engine)
-    if writer is None:
-        with _writers_guard:
-            writer = _writers.get(engine)
-            if writer is None:
-                if is_sqlite(engine):
-                    bind = engine.execution_options(sqlite_immediate=True)
-                    writer = _Writer(bind, threading.RLock())
-                else:
-                    writer = _Writer(engine, nullcontext())
-                _writers[engine] = writer
-    return writer
+    if not is_sqlite(engine):
+        return nullcontext()
+    with _write_locks_guard:
+        return _write_locks.setdefault(engine, threading.RLock())
 
 
 @contextmanager
@@ -109,10 +95,11 @@ def write_session(engine: Engine) -> Iterator[Session]:
     """One write transaction: committed on success, rolled back on error.
 
     On SQLite it takes the write lock at BEGIN, so concurrent writers queue instead of failing
-    to upgrade a read lock; on PostgreSQL rows are locked where the code asks for it.
+    to upgrade a read lock (the threads of this process queue first on a lock in Python, see
+    _write_lock); on PostgreSQL rows are locked where the code asks for it.
     """
-    writer = _writer(engine)
-    with writer.lock, Session(writer.bind, expire_on_commit=False) as session:
+    bind = engine.execution_options(sqlite_immediate=True) if is_sqlite(engine) else engine
+    with _write_lock(engine), Session(bind, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

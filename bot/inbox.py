@@ -71,6 +71,7 @@ def receive(rt: Runtime, inbound: Inbound, *, now: datetime | None = None) -> Re
 
 
 def _by_address(query: Any) -> Any:
+    """The query narrowed to one writer: params channel and address."""
     return query.where(
         Contact.channel == bindparam("channel"), Contact.address == bindparam("address")
     )

@@ -19,7 +19,9 @@ def new_id() -> str:
 
 
 def _ts(nullable: bool = True, index: bool = False) -> Any:
-    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index))
+    return Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index)
+    )
 
 
 def _created() -> Any:
@@ -49,7 +51,9 @@ class Conversation(SQLModel, table=True):
     __table_args__ = (Index("ix_conversation_queue", "status", "priority_rank", "escalated_at"),)
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     # None once anonymised (retention or erasure): the row then only feeds statistics
-    contact_id: str | None = Field(default=None, foreign_key="contact.id", index=True, max_length=32)
+    contact_id: str | None = Field(
+        default=None, foreign_key="contact.id", index=True, max_length=32
+    )
     channel: str = Field(max_length=16)
     status: str = Field(default="bot", max_length=16)  # bot | waiting | listener | closed
     priority: str | None = Field(default=None, max_length=8)  # crisis | high | normal
@@ -57,8 +61,12 @@ class Conversation(SQLModel, table=True):
     escalation_reason: str | None = Field(default=None, max_length=64)
     out_of_hours: bool = Field(default=False)
     flow_state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    channel_data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    listener_id: str | None = Field(default=None, foreign_key="operator.id", index=True, max_length=32)
+    channel_data: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    listener_id: str | None = Field(
+        default=None, foreign_key="operator.id", index=True, max_length=32
+    )
     opened_at: datetime = _created()
     escalated_at: datetime | None = _ts()
     claimed_at: datetime | None = _ts()
@@ -94,7 +102,9 @@ class Message(SQLModel, table=True):
     lease_until: datetime | None = _ts()  # a worker holds this row until then
     created_at: datetime = _created()
     sent_at: datetime | None = _ts()
-    media: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    media: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
@@ -128,7 +138,9 @@ class Activity(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _created()
-    kind: str = Field(max_length=32)  # escalated, crisis, message, status, claimed, released, closed
+    kind: str = Field(
+        max_length=32
+    )  # escalated, crisis, message, status, claimed, released, closed
     conversation_id: str | None = Field(default=None, max_length=32)
     priority: str | None = Field(default=None, max_length=8)
 

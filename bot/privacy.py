@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Set
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists
@@ -15,8 +16,8 @@ log = logging.getLogger(__name__)
 
 
 def anonymise(
-    session: Session, conversation: Conversation, keep_messages: set[str] = frozenset()
-) -> None:  # type: ignore[assignment]
+    session: Session, conversation: Conversation, keep_messages: Set[str] = frozenset()
+) -> None:
     """Delete a conversation's messages and its link to the contact; keep only anonymous counts."""
     query = delete(Message).where(col(Message.conversation_id) == conversation.id)
     if keep_messages:
@@ -36,7 +37,7 @@ def erase_contact(
     now: datetime,
     *,
     keep_conversation: Conversation | None = None,
-    keep_messages: set[str] = frozenset(),  # type: ignore[assignment]
+    keep_messages: Set[str] = frozenset(),
 ) -> None:
     """CANCELLA: erase everything about the contact but the confirmation still to be sent.
 

@@ -88,6 +88,15 @@ def test_system_notice_is_auto_generated(smtp: SmtpServer, young: Contact) -> No
     assert str(mail["Subject"]) == "S.O.S. Amico Giovani"  # no thread yet: the line's name
 
 
+def test_chat_bold_marks_are_dropped_from_bot_mail(smtp: SmtpServer, young: Contact) -> None:
+    sender = SmtpSender(email_settings(smtp))
+    sender.send(outbox_row(body="Scrivi *OPERATORE* per un volontario. 2*3 resta."), young, thread())
+    sender.send(outbox_row("listener", "Ti ho scritto *davvero* io"), young, thread())
+    bot, listener = (message_from_bytes(m.raw, policy=policy.default) for m in smtp.received)
+    assert bot.get_content().strip() == "Scrivi OPERATORE per un volontario. 2*3 resta."
+    assert listener.get_content().strip() == "Ti ho scritto *davvero* io"  # a person's words stay
+
+
 def test_retry_keeps_the_same_message_id(smtp: SmtpServer, young: Contact) -> None:
     sender = SmtpSender(email_settings(smtp))
     row = outbox_row()

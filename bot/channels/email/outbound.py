@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import ssl
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -28,6 +29,14 @@ log = logging.getLogger(__name__)
 
 FALLBACK_SUBJECT = "S.O.S. Amico Giovani"
 AUTO_SUBMITTED = {"bot": "auto-replied", "system": "auto-generated"}  # RFC 3834; listeners: none
+
+
+_CHAT_BOLD = re.compile(r"(?<![\w*])\*(\S(?:[^*\n]*\S)?)\*(?![\w*])")
+
+
+def plain_text(body: str) -> str:
+    """The pack's texts mark *bold* for WhatsApp; in a plain-text mail the stars are noise."""
+    return _CHAT_BOLD.sub(r"\1", body)
 
 
 def reply_subject(subject: str | None, fallback: str = FALLBACK_SUBJECT) -> str:
@@ -70,7 +79,8 @@ class SmtpSender:
         if message.author in AUTO_SUBMITTED:
             mail["Auto-Submitted"] = AUTO_SUBMITTED[message.author]
         mail["X-Auto-Response-Suppress"] = "All"  # no out-of-office or receipts back, please
-        mail.set_content(message.body, charset="utf-8")
+        body = plain_text(message.body) if message.author in ("bot", "system") else message.body
+        mail.set_content(body, charset="utf-8")
         return mail
 
     def send(self, message: Message, contact: Contact, conversation: Conversation) -> Sent:
