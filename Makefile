@@ -30,7 +30,7 @@ check-browser:
 	fi
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check bot flows operators tests benchmarks
+	$(BIN)/ruff check bot flows operators tests benchmarks docs
 	$(BIN)/mypy
 
 test-sqlite: $(VENV)/.installed-test

@@ -23,7 +23,8 @@ from bot.models import Contact, Conversation, Message, utcnow
 from bot.runtime import Runtime
 from bot.worker import Worker
 from tests.conftest import make_settings
-from tests.email.mail_servers import Certs, ImapServer, Received, SmtpServer, wait_for
+from tests.email.mail_servers import Certs, ImapServer, Received, SmtpServer
+from tests.waiting import wait_until
 
 LINE = "aiuto@example.org"
 PASSWORD = "app-password-di-prova"
@@ -97,7 +98,7 @@ class Line:
         self.worker_thread = self.worker.start()
         self.listener.start()
         if wait:
-            wait_for(self.listener.connected.is_set, 60, message="the mailbox listener")
+            wait_until(self.listener.connected.is_set, 60, what="the mailbox listener")
         return self
 
     def stop(self) -> None:
@@ -116,8 +117,8 @@ class Line:
         return [r for r in self.smtp.received if to in r.rcpt_tos]
 
     def wait_replies(self, count: int, to: str = YOUNG, timeout: float = 60) -> list[Received]:
-        wait_for(lambda: len(self.replies(to)) >= count, timeout,
-                 message=f"{count} mail(s) at the SMTP server")
+        wait_until(lambda: len(self.replies(to)) >= count, timeout,
+                 what=f"{count} mail(s) at the SMTP server")
         return self.replies(to)
 
     # the database
@@ -135,8 +136,8 @@ class Line:
             return list(session.exec(query))
 
     def wait_inbound(self, count: int, timeout: float = 60, **where: Any) -> list[Message]:
-        wait_for(lambda: len(self.inbound(**where)) >= count, timeout,
-                 message=f"{count} stored inbound mail(s)")
+        wait_until(lambda: len(self.inbound(**where)) >= count, timeout,
+                 what=f"{count} stored inbound mail(s)")
         return self.inbound(**where)
 
     def conversations(self, address: str = YOUNG) -> list[Conversation]:

@@ -45,19 +45,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05,
-             message: str = "condition") -> Any:
-    """Poll until condition() is truthy; fail with `message` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {message}")
-        time.sleep(interval)
-
-
 @dataclass(frozen=True)
 class Certs:
     """A self-signed certificate for 127.0.0.1 and localhost, and contexts that use it."""
@@ -200,7 +187,7 @@ class ImapServer:
             task.cancel()  # pymap answers a cancellation with "* BYE [UNAVAILABLE]"
         for task, _ in tasks:
             with suppress(BaseException):
-                await asyncio.wait_for(asyncio.shield(task), 5)
+                await asyncio.wait_until(asyncio.shield(task), 5)
 
     # the mailbox, straight through the backend (works while the server is not listening)
     def deliver(self, raw: bytes, folder: str = "INBOX", flags: tuple[str, ...] = ()) -> int:

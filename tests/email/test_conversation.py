@@ -7,7 +7,7 @@ import time
 from email.message import Message as MimeMessage
 
 from tests.email.conftest import LINE, YOUNG, Line, compose
-from tests.email.mail_servers import wait_for
+from tests.waiting import wait_until
 
 
 def _header(mail: MimeMessage, name: str) -> str:
@@ -37,8 +37,8 @@ def test_mail_is_answered_in_its_thread_and_the_answer_joins_the_conversation(li
     stored = line.inbound()
     assert len(stored) == 1 and "a scuola va tutto male" in stored[0].body
     assert stored[0].meta["subject"] == "Ho bisogno di aiuto"
-    sent = wait_for(lambda: [m for m in line.outbound() if m.status == "sent"], 30,
-                    message="the outbox row marked sent")
+    sent = wait_until(lambda: [m for m in line.outbound() if m.status == "sent"], 30,
+                    what="the outbox row marked sent")
     assert sent[0].external_id == _header(reply, "Message-ID")
 
     # the young person answers the bot's mail, as a mail program does
@@ -61,7 +61,7 @@ def test_mail_is_answered_in_its_thread_and_the_answer_joins_the_conversation(li
                 if _header(r.message, "In-Reply-To") == "<second.2@mail.example.com>"]
 
     if any(m.author == "bot" for m in line.outbound()[len(sent):]):
-        later = wait_for(threaded, 60, message="a reply to the answer")[0]
+        later = wait_until(threaded, 60, what="a reply to the answer")[0]
         refs = _header(later, "References").split()
         assert refs[0] == "<first.1@mail.example.com>" and our_id in refs
         assert _header(later, "Subject") == "Re: Ho bisogno di aiuto"
@@ -70,15 +70,15 @@ def test_mail_is_answered_in_its_thread_and_the_answer_joins_the_conversation(li
 def test_mail_is_marked_seen_only_once_stored_and_read_once(line: Line) -> None:
     uid = line.write(compose("prima mail", message_id="<once@mail.example.com>"))
     line.wait_inbound(1)
-    wait_for(lambda: any(u == uid and "\\Seen" in flags for u, flags, _ in line.imap.messages()),
-             30, message="the \\Seen flag")
+    wait_until(lambda: any(u == uid and "\\Seen" in flags for u, flags, _ in line.imap.messages()),
+             30, what="the \\Seen flag")
     line.wait_replies(1)
     # a copy of the same mail (same Message-ID) delivered again is not stored or answered twice
     line.write(compose("prima mail", message_id="<once@mail.example.com>"))
     line.write(compose("seconda mail", message_id="<twice@mail.example.com>"))
     line.wait_inbound(2)
-    wait_for(lambda: all("\\Seen" in flags for _, flags, _ in line.imap.messages()), 30,
-             message="every mail marked seen")
+    wait_until(lambda: all("\\Seen" in flags for _, flags, _ in line.imap.messages()), 30,
+             what="every mail marked seen")
     assert [m.external_id for m in line.inbound()] == ["<once@mail.example.com>",
                                                        "<twice@mail.example.com>"]
 
@@ -87,7 +87,7 @@ def test_the_bots_answer_to_one_mail_is_one_mail(line: Line) -> None:
     """The first answer (welcome, privacy notice, reply) arrives as one mail, not several."""
     line.write(compose("Ciao, vorrei sapere come funziona il servizio."))
     line.wait_replies(1)
-    wait_for(lambda: all(m.status == "sent" for m in line.outbound()), 30, message="sent")
+    wait_until(lambda: all(m.status == "sent" for m in line.outbound()), 30, what="sent")
     time.sleep(1)
     assert len(line.replies()) == 1 and len(line.outbound()) == 1
 

@@ -18,7 +18,8 @@ from bot.db import read_session, write_session
 from bot.models import Contact, Conversation, Message, utcnow
 from bot.runtime import Runtime
 from tests.email.conftest import YOUNG, Line, compose, sample
-from tests.email.mail_servers import Received, wait_for
+from tests.email.mail_servers import Received
+from tests.waiting import wait_until
 
 AUTOMATIC = ["auto_reply_gmail.eml", "out_of_office_outlook.eml", "autoreply_x_header.eml",
              "newsletter.eml", "mailing_list.eml", "noreply.eml", "empty_return_path.eml",
@@ -59,7 +60,7 @@ def test_two_bots_answering_each_other_stop(make_line: Callable[..., Line]) -> N
         time.sleep(2)
         return before == (len(line.replies(robot)), len(line.inbound())) and before[1] > 1
 
-    wait_for(settled, 90, interval=0, message="the ping-pong to stop")
+    wait_until(settled, 90, interval=0, what="the ping-pong to stop")
     replies, stored = line.replies(robot), line.inbound()
     assert 1 <= len(replies) <= 3
     assert len(stored) == len(replies) + 1  # every mail of theirs is kept
@@ -87,7 +88,7 @@ def test_a_bounce_marks_the_reply_failed_and_is_shown_in_the_conversation(line: 
     line.write(compose("ciao, ho bisogno di parlare"))
     [reply] = line.wait_replies(1)
     our_id = str(reply.message["Message-ID"])
-    wait_for(lambda: any(m.status == "sent" for m in line.outbound()), 30, message="sent")
+    wait_until(lambda: any(m.status == "sent" for m in line.outbound()), 30, what="sent")
     before = len(line.outbound())
 
     dsn = sample("bounce_dsn.eml").replace(b"<sos.bounced0001@example.org>", our_id.encode())
@@ -97,7 +98,7 @@ def test_a_bounce_marks_the_reply_failed_and_is_shown_in_the_conversation(line: 
         return next((m for m in line.outbound() if m.external_id == our_id
                      and m.status == "failed"), None)
 
-    failed = wait_for(bounced, 60, message="the reply marked failed")
+    failed = wait_until(bounced, 60, what="the reply marked failed")
     assert failed.error_code == "bounce"
     assert failed.error_message and "5.1.1" in failed.error_message
     assert YOUNG not in failed.error_message  # no address in what listeners and logs see
@@ -184,11 +185,11 @@ def test_smtp_server_down_then_back_sends_once(line: Line) -> None:
         rows = line.outbound()
         return bool(rows) and all(m.attempts >= 2 and m.status == "queued" for m in rows)
 
-    wait_for(retrying, 60, message="the reply to be retried")
+    wait_until(retrying, 60, what="the reply to be retried")
     assert line.smtp.received == []
     line.smtp.start()
     [reply] = line.wait_replies(1)
-    wait_for(lambda: all(m.status == "sent" for m in line.outbound()), 60, message="sent")
+    wait_until(lambda: all(m.status == "sent" for m in line.outbound()), 60, what="sent")
     time.sleep(1.5)  # more retries would have arrived by now
     assert len(line.replies()) == 1
     [row] = line.outbound()
@@ -205,7 +206,7 @@ def test_an_auto_reply_does_not_undo_an_erasure(line: Line) -> None:
             found = session.exec(select(Contact).where(Contact.address == YOUNG)).first()
             return found if found is None or found.erase_requested_at else None
 
-    wait_for(lambda: erasing() is not None or _gone(line), 60, message="the erasure")
+    wait_until(lambda: erasing() is not None or _gone(line), 60, what="the erasure")
     line.write(sample("auto_reply_gmail.eml"))  # their mailbox answers our confirmation
     line.write(compose("sono un'altra persona", sender="probe@example.org"))
     line.wait_replies(1, to="probe@example.org")

@@ -12,7 +12,8 @@ import pytest
 from bot.channels.email import intake
 from bot.channels.email.listener import MailboxListener
 from tests.email.conftest import LINE, PASSWORD, Line, compose
-from tests.email.mail_servers import Certs, ImapServer, wait_for
+from tests.email.mail_servers import Certs, ImapServer
+from tests.waiting import wait_until
 
 
 def flags_of(imap: ImapServer, uid: int, folder: str = "INBOX") -> set[str] | None:
@@ -46,11 +47,11 @@ def test_mail_is_marked_only_after_it_is_stored(line: Line, monkeypatch: pytest.
 
     monkeypatch.setattr(intake, "take_in", store_fails_twice)
     uid = line.write(compose("ti prego rispondi"))
-    wait_for(lambda: len(calls) >= 1, 30, message="a first attempt")
+    wait_until(lambda: len(calls) >= 1, 30, what="a first attempt")
     assert "\\Seen" not in (flags_of(line.imap, uid) or set())  # fetched with BODY.PEEK
     assert line.inbound() == []
     line.wait_inbound(1, timeout=60)  # the listener reconnects and tries again
-    wait_for(lambda: "\\Seen" in (flags_of(line.imap, uid) or set()), 30, message="\\Seen")
+    wait_until(lambda: "\\Seen" in (flags_of(line.imap, uid) or set()), 30, what="\\Seen")
     assert len(line.inbound()) == 1 and len(calls) == 3
 
 
@@ -58,7 +59,7 @@ def test_processed_mail_is_moved_when_configured(make_line: Callable[..., Line])
     line = make_line(SOS_EMAIL_PROCESSED_FOLDER="Gestite")
     line.write(compose("spostami"))
     line.wait_inbound(1)
-    wait_for(lambda: len(line.imap.messages("Gestite")) == 1, 30, message="the move")
+    wait_until(lambda: len(line.imap.messages("Gestite")) == 1, 30, what="the move")
     assert line.imap.messages("INBOX") == []
     [(_, flags, raw)] = line.imap.messages("Gestite")
     assert "\\Seen" in flags and b"spostami" in raw
@@ -93,8 +94,8 @@ def test_uidvalidity_change_loses_nothing_and_duplicates_nothing(
     again.wait_replies(1, to="new0@example.org")
     again.wait_replies(1, to="new1@example.org")
     assert len(again.replies("old0@example.org")) == 1  # not answered twice
-    wait_for(lambda: all("\\Seen" in f for _, f, _ in again.imap.messages()), 30,
-             message="every mail marked seen")
+    wait_until(lambda: all("\\Seen" in f for _, f, _ in again.imap.messages()), 30,
+             what="every mail marked seen")
 
 
 def test_polling_when_the_server_has_no_idle(database_url: str,
@@ -113,7 +114,7 @@ def test_polling_when_the_server_has_no_idle(database_url: str,
 
 def test_idle_is_issued_again_before_the_server_limit(make_line: Callable[..., Line]) -> None:
     line = make_line(SOS_EMAIL_IDLE_SECONDS=1)
-    wait_for(lambda: line.imap.idle_commands >= 4, 30, message="IDLE issued again")
+    wait_until(lambda: line.imap.idle_commands >= 4, 30, what="IDLE issued again")
     line.write(compose("dopo vari IDLE"))
     line.wait_inbound(1)
     assert line.imap.connects == 1  # the same connection all along
@@ -123,14 +124,14 @@ def test_idle_is_issued_again_before_the_server_limit(make_line: Callable[..., L
 def test_imap_server_restarted_while_idle(line: Line, bye: bool) -> None:
     line.write(compose("prima del riavvio"))
     line.wait_replies(1)
-    wait_for(lambda: line.imap.idle_commands >= 1, 30, message="the listener to idle")
+    wait_until(lambda: line.imap.idle_commands >= 1, 30, what="the listener to idle")
     line.imap.shutdown(bye=bye)
     line.imap.deliver(compose("arrivata mentre il server era giù", sender="down@example.org"))
     time.sleep(1.5)
     line.imap.listen()
     stored = line.wait_inbound(2, timeout=60)
     line.wait_replies(1, to="down@example.org")
-    wait_for(lambda: line.listener.sessions >= 2, 30, message="a new session")
+    wait_until(lambda: line.listener.sessions >= 2, 30, what="a new session")
     time.sleep(1)
     assert len(line.inbound()) == 2 and stored[1].body.endswith("mentre il server era giù")
     assert len(line.replies("down@example.org")) == 1
@@ -154,7 +155,7 @@ def test_wrong_password_is_retried_with_backoff_and_never_logged(
     caplog.set_level(logging.INFO)
     line = make_line(start=False, SOS_EMAIL_PASSWORD="password-sbagliata")
     line.start(wait=False)
-    wait_for(lambda: line.listener.failures >= 2, 30, message="two refused logins")
+    wait_until(lambda: line.listener.failures >= 2, 30, what="two refused logins")
     assert not line.listener.connected.is_set()
     assert "IMAP login refused" in caplog.text
     assert "password-sbagliata" not in caplog.text
@@ -178,12 +179,12 @@ def test_imap_refuses_an_untrusted_certificate(tls_imap: ImapServer,
                                                make_line: Callable[..., Line]) -> None:
     line = make_line(start=False, imap_server=tls_imap)
     line.start(wait=False)
-    wait_for(lambda: line.listener.failures >= 1, 30, message="a refused connection")
+    wait_until(lambda: line.listener.failures >= 1, 30, what="a refused connection")
     assert line.listener.sessions == 0
 
 
 def test_stop_is_prompt_while_idle(line: Line) -> None:
-    wait_for(lambda: line.imap.idle_commands >= 1, 30, message="the listener to idle")
+    wait_until(lambda: line.imap.idle_commands >= 1, 30, what="the listener to idle")
     started = time.monotonic()
     line.listener.stop()
     assert line.listener.thread is not None and not line.listener.thread.is_alive()

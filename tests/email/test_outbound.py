@@ -90,7 +90,8 @@ def test_system_notice_is_auto_generated(smtp: SmtpServer, young: Contact) -> No
 
 def test_chat_bold_marks_are_dropped_from_bot_mail(smtp: SmtpServer, young: Contact) -> None:
     sender = SmtpSender(email_settings(smtp))
-    sender.send(outbox_row(body="Scrivi *OPERATORE* per un volontario. 2*3 resta."), young, thread())
+    bot_text = "Scrivi *OPERATORE* per un volontario. 2*3 resta."
+    sender.send(outbox_row(body=bot_text), young, thread())
     sender.send(outbox_row("listener", "Ti ho scritto *davvero* io"), young, thread())
     bot, listener = (message_from_bytes(m.raw, policy=policy.default) for m in smtp.received)
     assert bot.get_content().strip() == "Scrivi OPERATORE per un volontario. 2*3 resta."

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +20,7 @@ from bot.db import read_session
 from bot.models import Message
 from bot.runtime import Runtime
 from tests.conftest import make_settings
+from tests.waiting import wait_until  # noqa: F401  (re-exported for the tests)
 from tests.whatsapp.fake_twilio import FakeTwilio
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
@@ -67,18 +67,6 @@ def twilio_env(api_base_url: str, public_url: str = PUBLIC_URL, **extra: Any) ->
         "SOS_WORKER_BACKOFF_BASE_SECONDS": "0.05", "SOS_WORKER_BACKOFF_MAX_SECONDS": "0.5",
         **extra,
     }
-
-
-def wait_until(condition: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
-    """Poll until condition() is truthy (generous: the machine may be loaded)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        time.sleep(0.02)
 
 
 def messages(rt: Runtime, direction: str | None = None) -> list[Message]:
