@@ -224,8 +224,3 @@ def record_sent(
         activity.publish(session, "status", row.conversation_id)
     session.execute(_UPDATE, {"message_id": message_id, "status": current, **values})
     return current, row.conversation_id
-
-
-def find_by_external_id(session: Session, channel: str, external_id: str) -> Message | None:
-    query = select(Message).where(Message.channel == channel, Message.external_id == external_id)
-    return session.exec(query).first()
