@@ -5,6 +5,9 @@
 
 1. Throughput and latency of signed Twilio webhooks (distinct MessageSids, 300 young people):
    - floor: a bare Flask endpoint that only returns empty TwiML;
+   - durable floor: the least an endpoint must do before its 200 can promise the message is kept
+     (check the signature, commit the raw form to SQLite); shows how much of the gap any
+     durable endpoint pays;
    - ours:  `sos-bot run` (web + worker in one process, SQLite by default), POST /twilio/whatsapp:
      signature check, dedupe, store, triage, replies queued, worker woken.
    Both under the same WSGI server (werkzeug, threaded, HTTP/1.1 keep-alive), driven by the same
@@ -63,6 +66,40 @@ def serve_floor(port: int) -> None:
 
     @app.post(PATH)
     def hook() -> Response:
+        return Response(EMPTY_TWIML, 200, content_type="text/xml; charset=utf-8")
+
+    make_server("127.0.0.1", port, app, threaded=True).serve_forever()
+
+
+def serve_durable_floor(port: int, database: str) -> None:
+    """The durable floor: what any endpoint must do before a 200 that promises the message is
+    kept: check Twilio's signature and commit the raw form to SQLite (stdlib sqlite3, WAL, one
+    connection per thread). No dedupe, no triage, no replies."""
+    import json
+    import sqlite3
+
+    from flask import Flask, Response, request
+    from werkzeug.serving import make_server
+
+    with sqlite3.connect(database) as setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+        setup.execute("CREATE TABLE IF NOT EXISTS raw (sid TEXT, form TEXT)")
+    local = threading.local()
+    validator = RequestValidator(AUTH_TOKEN)
+    url = f"http://127.0.0.1:{port}{PATH}"
+    app = Flask("durable_floor")
+
+    @app.post(PATH)
+    def hook() -> Response:
+        if not validator.validate(url, request.form, request.headers.get("X-Twilio-Signature",
+                                                                         "")):
+            return Response("invalid Twilio signature\n", 403)
+        if not hasattr(local, "db"):
+            local.db = sqlite3.connect(database, timeout=30)
+            local.db.execute("PRAGMA synchronous=NORMAL")
+        with local.db:
+            local.db.execute("INSERT INTO raw VALUES (?, ?)",
+                             (request.form["MessageSid"], json.dumps(request.form.to_dict())))
         return Response(EMPTY_TWIML, 200, content_type="text/xml; charset=utf-8")
 
     make_server("127.0.0.1", port, app, threaded=True).serve_forever()
@@ -266,9 +303,13 @@ def main() -> None:
                              "file)")
     parser.add_argument("--keep", action="store_true", help="keep the logs and the database")
     parser.add_argument("--serve-floor", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-durable-floor", nargs=2, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_floor:
         serve_floor(args.serve_floor)
+        return
+    if args.serve_durable_floor:
+        serve_durable_floor(int(args.serve_durable_floor[0]), args.serve_durable_floor[1])
         return
 
     work = Path(tempfile.mkdtemp(prefix="bench-whatsapp-"))
@@ -283,18 +324,27 @@ def main() -> None:
     procs = Processes(work)
     sos_bot = [sys.executable, "-m", "bot.cli"]
     try:
-        floor_port, our_port = free_port(), free_port()
+        floor_port, durable_port, our_port = free_port(), free_port(), free_port()
         floor_server = procs.start("floor", [sys.executable, __file__, "--serve-floor",
                                              str(floor_port)], dict(os.environ))
+        durable_server = procs.start("durable-floor", [
+            sys.executable, __file__, "--serve-durable-floor", str(durable_port),
+            str(work / "durable.sqlite")], dict(os.environ))
         ours = procs.start("sos-bot-run", [*sos_bot, "run"],
                            sos_env(database_url, our_port, twilio.base_url))
         wait_for_http(f"http://127.0.0.1:{floor_port}/", floor_server, work / "floor.log")
+        wait_for_http(f"http://127.0.0.1:{durable_port}/", durable_server,
+                      work / "durable-floor.log")
         wait_for_http(f"http://127.0.0.1:{our_port}/healthz", ours, work / "sos-bot-run.log")
 
         n = args.requests
-        hammer(floor_port, signed_requests(floor_port, 200, 10**7, 300), args.concurrency)
-        hammer(our_port, signed_requests(our_port, 200, 10**7, 300), args.concurrency)
+        for port in (floor_port, durable_port, our_port):  # warm up
+            hammer(port, signed_requests(port, 200, 10**7, 300), args.concurrency)
         floor = hammer(floor_port, signed_requests(floor_port, n, 0, 300), args.concurrency)
+        durable = hammer(durable_port, signed_requests(durable_port, n, 0, 300),
+                         args.concurrency)
+        procs.stop(floor_server)
+        procs.stop(durable_server)
         ours_load = hammer(our_port, signed_requests(our_port, n, 0, 300), args.concurrency)
         stored = count_inbound(database_url)
         settle(twilio, 60)
@@ -321,6 +371,7 @@ def main() -> None:
           f"connections, werkzeug threaded server, {backend}, {os.cpu_count()} CPUs\n")
     print(f"{'endpoint':<44}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for name, r in (("floor: bare Flask, empty TwiML", floor),
+                    ("durable floor: signature + raw row committed", durable),
                     ("ours: POST /twilio/whatsapp (sos-bot run)", ours_load)):
         print(f"{name:<44}{r['rps']:>8.0f}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['p99']:>9.1f}"
               f"{r['errors']:>8.0f}")
@@ -328,6 +379,8 @@ def main() -> None:
     print(f"\nours / floor throughput: {ratio:.2f}  (target >= 0.50: "
           f"{'met' if ratio >= 0.5 else 'NOT met'}); inbound messages stored: "
           f"{stored} of {n + 200}")
+    print(f"durable floor / floor: {durable['rps'] / floor['rps']:.2f}; ours / durable floor: "
+          f"{ours_load['rps'] / durable['rps']:.2f}")
     print(f"\n{'inbound → reply at Twilio (' + str(args.rate) + '/s)':<44}{'n':>6}{'p50 ms':>9}"
           f"{'p95 ms':>9}{'max ms':>9}{'lost':>6}")
     for name, r in (("sos-bot run (worker woken in-process)", delay_run),

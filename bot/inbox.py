@@ -6,8 +6,10 @@ dedupe → contact + open conversation → store → engine (safety first) → o
 from __future__ import annotations
 
 import logging
+import traceback
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, bindparam, insert
@@ -239,14 +241,27 @@ def _step(
         first_contact=contact.consent_at is None,
         lang=contact.language,
     )
-    result = engine.step(
-        rt.pack, conversation.flow_state or None, inbound.text, ctx, media=len(inbound.media)
-    )
+    state = conversation.flow_state or None
+    try:
+        result = engine.step(rt.pack, state, inbound.text, ctx, media=len(inbound.media))
+    except Exception as exc:  # the message is kept and a listener takes over: never dropped
+        log.error("the flow engine failed on a message in conversation %s (%s): handed to a "
+                  "listener", conversation.id, where(exc))
+        result = engine.fallback(rt.pack, state, ctx)
     conversation.flow_state = result.state
     events = [e for e in result.events if not (inbound.quiet and isinstance(e, Reply))]
     if inbound.channel in ONE_REPLY_PER_MESSAGE:
         events = join_replies(events)
     return events
+
+
+def where(exc: BaseException) -> str:
+    """An error's kind and innermost place, never its message (it may quote the young person)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    last = frames[-1]
+    return f"{type(exc).__name__} at {Path(last.filename).name}:{last.lineno} in {last.name}"
 
 
 def triage_of(events: list[Event]) -> dict[str, object]:

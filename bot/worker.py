@@ -142,7 +142,14 @@ def close_silent(rt: Runtime, now: datetime | None = None) -> int:
             assert contact is not None
             ctx = Context(now=now, hours=rt.hours, emergency=rt.emergency, status="bot",
                           first_contact=contact.consent_at is None, lang=contact.language)
-            result = engine.timeout(rt.pack, conversation.flow_state or None, ctx)
+            try:
+                result = engine.timeout(rt.pack, conversation.flow_state or None, ctx)
+            except Exception as exc:  # one faulty conversation must not stop the others
+                log.error("the flow engine failed to close conversation %s (%s): tried again "
+                          "later", conversation.id, inbox.where(exc))
+                conversation.last_activity_at = now
+                session.add(conversation)
+                continue
             conversation.flow_state = result.state
             receipt = inbox.Receipt(duplicate=False, conversation_id=conversation.id)
             if contact.opted_out_at is not None:  # no bot messages after STOP

@@ -1,6 +1,6 @@
 """Conversation flows: the pure engine, message triage and the content pack it runs on."""
 
-from flows.engine import Context, EmergencyNumber, Step, step, timeout
+from flows.engine import Context, EmergencyNumber, Step, fallback, step, timeout
 from flows.pack import Pack, PackError, load_pack
 from flows.triage import Triage, triage
 
@@ -11,6 +11,7 @@ __all__ = [
     "PackError",
     "Step",
     "Triage",
+    "fallback",
     "load_pack",
     "step",
     "timeout",

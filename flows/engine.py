@@ -6,6 +6,7 @@ applies the events. CONTRACT (used by bot.inbox, bot.worker, the CLI and the tes
     step(pack, state, text, ctx, *, media=0) -> Step
     timeout(pack, state, ctx) -> Step      # called when the young person has not answered
                                            # for pack.no_response_minutes while with the bot
+    fallback(pack, state, ctx) -> Step     # step() raised: hand over to a listener, safely
 
 `state` is a JSON-serialisable dict (None for a new conversation); `Step.state` replaces it.
 ctx.status says who holds the conversation:
@@ -311,3 +312,29 @@ def timeout(pack: Pack, state: dict[str, Any] | None, ctx: Context) -> Step:
     goodbye = render.fill(pack, "goodbye", ctx, lang)
     kept = {k: s[k] for k in ("lang",) if k in s}
     return Step({**kept, "closed": True}, [Reply(goodbye), Closed("no_response")])
+
+
+def fallback(pack: Pack, state: dict[str, Any] | None, ctx: Context) -> Step:
+    """step() failed on a message (a fault in the content or the code): a listener takes over.
+
+    The message is never dropped: the conversation goes to the listeners' queue with priority
+    "high" (the message may be anything, a crisis too), and while with the bot the young person
+    is told that a volunteer will write. Only fixed pack texts are used, each guarded: if even
+    they fail, the conversation still reaches the queue, silently.
+    """
+    turn = _Turn(pack, state, ctx)
+    turn.forget_choices()
+    turn.state.pop("confirm", None)
+    known = ctx.lang or turn.state.get("lang")
+    turn.lang = known if known in render.LANGUAGES else "it"
+    if ctx.status == "listener":  # a volunteer reads it already
+        return Step(turn.state, [Escalate("high", "bot_error")])
+    if ctx.status == "bot":
+        try:
+            turn.say(turn.text("handover_open" if turn.open else "handover_closed"))
+            if ctx.first_contact:
+                turn.welcome(with_menu=False)
+        except Exception:  # noqa: BLE001 - the hand-over below must happen whatever failed
+            turn.events = [e for e in turn.events if not isinstance(e, ConsentShown)]
+    turn.events.append(Escalate("high", "bot_error"))
+    return Step(turn.state, turn.events)

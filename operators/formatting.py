@@ -37,6 +37,7 @@ TICKS = {
 
 REASONS = {
     "asked_for_person": "ha chiesto una persona",
+    "bot_error": "il bot non è riuscito a leggere il messaggio",
     "suicide": "pensieri suicidari",
     "despair": "disperazione",
     "self_harm": "autolesionismo",

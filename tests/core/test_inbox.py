@@ -174,3 +174,49 @@ def test_media_is_kept_as_references(rt: Runtime) -> None:
     receipt = receive(rt, replace(inbound("guarda"), media=media))
     assert rows(rt, Message, Message.id == receipt.message_id)[0].media == media
     assert receipt.replies
+
+
+def _engine_fails_on(monkeypatch: pytest.MonkeyPatch, word: str) -> None:
+    """A fault in the content or the code: triage raises on messages holding `word`."""
+    import flows.engine
+
+    real = flows.engine.triage
+
+    def triage(pack: object, text: str) -> object:
+        if word in text:
+            raise ValueError(f"cannot read {text!r}")  # the message text is in the error
+        return real(pack, text)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(flows.engine, "triage", triage)
+
+
+def test_a_fault_in_the_engine_hands_the_message_to_a_listener(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _engine_fails_on(monkeypatch, "boom")
+    caplog.set_level(logging.DEBUG)
+    receipt = receive(rt, inbound("ciao sono Marta, boom", address="whatsapp:+393471234567"))
+    assert not receipt.duplicate and receipt.escalated == "high"
+    (stored,) = rows(rt, Message, Message.direction == "in")
+    assert stored.body == "ciao sono Marta, boom"
+    assert stored.meta["triage"] == {"escalation": "bot_error"}
+    conv = conversation(rt, receipt.conversation_id)
+    assert (conv.status, conv.priority, conv.escalation_reason) == ("waiting", "high", "bot_error")
+    texts = [m.body for m in outbound(rt, receipt.conversation_id)]
+    assert texts[0].startswith("Ok! Ti passo a un volontario")
+    person = contact(rt, "whatsapp:+393471234567")
+    assert person is not None and person.consent_at is not None  # the notice went too
+    assert "ValueError at test_inbox.py" in caplog.text and "handed to a listener" in caplog.text
+    for secret in ("Marta", "boom", "3471234567"):
+        assert secret not in caplog.text
+
+
+def test_after_a_fault_the_next_messages_are_read_as_usual(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _engine_fails_on(monkeypatch, "boom")
+    first = receive(rt, inbound("boom"))
+    second = receive(rt, inbound("voglio morire"))
+    assert second.conversation_id == first.conversation_id
+    conv = conversation(rt, second.conversation_id)
+    assert (conv.priority, conv.escalation_reason) == ("crisis", "crisis:suicide")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from flows import Context, EmergencyNumber, Pack, load_pack, step, timeout
+from flows import Context, EmergencyNumber, Pack, fallback, load_pack, step, timeout
 from flows.events import (
     Closed,
     ConsentShown,
@@ -257,3 +257,42 @@ def test_state_is_json(pack: Pack, context: Make) -> None:
 
 def test_consent_shown_only_on_first_contact(pack: Pack, context: Make) -> None:
     assert ConsentShown() not in step(pack, {}, "ciao", context()).events
+
+
+# -- when step() fails: a listener takes over ------------------------------------------------
+
+
+def test_fallback_hands_the_conversation_to_a_listener(pack: Pack, context: Make) -> None:
+    result = fallback(pack, {"node": "faq", "choices": ["a"], "lang": "en"}, context())
+    assert result.events[-1] == Escalate("high", "bot_error")
+    (text,) = replies(result.events)
+    assert text.startswith("Okay! I'm passing you to a volunteer")
+    assert "node" not in result.state and "choices" not in result.state
+    assert result.state["lang"] == "en"
+
+
+def test_fallback_out_of_hours_gives_the_numbers_and_the_consent_notice(
+    pack: Pack, context: Make
+) -> None:
+    result = fallback(pack, None, context(now=CLOSED, first_contact=True))
+    assert kinds(result.events) == ["Reply", "Reply", "ConsentShown", "Escalate"]
+    closed, welcome = replies(result.events)
+    assert "non sono online" in closed and "19696" in closed
+    assert "privacy" in welcome.lower()
+
+
+def test_fallback_keeps_quiet_while_queued_or_with_a_listener(pack: Pack, context: Make) -> None:
+    for status in ("waiting", "listener"):
+        result = fallback(pack, {}, context(status=status))
+        assert result.events == [Escalate("high", "bot_error")]
+
+
+def test_fallback_still_hands_over_when_even_the_texts_fail(
+    pack: Pack, context: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> str:
+        raise KeyError("when_back")
+
+    monkeypatch.setattr("flows.render.fill", broken)
+    result = fallback(pack, {}, context(first_contact=True))
+    assert result.events == [Escalate("high", "bot_error")]

@@ -13,6 +13,7 @@ from bot.app import create_app
 from bot.db import read_session
 from bot.models import Contact, Conversation, Message
 from bot.runtime import Runtime
+from bot.worker import deliver_due
 from tests.conftest import make_settings
 from tests.core.helpers import rows
 from tests.whatsapp.conftest import (
@@ -27,6 +28,7 @@ from tests.whatsapp.conftest import (
     new_sid,
     sign,
 )
+from tests.whatsapp.fake_twilio import FakeTwilio
 
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
@@ -216,3 +218,28 @@ def test_a_message_sid_of_another_account_is_just_another_message(
     webhooks.message("due", sid=new_sid())
     assert [m.body for m in messages(wa_rt, "in")] == ["uno", "due"]
     assert all(isinstance(m, Message) for m in messages(wa_rt))
+
+
+def test_a_message_the_bot_fails_to_read_still_reaches_a_listener_and_gets_an_answer(
+        wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    # Twilio does not retry an inbound message on 503: a fault in triage must not lose it.
+    import flows.engine
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("a fault in the flow")
+
+    monkeypatch.setattr(flows.engine, "triage", broken)
+    caplog.set_level(logging.DEBUG)
+    response = webhooks.message("stasera non ce la faccio più", profile="Giulia Rossi")
+    assert response.status_code == 200 and response.data == EMPTY_TWIML
+    (inbound,) = messages(wa_rt, "in")
+    assert inbound.body == "stasera non ce la faccio più"
+    (conversation,) = rows(wa_rt, Conversation)
+    assert (conversation.status, conversation.priority) == ("waiting", "high")
+    deliver_due(wa_rt)
+    sent = [r.form["Body"] for r in twilio_server.creates()]
+    assert sent and sent[0].startswith("Ok! Ti passo a un volontario")
+    assert "RuntimeError" in caplog.text
+    for secret in ("393331234567", "Giulia", "stasera"):
+        assert secret not in caplog.text
