@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
@@ -18,14 +20,37 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+class UtcDateTime(TypeDecorator[datetime]):
+    """The one way a moment is stored: aware UTC in, aware UTC out, on every database.
+
+    SQLite keeps no zone and hands back naive values; PostgreSQL hands back values in the
+    session's TimeZone. Both come back as aware UTC, and a naive value is refused on the way
+    in, so no caller ever has to guess.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store aware UTC times (bot.models.utcnow)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _ts(nullable: bool = True, index: bool = False) -> Any:
-    return Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index)
-    )
+    return Field(default=None, sa_column=Column(UtcDateTime(), nullable=nullable, index=index))
 
 
 def _created() -> Any:
-    return Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    return Field(default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False))
 
 
 class Contact(SQLModel, table=True):

@@ -136,7 +136,7 @@ def close_silent(rt: Runtime, now: datetime | None = None) -> int:
             if (conversation is None or conversation.status != "bot"
                     or conversation.contact_id is None):
                 continue
-            if conversation.last_activity_at.replace(tzinfo=cutoff.tzinfo) >= cutoff:
+            if conversation.last_activity_at >= cutoff:
                 continue
             contact = session.get(Contact, conversation.contact_id)
             assert contact is not None

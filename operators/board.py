@@ -82,15 +82,14 @@ def _items(session: Session, rows: list[tuple[Conversation, Contact | None, Oper
             preview = f"[{len(message.media)} allegato/i]"
         whatsapp = contact is not None and window.applies(conversation)
         closes = window.closes_at(contact) if whatsapp and contact else None
-        answered = window.aware(replied.get(conversation.id))
-        heard = window.aware(message.created_at) if message else None
+        answered = replied.get(conversation.id)
+        heard = message.created_at if message else None
         items.append(Item(
             conversation=conversation,
             pseudonym=contact.pseudonym if contact else "anonimo",
             preview=preview,
             subject=str((message.meta or {}).get("subject", ""))[:200] if message else "",
-            since=window.aware(
-                conversation.claimed_at if since_claim else conversation.escalated_at),
+            since=conversation.claimed_at if since_claim else conversation.escalated_at,
             holder=(holder.display_name or holder.username) if holder else None,
             crisis=conversation.priority == "crisis",
             window_closes_at=closes,

@@ -11,7 +11,6 @@ from flask import Flask
 
 from bot.app import runtime
 from bot.models import Message, utcnow
-from operators.window import aware
 
 PRIORITY_LABELS = {"crisis": "Crisi", "high": "Alta", "normal": "Normale"}
 CHANNEL_LABELS = {"whatsapp": "WhatsApp", "sms": "SMS", "email": "E-mail", "web": "Simulatore"}
@@ -82,13 +81,13 @@ def clock(moment: datetime | None) -> str:
     """Local time: 14:05 today, 12/11 14:05 another day."""
     if moment is None:
         return ""
-    local = aware(moment).astimezone(_zone())  # type: ignore[union-attr]
+    local = moment.astimezone(_zone())
     today = utcnow().astimezone(_zone()).date()
     return local.strftime("%H:%M") if local.date() == today else local.strftime("%d/%m %H:%M")
 
 
 def iso(moment: datetime | None) -> str:
-    return aware(moment).isoformat() if moment else ""  # type: ignore[union-attr]
+    return moment.isoformat() if moment else ""
 
 
 def duration(delta: timedelta) -> str:
@@ -105,11 +104,11 @@ def duration(delta: timedelta) -> str:
 
 
 def ago(moment: datetime | None) -> str:
-    return duration(utcnow() - aware(moment)) if moment else ""  # type: ignore[operator]
+    return duration(utcnow() - moment) if moment else ""
 
 
 def until(moment: datetime | None) -> str:
-    return duration(aware(moment) - utcnow()) if moment else ""  # type: ignore[operator]
+    return duration(moment - utcnow()) if moment else ""
 
 
 def tick(message: Message) -> tuple[str, str, str]:

@@ -32,7 +32,7 @@ def blocked_for(session: Session, keys: dict[str, str], now: datetime, *, max_fa
             select(LoginFailure.at).where(LoginFailure.key == k, col(LoginFailure.at) >= since)
             .order_by(col(LoginFailure.at).desc()).limit(limit)))
         if len(times) >= limit:
-            oldest = times[-1] if times[-1].tzinfo else times[-1].replace(tzinfo=now.tzinfo)
+            oldest = times[-1]
             waits.append(oldest + window - now)
     return max(waits) if waits else None
 

@@ -8,17 +8,10 @@ adds what the screens need.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from bot.channels.whatsapp import window_closes_at, window_open
 from bot.models import Contact, Conversation
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes: they are UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 def applies(conversation: Conversation) -> bool:

@@ -17,7 +17,9 @@ from bot import config, db
 from bot.runtime import Runtime
 
 PG_URL = os.environ.get("SOS_TEST_DATABASE_URL", "")
-# Each test process works in a PostgreSQL schema of its own, dropped at the end.
+# Each test process works in a PostgreSQL schema of its own, dropped at the end, in a session
+# whose TimeZone is not UTC, so that a time read back without its zone fails a test.
+PG_TIMEZONE = "Europe/Rome"
 ALWAYS_OPEN = "mon-sun 00:00-24:00"
 
 
@@ -29,7 +31,8 @@ def _template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         engine = db.make_engine(PG_URL)
         with engine.begin() as conn:
             conn.execute(text(f"CREATE SCHEMA {schema}"))
-        url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
+        options = f"-csearch_path%3D{schema}%20-cTimeZone%3D{PG_TIMEZONE.replace('/', '%2F')}"
+        url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options={options}"
         db.upgrade(url)
         yield url
         with engine.begin() as conn:

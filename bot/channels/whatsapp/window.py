@@ -8,7 +8,7 @@ outside the window locally (code "window_closed"), and the dashboard offers the 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -26,10 +26,6 @@ class ReengageError(ValueError):
     """The template cannot be queued; the message says why, in Italian, for the dashboard."""
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def window_closes_at(contact: Contact) -> datetime | None:
     """When free text to this contact stops being possible (None: they never wrote).
 
@@ -37,7 +33,7 @@ def window_closes_at(contact: Contact) -> datetime | None:
     """
     if contact.last_inbound_at is None:
         return None
-    return _aware(contact.last_inbound_at) + WINDOW - MARGIN
+    return contact.last_inbound_at + WINDOW - MARGIN
 
 
 def window_open(contact: Contact, now: datetime | None = None) -> bool:
@@ -45,7 +41,7 @@ def window_open(contact: Contact, now: datetime | None = None) -> bool:
     if contact.channel != "whatsapp":
         return True
     closes = window_closes_at(contact)
-    return closes is not None and _aware(now or utcnow()) < closes
+    return closes is not None and (now or utcnow()) < closes
 
 
 def queue_reengagement(
