@@ -32,6 +32,7 @@ check-browser:
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check bot flows operators tests benchmarks docs
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test-sqlite: $(VENV)/.installed-test
 	$(BIN)/pytest -q

@@ -34,7 +34,7 @@ from werkzeug.serving import make_server  # noqa: E402
 
 from bot import activity, config, db  # noqa: E402
 from bot.app import create_app  # noqa: E402
-from bot.channels.base import Inbound  # noqa: E402
+from bot.channel import Inbound  # noqa: E402
 from bot.db import write_session  # noqa: E402
 from bot.inbox import escalate, receive  # noqa: E402
 from bot.models import Conversation, Operator, utcnow  # noqa: E402

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert, text  # noqa: E402
 
 from bot import config, db, worker  # noqa: E402
-from bot.channels.base import Inbound, Sent  # noqa: E402
+from bot.channel import Inbound, Sent  # noqa: E402
 from bot.inbox import receive  # noqa: E402
 from bot.models import Activity, Contact, Conversation, Message, utcnow  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402

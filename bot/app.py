@@ -1,15 +1,17 @@
-"""The web application factory: the only place where the web side is wired."""
+"""The web application factory: the composition root of the web side (channels + dashboard)."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app
+from flask import Flask
 from sqlalchemy import text
 
+import operators
 from bot import config
 from bot.channels import registry
 from bot.runtime import Runtime
+from operators import security
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +42,8 @@ def create_app(settings: config.Settings | None = None, rt: Runtime | None = Non
             return {"status": "database unreachable"}, 503
         return {"status": "ok"}, 200
 
-    registry.register_web(app, rt)
+    for blueprint in registry.blueprints(rt):  # signed by their provider: no CSRF token
+        app.register_blueprint(blueprint)
+        security.csrf.exempt(blueprint)
+    operators.init_app(app)
     return app
-
-
-def runtime() -> Runtime:
-    """The runtime of the app handling the current request."""
-    rt: Runtime = current_app.extensions["sos"]
-    return rt

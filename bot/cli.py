@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import signal
 import sys
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +35,20 @@ def _setup_logging(verbose: bool = False) -> None:
 def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """S.O.S. Amico Giovani: the listening line's bot, dashboard and worker."""
     _setup_logging(verbose)
-    ctx.obj = {"config_path": config_path}
+    ctx.obj = {"settings": functools.partial(_load_settings, config_path)}
+
+
+def _load_settings(config_path: str | None) -> config.Settings:
+    try:
+        return config.load(config_path)
+    except config.ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from exc
 
 
 def settings(ctx: click.Context) -> config.Settings:
     """Load settings or stop with the error that names the key."""
-    try:
-        return config.load(ctx.find_root().obj["config_path"])
-    except config.ConfigError as exc:
-        raise click.ClickException(f"configuration: {exc}") from exc
+    load: Callable[[], config.Settings] = ctx.find_root().obj["settings"]
+    return load()
 
 
 def _runtime(ctx: click.Context, *, migrate: bool = True) -> Any:
@@ -110,7 +117,7 @@ def triage_cmd(ctx: click.Context, text: str | None) -> None:
 @click.pass_context
 def chat(ctx: click.Context, who: str | None) -> None:
     """Talk to the bot in the terminal: same engine and store, no network."""
-    from bot.channels.base import Inbound
+    from bot.channel import Inbound
     from bot.inbox import receive
     from bot.simulator import replies_for
     from bot.worker import deliver_due

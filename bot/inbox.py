@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot import activity, outbox, privacy
-from bot.channels.base import Inbound
+from bot.channel import Inbound
 from bot.db import table, write_session
 from bot.models import Contact, Conversation, Message, new_id, utcnow
 from bot.pseudonym import pseudonym

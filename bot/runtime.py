@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy.engine import Engine
 
 from bot import db
-from bot.channels.base import Sender
+from bot.channel import Sender
 from bot.config import Settings
 from flows import Pack, load_pack
 from flows.engine import EmergencyNumber
@@ -48,3 +49,9 @@ class Runtime:
     def wake_outbox(self) -> None:
         """Tell a worker in this process that messages are waiting (others poll)."""
         self.outbox_ready.set()
+
+
+def runtime() -> Runtime:
+    """The runtime of the web app handling the current request."""
+    rt: Runtime = current_app.extensions["sos"]
+    return rt

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam
 from sqlmodel import col, select
 
 from bot import activity, inbox, outbox, privacy
-from bot.channels.base import PermanentFailure, TemporaryFailure
+from bot.channel import PermanentFailure, TemporaryFailure
 from bot.db import read_session, write_session
 from bot.models import Contact, Conversation, Message, utcnow
 from bot.runtime import Runtime

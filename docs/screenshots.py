@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from sqlmodel import select  # noqa: E402
 
 from bot import config, db  # noqa: E402
-from bot.channels.base import Inbound  # noqa: E402
+from bot.channel import Inbound  # noqa: E402
 from bot.db import write_session  # noqa: E402
 from bot.inbox import escalate, receive  # noqa: E402
 from bot.models import Conversation, Message, utcnow  # noqa: E402

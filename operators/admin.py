@@ -9,9 +9,9 @@ from sqlmodel import col, func, select
 from werkzeug.wrappers import Response
 
 from bot import audit
-from bot.app import runtime
 from bot.db import read_session, write_session
 from bot.models import AuditEvent, Contact, Conversation, Operator, utcnow
+from bot.runtime import runtime
 from operators import accounts, handover, transcript
 from operators.auth import coordinator_required, me
 

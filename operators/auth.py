@@ -23,9 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from bot import audit
-from bot.app import runtime
 from bot.db import read_session, write_session
 from bot.models import AppSetting, Operator, utcnow
+from bot.runtime import runtime
 from operators import accounts, ratelimit
 
 bp = Blueprint("auth", __name__)

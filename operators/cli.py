@@ -7,14 +7,14 @@ import sys
 import click
 from sqlalchemy.engine import Engine
 
+from bot.config import Settings
 from operators import accounts
 
 
 def _engine(ctx: click.Context) -> Engine:
     from bot import db
-    from bot.cli import settings
 
-    s = settings(ctx)
+    s: Settings = ctx.find_root().obj["settings"]()  # handed down by the sos-bot group
     db.upgrade(s.database.url)
     return db.make_engine(s.database.url)
 

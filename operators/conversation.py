@@ -23,9 +23,9 @@ from sqlmodel import Session, select
 from werkzeug.wrappers import Response
 
 from bot import activity, audit
-from bot.app import runtime
 from bot.db import read_session, write_session
 from bot.models import Conversation, Operator, utcnow
+from bot.runtime import runtime
 from operators import access, accounts, handover, replies, transcript, window
 from operators.auth import coordinator_required, login_required, me, wants_fragment
 from operators.catalog import Catalog

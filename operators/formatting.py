@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from bot.app import runtime
 from bot.models import Message, utcnow
+from bot.runtime import runtime
 
 PRIORITY_LABELS = {"crisis": "Crisi", "high": "Alta", "normal": "Normale"}
 CHANNEL_LABELS = {"whatsapp": "WhatsApp", "sms": "SMS", "email": "E-mail", "web": "Simulatore"}

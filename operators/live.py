@@ -21,9 +21,9 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from bot import activity
-from bot.app import runtime
 from bot.db import read_session
 from bot.models import Activity, utcnow
+from bot.runtime import runtime
 from operators.auth import login_required
 
 bp = Blueprint("live", __name__)

@@ -8,9 +8,9 @@ from typing import Any
 from flask import Blueprint, render_template
 
 from bot import activity
-from bot.app import runtime
 from bot.db import read_session
 from bot.models import utcnow
+from bot.runtime import runtime
 from operators import accounts, board
 from operators.auth import is_coordinator, login_required, me
 

@@ -1,7 +1,7 @@
 """CSRF on every state-changing request, security headers, error pages.
 
-The signed Twilio webhooks (blueprint "whatsapp") are the only routes without a CSRF token:
-Twilio's signature authenticates them instead.
+The channels' signed webhooks are the only routes without a CSRF token (the app factory exempts
+them): the provider's signature authenticates them instead.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot.app import runtime
+from bot.runtime import runtime
 from operators.auth import wants_fragment
 
 csrf = CSRFProtect()
@@ -94,8 +94,6 @@ def _error(exc: HTTPException) -> Any:
 
 
 def init_app(app: Flask) -> None:
-    from bot.channels import whatsapp
-
     rt = app.extensions["sos"]
     app.config.update(
         SESSION_COOKIE_NAME="sos_session",
@@ -110,7 +108,6 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     csrf.init_app(app)
-    csrf.exempt(whatsapp.bp)
     app.before_request(_check_origin)
     app.after_request(_headers)
     app.register_error_handler(HTTPException, _error)

@@ -12,11 +12,11 @@ from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
 from bot import activity
-from bot.app import runtime
-from bot.channels.base import Inbound
+from bot.channel import Inbound
 from bot.db import read_session
 from bot.inbox import receive
 from bot.models import Contact, Conversation
+from bot.runtime import runtime
 from operators import access, transcript
 from operators.auth import login_required, me, wants_fragment
 

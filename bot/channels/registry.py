@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask
+from flask import Blueprint
 
 from bot.runtime import Runtime
 
@@ -34,13 +34,11 @@ def configure_senders(rt: Runtime) -> None:
         log.info("e-mail is off: set email.address, imap_host and smtp_host")
 
 
-def register_web(app: Flask, rt: Runtime) -> None:
-    """Mount the webhooks and the dashboard."""
+def blueprints(rt: Runtime) -> list[Blueprint]:
+    """The web routes of the channels (webhooks), for the app factory to mount."""
     from bot.channels import whatsapp
-    from operators import init_app as init_operators
 
-    app.register_blueprint(whatsapp.bp)
-    init_operators(app)
+    return [whatsapp.bp]
 
 
 def listeners(rt: Runtime) -> list[Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from bot.channels.base import Inbound
+from bot.channel import Inbound
 from bot.db import read_session
 from bot.models import Contact, Conversation, Message
 from bot.runtime import Runtime

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot import outbox
-from bot.channels.base import PermanentFailure, Sent, TemporaryFailure
+from bot.channel import PermanentFailure, Sent, TemporaryFailure
 from bot.db import write_session
 from bot.inbox import receive
 from bot.models import Contact, Conversation, Message, utcnow

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from sqlmodel import col, select
 
-from bot.channels.base import Inbound
+from bot.channel import Inbound
 from bot.db import read_session, write_session
 from bot.inbox import escalate, receive
 from bot.models import Activity, AuditEvent, Conversation, Message, Operator, utcnow

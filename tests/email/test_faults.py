@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.channels.base import Inbound
+from bot.channel import Inbound
 from bot.channels.email import intake
 from bot.db import read_session, write_session
 from bot.models import Contact, Conversation, Message, utcnow

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.channels.base import PermanentFailure, TemporaryFailure
+from bot.channel import PermanentFailure, TemporaryFailure
 from bot.channels.email.outbound import SmtpSender, reply_subject
 from bot.config import Email
 from bot.models import Contact, Conversation, Message

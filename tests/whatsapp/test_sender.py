@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.channels.base import TemporaryFailure
+from bot.channel import TemporaryFailure
 from bot.channels.whatsapp import (
     ReengageError,
     TwilioSender,

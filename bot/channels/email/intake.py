@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
 from bot import inbox, outbox
-from bot.channels.base import Inbound
+from bot.channel import Inbound
 from bot.channels.email import loops
 from bot.channels.email.decode import scrub_addresses, trim_references
 from bot.channels.email.errors import describe

@@ -18,7 +18,7 @@ from email.utils import format_datetime
 
 import aiosmtplib
 
-from bot.channels.base import PermanentFailure, Sent, TemporaryFailure
+from bot.channel import PermanentFailure, Sent, TemporaryFailure
 from bot.channels.email.decode import clean_address, scrub_addresses, trim_references
 from bot.channels.email.intake import UNKNOWN_SENDER, base_subject
 from bot.channels.email.tls import client_context

@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-from bot.channels.base import Inbound
+from bot.channel import Inbound
 
 MAX_MEDIA = 10  # Twilio sends at most 10 media per message
 MAX_TEXT = 10_000  # WhatsApp allows 4,096 characters; anything longer is cut, not refused

@@ -27,7 +27,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from bot.channels.base import PermanentFailure, Sent, TemporaryFailure
+from bot.channel import PermanentFailure, Sent, TemporaryFailure
 from bot.channels.whatsapp import errors
 from bot.channels.whatsapp.window import window_open
 from bot.config import Twilio

@@ -7,9 +7,9 @@ import re
 
 from flask import Blueprint, Response, request
 
-from bot.app import runtime
 from bot.channels.whatsapp import delivery, inbound, signature
 from bot.inbox import receive
+from bot.runtime import runtime
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""What every channel shares: the inbound message and the sender interface."""
+"""What every channel shares with the core: the inbound message and the sender interface."""
 
 from __future__ import annotations
 
