@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
+from bot import alerts
 from bot.models import Contact, Conversation, Message, Note, Operator
 
 MAX_MESSAGES = 1000
@@ -26,7 +27,8 @@ def operator_names(session: Session) -> dict[str, str]:
 
 def messages(session: Session, conversation_id: str, limit: int = MAX_MESSAGES) -> list[Message]:
     """The last `limit` messages, oldest first."""
-    query = (select(Message).where(Message.conversation_id == conversation_id)
+    query = (select(Message).where(Message.conversation_id == conversation_id,
+                                   Message.kind != alerts.KIND)  # alerts went to coordinators
              .order_by(col(Message.created_at).desc(), col(Message.id).desc()).limit(limit))
     return list(reversed(session.exec(query).all()))
 
