@@ -76,7 +76,7 @@ def handling_minutes(session: Session, now: datetime) -> float | None:
         .order_by(col(Conversation.closed_at).desc())
         .limit(HANDLING_SAMPLE)
     )
-    minutes = [(_aware(closed) - _aware(claimed)).total_seconds() / 60
+    minutes = [(aware(closed) - aware(claimed)).total_seconds() / 60
                for claimed, closed in session.exec(query) if claimed and closed]
     minutes = [m for m in minutes if m >= 0]
     return statistics.median(minutes) if minutes else None
@@ -89,7 +89,7 @@ def _ahead(session: Session, conversation: Conversation | None) -> dict[str, int
     arrival goes after everyone of its priority; a conversation waiting already keeps its place.
     """
     own = conversation.id if conversation is not None else None
-    others = [(rank, _aware(at) if at else None) for cid, rank, at in session.exec(
+    others = [(rank, aware(at) if at else None) for cid, rank, at in session.exec(
         select(Conversation.id, Conversation.priority_rank, Conversation.escalated_at)
         .where(Conversation.status == "waiting")
     ).all() if cid != own]
@@ -98,7 +98,7 @@ def _ahead(session: Session, conversation: Conversation | None) -> dict[str, int
     for priority, rank in PRIORITY_RANK.items():
         mine = None
         if waiting and conversation is not None and conversation.priority == priority:
-            mine = _aware(conversation.escalated_at) if conversation.escalated_at else None
+            mine = aware(conversation.escalated_at) if conversation.escalated_at else None
         ahead[priority] = sum(1 for other, at in others if other > rank or (
             other == rank and (mine is None or (at is not None and at <= mine))))
     return ahead
@@ -136,7 +136,7 @@ def end_shift(session: Session, operator: Operator, now: datetime, *, reason: st
     """Off shift: "off" (switched off), "logout" or "idle"."""
     if operator.on_shift_since is None:
         return
-    minutes = int((now - _aware(operator.on_shift_since)).total_seconds() // 60)
+    minutes = int((now - aware(operator.on_shift_since)).total_seconds() // 60)
     operator.on_shift_since = None
     session.add(operator)
     audit.record(session, "shift_ended", operator_id=operator.id, reason=reason,
@@ -172,8 +172,8 @@ def on_dashboard(operator: Operator, settings: Settings, now: datetime) -> bool:
     if operator.dashboard_at is None:
         return False
     slack = timedelta(seconds=settings.dashboard.live_stream_seconds + 30)
-    return _aware(operator.dashboard_at) >= now - slack
+    return aware(operator.dashboard_at) >= now - slack
 
 
-def _aware(moment: datetime) -> datetime:
+def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

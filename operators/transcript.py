@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from bot import alerts
 from bot.models import Contact, Conversation, Message, Note, Operator
@@ -33,13 +33,18 @@ def messages(session: Session, conversation_id: str, limit: int = MAX_MESSAGES) 
     return list(reversed(session.exec(query).all()))
 
 
-def notes(session: Session, conversation_id: str) -> list[Note]:
+def notes(session: Session, conversation_id: str, *, viewer: Operator) -> list[Note]:
+    """The notes this operator may read: a note for one listener only reaches them (and the
+    coordinators)."""
     query = (select(Note).where(Note.conversation_id == conversation_id)
              .order_by(col(Note.created_at)))
+    if viewer.role != "coordinator":
+        query = query.where(or_(col(Note.for_operator_id).is_(None),
+                                col(Note.for_operator_id) == viewer.id))
     return list(session.exec(query))
 
 
-def previous(session: Session, conversation: Conversation) -> list[Thread]:
+def previous(session: Session, conversation: Conversation, *, viewer: Operator) -> list[Thread]:
     """The same young person's earlier conversations, newest first."""
     if conversation.contact_id is None:
         return []
@@ -48,7 +53,8 @@ def previous(session: Session, conversation: Conversation) -> list[Thread]:
                     Conversation.id != conversation.id,
                     col(Conversation.opened_at) <= conversation.opened_at)
              .order_by(col(Conversation.opened_at).desc()).limit(PREVIOUS))
-    return [Thread(c, messages(session, c.id, PREVIOUS_MESSAGES), notes(session, c.id))
+    return [Thread(c, messages(session, c.id, PREVIOUS_MESSAGES),
+                   notes(session, c.id, viewer=viewer))
             for c in session.exec(query)]
 
 
