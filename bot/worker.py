@@ -226,6 +226,10 @@ class Worker:
                     duty.run(self.rt, at)
                 except Exception:
                     log.exception("worker duty %s failed; it runs again later", duty.name)
+        if self.rt.outbox_ready.is_set():  # a duty queued messages (an alert, a goodbye)
+            self.rt.outbox_ready.clear()
+            while deliver_due(self.rt, now) and not self.stopping.is_set():
+                pass
 
     def run(self) -> None:
         log.info("worker started")
