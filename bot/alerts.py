@@ -3,7 +3,7 @@
 Who: the coordinators on call by their weekly rota (in service.timezone); when nobody's rota
 covers the moment, every coordinator inside the opening hours and nobody outside them (the
 alert goes out once someone is reachable). The second call, a period later, goes to every
-coordinator. How: SMS or WhatsApp (the account's alert phone) and e-mail (its alert e-mail), as
+coordinator inside the opening hours, and to the ones on call again outside them. How: SMS or WhatsApp (the account's alert phone) and e-mail (its alert e-mail), as
 outbox rows of kind "alert" that the worker delivers and retries like every message. What: the
 pseudonym, the category, the waiting time and a link to the alert's page in the dashboard;
 never the message text nor the young person's number or address.
@@ -67,14 +67,12 @@ def on_call(session: Session, rt: Runtime, now: datetime) -> list[Operator]:
     return found
 
 
-def recipients(session: Session, rt: Runtime, now: datetime, *, everyone: bool) -> list[Operator]:
+def recipients(session: Session, rt: Runtime, now: datetime, *, level: int) -> list[Operator]:
     """Who this alert calls (see the module's docstring)."""
-    if everyone:
-        return coordinators(session)
     found = on_call(session, rt, now)
-    if found:
-        return found
-    return coordinators(session) if rt.hours.is_open(now) else []
+    if (not found or level > 1) and rt.hours.is_open(now):
+        return coordinators(session)
+    return found
 
 
 def addresses(operator: Operator) -> list[tuple[str, str]]:
@@ -116,7 +114,7 @@ def raise_alert(rt: Runtime, session: Session, conversation: Conversation, *, ki
     A support request reaches by phone or e-mail only the coordinators with no dashboard open;
     an unanswered crisis reaches every one of them outside the dashboard.
     """
-    people = recipients(session, rt, now, everyone=level > 1)
+    people = recipients(session, rt, now, level=level)
     if not people:
         return None
     alert = Alert(conversation_id=conversation.id, kind=kind, level=level, episode_at=episode_at,
