@@ -3,8 +3,9 @@
 Who: the coordinators on call by their weekly rota (in service.timezone); when nobody's rota
 covers the moment, every coordinator inside the opening hours and nobody outside them (the
 alert goes out once someone is reachable). The second call, a period later, goes to every
-coordinator inside the opening hours, and to the ones on call again outside them. How: SMS or WhatsApp (the account's alert phone) and e-mail (its alert e-mail), as
-outbox rows of kind "alert" that the worker delivers and retries like every message. What: the
+coordinator inside the opening hours, and to the ones on call again outside them.
+How: SMS or WhatsApp (the account's alert phone) and e-mail (its alert e-mail), as outbox
+rows of kind "alert" that the worker delivers and retries like every message. What: the
 pseudonym, the category, the waiting time and a link to the alert's page in the dashboard;
 never the message text nor the young person's number or address.
 
