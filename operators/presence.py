@@ -36,7 +36,7 @@ def switch() -> Any:
             presence.start_shift(db, operator, now)
         else:
             presence.end_shift(db, operator, now, reason="off")
-    message = "Sei in turno: il bot lo dice a chi scrive." if on else "Non sei più in turno."
+    message = "Sei in turno: chi scrive sa che ci sei." if on else "Non sei più in turno."
     if wants_fragment():
         return jsonify(ok=True, message=message, on=on)
     flash(message, "info")
