@@ -115,6 +115,8 @@ def _default_numbers() -> list[dict[str, str]]:
 @dataclass
 class Safety:
     numbers: list[dict[str, str]] = field(default_factory=_default_numbers)
+    alert_after_minutes: int = 5  # a crisis no listener answered by then alerts the on-call
+    alert_again_minutes: int = 10  # still unanswered this long after the first alert: again
 
     def emergency(self) -> tuple[EmergencyNumber, ...]:
         return tuple(
@@ -140,6 +142,7 @@ class Dashboard:
     live_stream_seconds: int = 55  # a live stream ends after this; the browser reconnects
     window_warning_minutes: int = 120  # flag WhatsApp windows closing sooner than this
     trusted_proxies: int = 0  # reverse proxies in front (X-Forwarded-For/-Proto/-Host trusted)
+    shift_idle_minutes: int = 30  # "in turno" switches off after this long without using it
 
 
 @dataclass
@@ -276,6 +279,8 @@ def _validate(s: Settings) -> None:
     for i, n in enumerate(s.safety.numbers):
         if not isinstance(n, dict) or not n.get("name") or not n.get("number"):
             raise ConfigError(f"safety.numbers[{i}]: each number needs a name and a number")
+    if s.safety.alert_after_minutes < 0 or s.safety.alert_again_minutes < 1:
+        raise ConfigError("safety: alert_after_minutes >= 0 and alert_again_minutes >= 1")
     if s.worker.max_attempts < 1 or s.worker.poll_seconds <= 0:
         raise ConfigError("worker: max_attempts >= 1 and poll_seconds > 0")
     d = s.dashboard
@@ -287,6 +292,8 @@ def _validate(s: Settings) -> None:
             "dashboard: session_hours, login_max_failures, login_window_minutes "
             "and live_stream_seconds must be at least 1"
         )
+    if d.shift_idle_minutes < 1:
+        raise ConfigError("dashboard.shift_idle_minutes: at least 1")
     if d.live_poll_seconds <= 0 or d.window_warning_minutes < 0 or d.trusted_proxies < 0:
         raise ConfigError(
             "dashboard: live_poll_seconds > 0, window_warning_minutes >= 0 and trusted_proxies >= 0"

@@ -16,7 +16,7 @@ from sqlalchemy import and_, bindparam, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import activity, outbox, privacy
+from bot import activity, outbox, presence, privacy
 from bot.channel import Inbound
 from bot.db import table, write_session
 from bot.models import Contact, Conversation, Message, new_id, utcnow
@@ -218,7 +218,7 @@ def _receive(rt: Runtime, session: Session, inbound: Inbound, now: datetime) -> 
         contact.opted_out_at = None  # writing again after STOP opts back in
     conversation.channel_data = {**conversation.channel_data, **inbound.thread}
     conversation.last_activity_at = now
-    events = _step(rt, contact, conversation, inbound, now) if inbound.answer else []
+    events = _step(rt, session, contact, conversation, inbound, now) if inbound.answer else []
     message_id = _store(session, conversation, inbound, now, triage_of(events))
     receipt = Receipt(duplicate=False, message_id=message_id, conversation_id=conversation.id)
     activity.publish(session, "message", conversation.id, conversation.priority)
@@ -229,10 +229,18 @@ def _receive(rt: Runtime, session: Session, inbound: Inbound, now: datetime) -> 
 
 
 def _step(
-    rt: Runtime, contact: Contact, conversation: Conversation, inbound: Inbound, now: datetime
+    rt: Runtime,
+    session: Session,
+    contact: Contact,
+    conversation: Conversation,
+    inbound: Inbound,
+    now: datetime,
 ) -> list[Event]:
     """Run the flow engine on the message (pure): the conversation's new state and the events."""
     status = conversation.status if conversation.status in ("waiting", "listener") else "bot"
+    # who can answer, read now: a listener holding the conversation needs no count
+    present = None if status == "listener" else presence.snapshot(
+        session, rt.settings, now, conversation)
     ctx = Context(
         now=now,
         hours=rt.hours,
@@ -240,6 +248,7 @@ def _step(
         status=status,  # type: ignore[arg-type]
         first_contact=contact.consent_at is None,
         lang=contact.language,
+        presence=present,
     )
     state = conversation.flow_state or None
     try:
@@ -342,6 +351,8 @@ def escalate(
     """Queue the conversation for a listener, or raise its priority if it is there already."""
     rank = PRIORITY_RANK[priority]
     raised = rank > conversation.priority_rank
+    if priority == "crisis" and conversation.crisis_at is None:
+        conversation.crisis_at = now  # the time to a human is counted from here (bot.alerts)
     if raised:
         conversation.priority = priority
         conversation.priority_rank = rank

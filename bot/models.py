@@ -99,6 +99,10 @@ class Conversation(SQLModel, table=True):
     last_activity_at: datetime = _created()
     outcome: str | None = Field(default=None, max_length=64)
     topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Kept at anonymisation: the figures (time to a human) and the emerging-needs statistics.
+    crisis_at: datetime | None = _ts()  # the first crisis message of the conversation
+    crisis_reply_at: datetime | None = _ts()  # a listener's first reply after crisis_at
+    first_reply_at: datetime | None = _ts()  # a listener's first reply after escalated_at
 
 
 class Message(SQLModel, table=True):
@@ -145,6 +149,12 @@ class Operator(SQLModel, table=True):
     active: bool = True
     created_at: datetime = _created()
     last_login_at: datetime | None = _ts()
+    on_shift_since: datetime | None = _ts()  # "in turno": None when off shift
+    last_seen_at: datetime | None = _ts()  # last time the person used the dashboard
+    dashboard_at: datetime | None = _ts()  # last time a dashboard page opened its live stream
+    alert_phone: str = Field(default="", max_length=40)  # "+39..." (SMS) or "whatsapp:+39..."
+    alert_email: str = Field(default="", max_length=320)
+    rota: str = Field(default="", max_length=500)  # on call, e.g. "mon-fri 18:00-22:00"
 
 
 class AuditEvent(SQLModel, table=True):
@@ -185,6 +195,29 @@ class Note(SQLModel, table=True):
     operator_id: str | None = Field(default=None, foreign_key="operator.id", max_length=32)
     body: str = ""
     created_at: datetime = _created()
+    # a coordinator's note for the listener holding the conversation: only they and the
+    # coordinators see it (None: every operator who may see the conversation)
+    for_operator_id: str | None = Field(default=None, foreign_key="operator.id", max_length=32)
+
+
+class Alert(SQLModel, table=True):
+    """A call for a coordinator: a crisis nobody answered, or a listener asking for support.
+
+    Never holds message text or addresses; it outlives the conversation's anonymisation.
+    """
+
+    __table_args__ = (UniqueConstraint("conversation_id", "kind", "episode_at", "level"),)
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    conversation_id: str = Field(max_length=32, index=True)
+    kind: str = Field(max_length=16)  # "unanswered" (a crisis) | "support"
+    level: int = 1  # 1 the first call, 2 the call again after a second period
+    episode_at: datetime = _created()  # the crisis message, or the request: what is alerted
+    created_at: datetime = _created()
+    requested_by: str | None = Field(default=None, max_length=32)  # the listener (support)
+    category: str = Field(default="", max_length=64)  # e.g. "crisis:suicide"
+    notified: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    acknowledged_at: datetime | None = _ts()
+    acknowledged_by: str | None = Field(default=None, max_length=32)
 
 
 class LoginFailure(SQLModel, table=True):

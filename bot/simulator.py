@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
+from bot import alerts
 from bot.db import read_session
 from bot.models import Message
 from bot.runtime import Runtime
@@ -16,7 +17,8 @@ def replies_for(rt: Runtime, conversation_id: str | None, seen: set[str]) -> lis
     with read_session(rt.db) as session:
         rows = session.exec(
             select(Message)
-            .where(Message.conversation_id == conversation_id, Message.direction == "out")
+            .where(Message.conversation_id == conversation_id, Message.direction == "out",
+                   Message.kind != alerts.KIND)
             .order_by(col(Message.created_at))
         ).all()
     fresh = [m for m in rows if m.id not in seen]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam
 from sqlmodel import col, select
 
-from bot import activity, inbox, outbox, privacy
+from bot import activity, alerts, inbox, outbox, presence, privacy
 from bot.channel import PermanentFailure, TemporaryFailure
 from bot.db import read_session, write_session
 from bot.models import Contact, Conversation, Message, utcnow
@@ -38,6 +37,8 @@ def deliver(rt: Runtime, message_id: str, now: datetime | None = None) -> str | 
         if not outbox.claim(session, message_id, now, lease):
             return None
         message, conversation, contact = session.execute(_TO_SEND, {"id": message_id}).one()
+    if message.kind == alerts.KIND:  # to a coordinator, not to the young person
+        contact, conversation = alerts.addressee(message)
     if conversation is None or contact is None:
         return _finish_failed(rt, message_id, "no_contact", "the contact was erased")
     sender = rt.senders.get(message.channel)
@@ -172,6 +173,12 @@ def housekeeping(rt: Runtime, now: datetime | None = None) -> None:
         activity.prune(session, now)
 
 
+def end_idle_shifts(rt: Runtime, now: datetime | None = None) -> int:
+    """Switch off "in turno" for whoever stopped using the dashboard."""
+    with write_session(rt.db) as session:
+        return presence.end_idle_shifts(session, rt.settings, now or utcnow())
+
+
 def purge(rt: Runtime, now: datetime | None = None) -> int:
     """Apply privacy.retention_days."""
     with write_session(rt.db) as session:
@@ -184,8 +191,11 @@ class Duty:
 
     name: str
     every: float
-    run: Callable[[Runtime], object]
-    last: float = 0.0
+    run: Callable[[Runtime, datetime], object]
+    last: datetime | None = None
+
+    def due(self, now: datetime) -> bool:
+        return self.last is None or abs((now - self.last).total_seconds()) >= self.every
 
 
 class Worker:
@@ -195,24 +205,31 @@ class Worker:
         self.rt = rt
         self.stopping = threading.Event()
         self.duties = [
+            Duty("alerts", 10, alerts.check),
             Duty("close_silent", 30, close_silent),
             Duty("housekeeping", 30, housekeeping),
+            Duty("shifts", 60, end_idle_shifts),
             Duty("retention", 24 * 3600, purge),
             *(extra or []),
         ]
 
-    def run_once(self) -> None:
+    def run_once(self, now: datetime | None = None) -> None:
+        """Deliver what is due, then the duties whose time has come (`now`: a given clock)."""
         self.rt.outbox_ready.clear()
-        while deliver_due(self.rt) and not self.stopping.is_set():
+        while deliver_due(self.rt, now) and not self.stopping.is_set():
             pass
-        clock = time.monotonic()
+        at = now or utcnow()
         for duty in self.duties:
-            if clock - duty.last >= duty.every:
-                duty.last = clock
+            if duty.due(at):
+                duty.last = at
                 try:
-                    duty.run(self.rt)
+                    duty.run(self.rt, at)
                 except Exception:
                     log.exception("worker duty %s failed; it runs again later", duty.name)
+        if self.rt.outbox_ready.is_set():  # a duty queued messages (an alert, a goodbye)
+            self.rt.outbox_ready.clear()
+            while deliver_due(self.rt, now) and not self.stopping.is_set():
+                pass
 
     def run(self) -> None:
         log.info("worker started")

@@ -28,6 +28,11 @@ What runs, in order, for every message (the fallbacks apply in every state, befo
   8. FAQ: a clear match is answered; close runners-up are offered as a numbered choice.
   9. anything else: "I did not understand" + the menu and the way to a person.
 
+Presence (ctx.presence, counted by the core; None = unknown, go by the opening hours): in
+opening hours with nobody on shift, crisis and hand-over answers are the "*_nobody" texts (the
+numbers, no promise of a quick answer); when every listener on shift is busy, "queue_place"
+(place N, about M minutes) follows them; someone on shift outside the hours counts as open.
+
 A personal difficulty (family, school, loneliness, bullying, anxiety...) is escalated at once
 with priority "high", without waiting for a "yes": on a listening line the young person has
 already asked to be listened to, and a question back would cost a turn when they may not
@@ -56,6 +61,7 @@ from flows.events import (
 )
 from flows.hours import OpeningHours
 from flows.pack import Node, Option, Pack
+from flows.presence import Presence
 from flows.triage import Triage, language, triage
 
 Status = Literal["bot", "waiting", "listener"]
@@ -78,6 +84,7 @@ class Context:
     status: Status = "bot"
     first_contact: bool = False  # no consent notice shown to this contact yet
     lang: str | None = None  # the contact's known language, if any
+    presence: Presence | None = None  # listeners on shift now; None: go by the opening hours
 
 
 @dataclass(frozen=True)
@@ -111,7 +118,27 @@ class _Turn:
 
     @property
     def open(self) -> bool:
-        return self.ctx.hours.is_open(self.ctx.now)
+        """Listeners can answer: opening hours, or someone on shift outside them."""
+        presence = self.ctx.presence
+        return self.ctx.hours.is_open(self.ctx.now) or bool(presence and presence.on_shift)
+
+    @property
+    def nobody(self) -> bool:
+        """Opening hours, but no listener on shift."""
+        presence = self.ctx.presence
+        return presence is not None and not presence.on_shift and self.open
+
+    def queue_place(self, priority: str) -> str:
+        """ "You are in the queue, place N, about M minutes", when every listener is busy."""
+        presence = self.ctx.presence
+        if presence is None or not presence.on_shift or not presence.queued(priority):
+            return ""
+        position, minutes = presence.position(priority), presence.wait_minutes(priority)
+        if minutes is None:
+            return render.fill_values(self.pack, "queue_place_unsure", self.ctx, self.lang,
+                                      position=str(position))
+        return render.fill_values(self.pack, "queue_place", self.ctx, self.lang,
+                                  position=str(position), minutes=str(minutes))
 
     # the steps ----------------------------------------------------------------------------
 
@@ -127,8 +154,14 @@ class _Turn:
 
     def crisis(self, t: Triage) -> None:
         told = self.state.get("crisis", 0)
-        text_id = "crisis_again" if told else "crisis" if self.open else "crisis_closed"
-        self.say(self.text(text_id))
+        if told:
+            self.say(self.text("crisis_again"))
+        elif self.nobody:
+            self.say(self.text("crisis_nobody"))
+        elif self.open:
+            self.say(self.text("crisis"), self.queue_place("crisis"))
+        else:
+            self.say(self.text("crisis_closed"))
         self.events.append(Escalate("crisis", t.reason or "crisis"))
         self.state["crisis"] = told + 1
         self.forget_choices()
@@ -143,11 +176,17 @@ class _Turn:
 
     def handover(self, t: Triage) -> None:
         self.forget_choices()
-        if t.priority == "high":
-            self.say(self.text("personal_open" if self.open else "personal_closed"))
+        priority = "high" if t.priority == "high" else "normal"
+        kind = "personal" if priority == "high" else "handover"
+        if self.nobody:
+            self.say(self.text(f"{kind}_nobody"))
+        elif self.open:
+            self.say(self.text(f"{kind}_open"), self.queue_place(priority))
+        else:
+            self.say(self.text(f"{kind}_closed"))
+        if priority == "high":
             self.events.append(Escalate("high", t.reason or "personal"))
         else:
-            self.say(self.text("handover_open" if self.open else "handover_closed"))
             self.events.append(Escalate("normal", "asked_for_person"))
 
     def stop(self) -> None:
@@ -174,7 +213,9 @@ class _Turn:
             self.events.append(Escalate("high", t.reason or "personal"))
         if not self.state.get("reminded"):
             self.state["reminded"] = True
-            self.say(self.text("waiting_reminder"))
+            presence = self.ctx.presence
+            priority = (presence.priority if presence else None) or "normal"
+            self.say(self.text("waiting_reminder"), self.queue_place(priority))
 
     def answer(self, faq_id: str, score: float) -> None:
         faq = self.pack.faqs[faq_id]

@@ -22,7 +22,8 @@ PLACEHOLDERS = {
 }
 
 # Texts that take their own values instead (filled by the renderer, not by the author).
-TEXT_PLACEHOLDERS = {"today_at": {"time"}, "tomorrow_at": {"time"}, "day_at": {"day", "time"}}
+TEXT_PLACEHOLDERS = {"today_at": {"time"}, "tomorrow_at": {"time"}, "day_at": {"day", "time"},
+                     "queue_place": {"position", "minutes"}, "queue_place_unsure": {"position"}}
 
 # Texts the engine says on its own (the flow's nodes add theirs).
 REQUIRED_TEXTS = (
@@ -32,6 +33,7 @@ REQUIRED_TEXTS = (
     "thanks", "choose_faq", "choice_invalid", "faq_footer", "service_no_contacts",
     "now_open", "now_closed", "today_at", "tomorrow_at", "day_at", "when_unknown",
     "contact_phone", "contact_email", "contact_address", "contact_web", "contact_hours",
+    "crisis_nobody", "handover_nobody", "personal_nobody", "queue_place", "queue_place_unsure",
 )
 CONTACT_FIELDS = ("phone", "email", "address", "web", "hours")
 
@@ -82,6 +84,13 @@ class _Values(dict[str, str]):
 def fill(pack: Pack, text_id: str, ctx: Context, lang: str) -> str:
     """The pack text `text_id` in `lang`, placeholders filled."""
     return format_text(pack, pack.text(text_id, lang), ctx, lang)
+
+
+def fill_values(pack: Pack, text_id: str, ctx: Context, lang: str, **values: str) -> str:
+    """fill() for a text that also takes its own values (see TEXT_PLACEHOLDERS)."""
+    found = _Values(pack, ctx, lang)
+    found.update(values)
+    return pack.text(text_id, lang).format_map(found).strip()
 
 
 def format_text(pack: Pack, text: str, ctx: Context, lang: str) -> str:

@@ -29,22 +29,30 @@ def init_app(app: Flask) -> None:
     """Register the dashboard's blueprints, checks and template helpers."""
     from operators import (
         admin,
+        alerts,
         auth,
         catalog,
         conversation,
+        figures,
         formatting,
         live,
+        presence,
         queue,
+        rota,
         security,
         simulator,
+        support,
     )
 
     rt = app.extensions["sos"]
     app.extensions["sos_catalog"] = catalog.load(rt.settings)
     security.init_app(app)
     formatting.init_app(app)
-    for blueprint in (assets, auth.bp, queue.bp, live.bp, conversation.bp, simulator.bp, admin.bp):
+    for blueprint in (assets, auth.bp, queue.bp, live.bp, conversation.bp, simulator.bp, admin.bp,
+                      alerts.bp, rota.bp, figures.bp):
         app.register_blueprint(blueprint)
+    presence.init_app(app)
+    support.init_app(app)
     version = _asset_version()
 
     @app.context_processor

@@ -41,6 +41,12 @@ ACTION_LABELS = {
     "password_changed": "ha cambiato una password",
     "contact_erased": "dati cancellati su richiesta",
     "retention_purge": "conversazioni anonimizzate (conservazione)",
+    "shift_started": "è entrato/a in turno",
+    "shift_ended": "è uscito/a dal turno",
+    "support_requested": "ha chiesto supporto per",
+    "alert_sent": "allerta inviata per",
+    "alert_acknowledged": "ha preso in carico l'allerta per",
+    "oncall_updated": "ha modificato la reperibilità di un coordinatore",
 }
 STATUSES = ("waiting", "listener", "bot", "closed")
 

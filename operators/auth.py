@@ -22,7 +22,7 @@ from flask import (
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from bot import audit
+from bot import audit, presence
 from bot.db import read_session, write_session
 from bot.models import AppSetting, Operator, utcnow
 from bot.runtime import runtime
@@ -163,6 +163,8 @@ def logout() -> Response:
     if operator is not None:
         with write_session(runtime().db) as db:
             audit.record(db, "logout", operator_id=operator.id)
+            presence.end_shift(db, db.get(Operator, operator.id) or operator, utcnow(),
+                               reason="logout")
     session.clear()
     flash("Sei uscito/a dalla dashboard.", "info")
     return redirect(url_for("auth.login"))

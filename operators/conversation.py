@@ -95,7 +95,7 @@ def _page(db: Session, conversation: Conversation) -> dict[str, Any]:
         "conversation": conversation,
         "contact": contact,
         "messages": transcript.messages(db, conversation.id),
-        "notes": transcript.notes(db, conversation.id),
+        "notes": transcript.notes(db, conversation.id, viewer=operator),
         "names": transcript.operator_names(db),
         "holder": db.get(Operator, conversation.listener_id) if conversation.listener_id else None,
         "holds": access.holds(operator, conversation),
@@ -118,7 +118,7 @@ def view(conversation_id: str) -> str:
         last_event = activity.latest_id(db)  # first: changes after it reach the page live
         conversation = _visible(db, conversation_id)
         page = _page(db, conversation)
-        earlier = transcript.previous(db, conversation)
+        earlier = transcript.previous(db, conversation, viewer=operator)
         capacities = _capacities(db)
         loads = {o.id: handover.held_count(db, o.id) for o in accounts.list_all(db) if o.active}
         colleagues = [o for o in accounts.list_all(db)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 
 from bot.models import Message, utcnow
+from bot.reasons import reason
 from bot.runtime import runtime
 
 PRIORITY_LABELS = {"crisis": "Crisi", "high": "Alta", "normal": "Normale"}
@@ -32,45 +33,6 @@ TICKS = {
     "failed": ("⚠", "non inviato", "tick-failed"),
     "undelivered": ("⚠", "non consegnato", "tick-failed"),
 }
-
-
-REASONS = {
-    "asked_for_person": "ha chiesto una persona",
-    "bot_error": "il bot non è riuscito a leggere il messaggio",
-    "suicide": "pensieri suicidari",
-    "despair": "disperazione",
-    "self_harm": "autolesionismo",
-    "abuse": "abusi o maltrattamenti",
-    "sexual_violence": "violenza sessuale",
-    "sextortion": "ricatto sessuale online",
-    "overdose": "sostanze, rischio overdose",
-    "danger": "in pericolo",
-    "eating": "alimentazione",
-    "family": "famiglia",
-    "school": "scuola",
-    "bullying": "bullismo",
-    "loneliness": "solitudine",
-    "relationships": "relazioni",
-    "anxiety": "ansia",
-    "sadness": "tristezza",
-    "self_esteem": "autostima",
-    "substances": "sostanze",
-    "identity": "identità",
-    "sexual_health": "salute sessuale",
-    "grief": "lutto",
-    "money_home": "soldi e casa",
-    "personal": "tema personale",
-    "crisis": "crisi",
-}
-
-
-def reason(code: str | None) -> str:
-    """Why the bot handed the conversation over, in words ("crisis:self_harm" → "crisi: ...")."""
-    if not code:
-        return ""
-    kind, _, detail = code.partition(":")
-    words = REASONS.get(detail or kind, (detail or kind).replace("_", " "))
-    return f"crisi: {words}" if kind == "crisis" and detail else words
 
 
 def _zone() -> ZoneInfo:

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, render_template
 
-from bot import activity
+from bot import activity, presence
 from bot.db import read_session
 from bot.models import utcnow
 from bot.runtime import runtime
@@ -26,7 +26,10 @@ def _board() -> dict[str, Any]:
         waiting = board.waiting(db, now, warning)
         mine = board.held(db, now, warning, by=operator.id)
         others = board.held(db, now, warning, not_by=operator.id) if is_coordinator() else []
+        on_shift = presence.on_shift(db, rt.settings, now)
     return {
+        "on_shift": on_shift,
+        "me_on_shift": any(p.operator.id == operator.id for p in on_shift),
         "waiting": waiting,
         "mine": mine,
         "others": others,

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot import activity, audit, outbox
+from bot import activity, audit, figures, outbox
 from bot.channels.whatsapp import ReengageError, queue_reengagement
 from bot.config import Settings
 from bot.models import Contact, Conversation, Message, Note, Operator
@@ -45,6 +45,7 @@ def reply(session: Session, conversation: Conversation, operator: Operator, body
                             "si può inviare solo il messaggio di ricontatto.")
     rows = outbox.enqueue(session, conversation, text, author="listener", operator_id=operator.id,
                           now=now)
+    figures.replied(conversation, now)
     session.flush()
     detail: dict[str, object] = {"messages": [r.id for r in rows]}
     if quick_reply:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
+from bot import alerts
 from bot.models import Contact, Conversation, Message, Note, Operator
 
 MAX_MESSAGES = 1000
@@ -26,18 +27,24 @@ def operator_names(session: Session) -> dict[str, str]:
 
 def messages(session: Session, conversation_id: str, limit: int = MAX_MESSAGES) -> list[Message]:
     """The last `limit` messages, oldest first."""
-    query = (select(Message).where(Message.conversation_id == conversation_id)
+    query = (select(Message).where(Message.conversation_id == conversation_id,
+                                   Message.kind != alerts.KIND)  # alerts went to coordinators
              .order_by(col(Message.created_at).desc(), col(Message.id).desc()).limit(limit))
     return list(reversed(session.exec(query).all()))
 
 
-def notes(session: Session, conversation_id: str) -> list[Note]:
+def notes(session: Session, conversation_id: str, *, viewer: Operator) -> list[Note]:
+    """The notes this operator may read: a note for one listener only reaches them (and the
+    coordinators)."""
     query = (select(Note).where(Note.conversation_id == conversation_id)
              .order_by(col(Note.created_at)))
+    if viewer.role != "coordinator":
+        query = query.where(or_(col(Note.for_operator_id).is_(None),
+                                col(Note.for_operator_id) == viewer.id))
     return list(session.exec(query))
 
 
-def previous(session: Session, conversation: Conversation) -> list[Thread]:
+def previous(session: Session, conversation: Conversation, *, viewer: Operator) -> list[Thread]:
     """The same young person's earlier conversations, newest first."""
     if conversation.contact_id is None:
         return []
@@ -46,7 +53,8 @@ def previous(session: Session, conversation: Conversation) -> list[Thread]:
                     Conversation.id != conversation.id,
                     col(Conversation.opened_at) <= conversation.opened_at)
              .order_by(col(Conversation.opened_at).desc()).limit(PREVIOUS))
-    return [Thread(c, messages(session, c.id, PREVIOUS_MESSAGES), notes(session, c.id))
+    return [Thread(c, messages(session, c.id, PREVIOUS_MESSAGES),
+                   notes(session, c.id, viewer=viewer))
             for c in session.exec(query)]
 
 

@@ -70,8 +70,8 @@
     button.setAttribute("aria-pressed", on ? "true" : "false");
   }
 
-  /* ---- crisis alert ---- */
-  function crisisAlert(change) {
+  /* ---- alerts: a crisis, a crisis nobody answered, a listener asking for support ---- */
+  function ring(change, title, text, tab) {
     var box = $("crisis-alert");
     if (!box) { return; }
     alertCount += 1;
@@ -80,12 +80,25 @@
     if (link && change.conversation) {
       link.setAttribute("href", "/conversations/" + encodeURIComponent(change.conversation));
     }
-    $("crisis-alert-text").textContent = alertCount > 1
-      ? "Ci sono nuove conversazioni urgenti (" + alertCount + ")."
-      : "Una conversazione urgente ha bisogno di un volontario.";
+    $("crisis-alert-title").textContent = title;
+    $("crisis-alert-text").textContent = text;
     box.hidden = false;
-    document.title = "⚠ CRISI · " + originalTitle;
+    document.title = tab + " · " + originalTitle;
     chime();
+  }
+  function crisisAlert(change) {
+    ring(change, "⚠ Crisi segnalata", alertCount > 0
+      ? "Ci sono nuove conversazioni urgenti (" + (alertCount + 1) + ")."
+      : "Una conversazione urgente ha bisogno di un volontario.", "⚠ CRISI");
+  }
+  function unansweredAlert(change) {
+    ring(change, "⚠ Crisi senza risposta",
+      "Una crisi aspetta ancora la risposta di un volontario.", "⚠ CRISI");
+  }
+  function supportAlert(change) {
+    body.dataset.supportAlerts = String(Number(body.dataset.supportAlerts || 0) + 1);
+    ring(change, "🆘 Richiesta di supporto",
+      "Un volontario chiede il supporto di un coordinatore.", "🆘 SUPPORTO");
   }
   function dismissAlert() {
     var box = $("crisis-alert");
@@ -172,6 +185,8 @@
       body.dataset.lastEvent = event.lastEventId;
       var change = JSON.parse(event.data);
       if (change.kind === "crisis") { crisisAlert(change); }
+      if (change.kind === "alert") { unansweredAlert(change); }
+      if (change.kind === "support" && body.dataset.role === "coordinator") { supportAlert(change); }
       if (relevant(change)) { scheduleRefresh(); }
     });
     source.addEventListener("error", function () {
@@ -246,8 +261,18 @@
     }
   });
 
+  /* ---- presence: using the page keeps "in turno" going (automatic requests do not) ---- */
+  var lastSeen = Date.now();
+  function stillHere() {
+    if (!body.dataset.live || Date.now() - lastSeen < 60000) { return; }
+    lastSeen = Date.now();
+    request("/presence/seen", { method: "POST" }).catch(function () { /* next time */ });
+  }
+  document.addEventListener("keydown", stillHere);
+
   document.addEventListener("click", function (event) {
     unlockAudio();  // browsers allow sound only after the person touched the page
+    stillHere();
     if (event.target.id === "sound-toggle") {
       window.localStorage.setItem("sos-sound", soundOn() ? "off" : "on");
       showSoundState();

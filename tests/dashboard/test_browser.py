@@ -206,3 +206,40 @@ def test_two_listeners_claim_at_once_exactly_one_gets_it(
         assert held.listener_id == (shift.anna.id, shift.bruno.id)[won[0]]
     for opened in pages:
         opened.context.close()
+
+
+def test_a_support_request_rings_on_the_coordinators_open_dashboard(
+        shift: Shift, chromium: Any) -> None:
+    add_operator(shift.rt, "carla", "coordinator", name="Carla")
+    assert shift.whatsapp(CRISIS) == 200
+    conversation = shift.conversation_of("waiting")
+    pages = {}
+    for username in ("carla", "anna"):
+        context = chromium.new_context(viewport=browser.DESKTOP, locale="it-IT")
+        opened = context.new_page()
+        opened.set_default_timeout(TIMEOUT_MS)
+        browser.login(opened, shift.url, username, PASSWORD)
+        pages[username] = opened
+    carla, anna = pages["carla"], pages["anna"]
+    carla.evaluate("window.__sameDocument = true")
+
+    anna.goto(f"{shift.url}/conversations/{conversation.id}")
+    anna.locator("button[data-claim]").click()
+    anna.wait_for_url(re.compile(r"/conversations/[0-9a-f]{32}$"))
+    anna.wait_for_selector("body[data-live-ready='1']")
+    anna.click("#ask-support")
+    anna.locator("#support-requests li").wait_for()  # her own page shows the request
+
+    carla.wait_for_selector("body[data-support-alerts='1']")  # (the page's CSP forbids eval)
+    box = carla.locator("#crisis-alert")
+    box.wait_for(state="visible")
+    assert "Richiesta di supporto" in box.inner_text()
+    assert carla.evaluate("window.__sameDocument") is True  # it came live, no reload
+    assert int(carla.evaluate("document.body.dataset.sounds || '0'")) >= 1  # the chime played
+    assert carla.title().startswith("🆘 SUPPORTO")
+    carla.click("#crisis-alert-link")
+    carla.wait_for_url(f"{shift.url}/conversations/{conversation.id}")
+    assert "Anna ha chiesto supporto" in carla.locator("#support-requests").inner_text()
+    assert not anna.locator("#crisis-alert").is_visible()  # listeners are not rung for it
+    for opened in pages.values():
+        opened.context.close()

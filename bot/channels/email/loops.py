@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from bot import alerts
 from bot.channels.email.parse import ParsedMail
 from bot.models import Contact, Conversation, Message
 
@@ -97,6 +98,7 @@ def automatic_replies_since(session: Session, address: str, since: datetime) -> 
             Contact.address == address,
             Message.direction == "out",
             col(Message.author).in_(AUTOMATIC_AUTHORS),
+            col(Message.kind) != alerts.KIND,  # to coordinators, about the conversation
             col(Message.created_at) >= since,
         )
     )
