@@ -20,13 +20,13 @@ MAX_NOTE = 5_000
 
 def _writable(session: Session, conversation: Conversation, operator: Operator) -> Contact:
     """The contact a reply goes to, if this operator may write to them now."""
-    if conversation.status != HELD or conversation.listener_id != operator.id:
-        raise HandoverError("Per rispondere prendi in carico la conversazione.")
     contact = session.get(Contact, conversation.contact_id) if conversation.contact_id else None
     if contact is None or contact.erase_requested_at or contact.erase_due_at:
         raise HandoverError("Ha chiesto di cancellare i suoi dati: non si può rispondere.")
     if contact.opted_out_at is not None:
         raise HandoverError("Ha scritto STOP: non riceverà messaggi finché non scrive di nuovo.")
+    if conversation.status != HELD or conversation.listener_id != operator.id:
+        raise HandoverError("Per rispondere prendi in carico la conversazione.")
     return contact
 
 
