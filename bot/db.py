@@ -53,7 +53,7 @@ def make_engine(url: str) -> Engine:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA secure_delete=ON")  # deleted text is overwritten, not left in free pages
+        cur.execute("PRAGMA secure_delete=ON")  # deleted text is overwritten, not left behind
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -22,8 +22,8 @@ from flows.render import (
     CONTACT_FIELDS,
     LANGUAGES,
     PLACEHOLDERS,
-    REQUIRED_TEXTS,
     REQUIRED_PLACEHOLDERS,
+    REQUIRED_TEXTS,
     TEXT_PLACEHOLDERS,
     placeholders,
 )
