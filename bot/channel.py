@@ -22,6 +22,9 @@ class Inbound:
     thread: dict[str, Any] = field(default_factory=dict)  # merged into conversation.channel_data
     answer: bool = True  # False: store and show only; no engine, no reply (e.g. auto-replies)
     quiet: bool = False  # True: triage and escalate as usual, but send no bot reply (rate limits)
+    # False: the channel could not tie the message to its sender (e.g. a mail whose provider does
+    # not vouch for its From address): STOP and CANCELLA in it never act
+    verified: bool = True
 
 
 @dataclass(frozen=True)

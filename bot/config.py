@@ -75,6 +75,9 @@ class Email:
     from_name: str = "S.O.S. Amico Giovani"  # the name young people see next to `address`
     tls_ca_file: str = ""  # extra CA certificates (PEM) for a private mail server; "" = system
     smtp_timeout_seconds: float = 30.0  # one whole SMTP delivery; past it the send is retried
+    # The mailbox provider's name in its Authentication-Results headers (e.g. "mx.google.com"):
+    # only its DMARC/DKIM/SPF verdicts are trusted; "" = no sender is verified
+    authserv_id: str = ""
 
     @property
     def enabled(self) -> bool:
@@ -101,6 +104,9 @@ class Service:
 @dataclass
 class Privacy:
     retention_days: int = 180
+    # CANCELLA on a crisis still waiting in the queue: carried out once a listener has seen the
+    # conversation, or after this many hours at the latest
+    crisis_erasure_delay_hours: int = 24
 
 
 def _default_numbers() -> list[dict[str, str]]:
@@ -274,6 +280,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("service.listener_capacity: at least 1")
     if s.privacy.retention_days < 1:
         raise ConfigError("privacy.retention_days: at least 1 day")
+    if not 0 <= s.privacy.crisis_erasure_delay_hours <= 24 * 30:
+        raise ConfigError("privacy.crisis_erasure_delay_hours: between 0 and 720 hours")
     if not s.safety.numbers:
         raise ConfigError("safety.numbers: at least one emergency number is required")
     for i, n in enumerate(s.safety.numbers):

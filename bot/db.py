@@ -28,7 +28,8 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """Create the engine (SQLite: WAL, busy timeout, foreign keys, BEGIN IMMEDIATE writes).
+    """Create the engine (SQLite: WAL, busy timeout, foreign keys, secure delete, BEGIN
+    IMMEDIATE writes).
 
     Query parameters are kept out of error messages: they hold phone numbers and texts.
     """
@@ -52,6 +53,7 @@ def make_engine(url: str) -> Engine:
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA secure_delete=ON")  # deleted text is overwritten, not left behind
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -60,6 +62,21 @@ def make_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def checkpoint(engine: Engine) -> None:
+    """SQLite: copy the write-ahead log into the database and empty it (after an erasure, so the
+    erased text does not linger in the log). PostgreSQL: nothing (see docs/privacy.md)."""
+    if not is_sqlite(engine):
+        return
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor.fetchall()
+        cursor.close()
+    finally:
+        raw.close()
 
 
 def table(model: type[SQLModel]) -> Table:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import traceback
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +16,9 @@ from sqlalchemy import and_, bindparam, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import activity, outbox, presence, privacy
+from bot import activity, audit, outbox, presence, privacy
 from bot.channel import Inbound
-from bot.db import table, write_session
+from bot.db import checkpoint, table, write_session
 from bot.models import Contact, Conversation, Message, new_id, utcnow
 from bot.pseudonym import pseudonym
 from bot.runtime import Runtime
@@ -40,6 +40,7 @@ from flows.events import (
 
 log = logging.getLogger(__name__)
 ONE_REPLY_PER_MESSAGE = ("email",)  # channels where the bot's replies to a message leave as one
+ERASE_BY_CODE = ("email",)  # channels where CANCELLA is confirmed with a code sent to the address
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Receipt:
     conversation_id: str | None = None
     replies: list[str] = field(default_factory=list)
     escalated: str | None = None  # the priority, if the conversation was (re-)escalated
+    erased: bool = False  # the young person's data was erased
 
 
 def receive(rt: Runtime, inbound: Inbound, *, now: datetime | None = None) -> Receipt:
@@ -66,6 +68,8 @@ def receive(rt: Runtime, inbound: Inbound, *, now: datetime | None = None) -> Re
             if attempt == 2:
                 raise
             continue
+        if receipt.erased:
+            checkpoint(rt.db)  # the erased text leaves SQLite's write-ahead log too
         if receipt.replies:
             rt.wake_outbox()
         return receipt
@@ -143,7 +147,7 @@ def _create(rt: Runtime, session: Session, inbound: Inbound, now: datetime) -> N
         "id": contact_id,
         "channel": inbound.channel,
         "address": inbound.address,
-        "pseudonym": pseudonym(rt.secret, inbound.channel, inbound.address),
+        "pseudonym": pseudonym(),
         "created_at": now,
     }
     # a concurrent first message fails here on (channel, address): receive() runs again
@@ -249,6 +253,9 @@ def _step(
         first_contact=contact.consent_at is None,
         lang=contact.language,
         presence=present,
+        verified=inbound.verified,
+        erase_code=privacy.one_time_code() if inbound.channel in ERASE_BY_CODE else "",
+        code_key=privacy.code_key(rt.secret),
     )
     state = conversation.flow_state or None
     try:
@@ -297,7 +304,8 @@ def join_replies(events: list[Event]) -> list[Event]:
         return events
     first = next(i for i, e in enumerate(events) if isinstance(e, Reply))
     others = [e for e in events if not isinstance(e, Reply)]
-    return [*others[:first], Reply(text="\n\n".join(texts)), *others[first:]]
+    secret = next((e.secret for e in events if isinstance(e, Reply) and e.secret), "")
+    return [*others[:first], Reply(text="\n\n".join(texts), secret=secret), *others[first:]]
 
 
 def apply(
@@ -310,12 +318,13 @@ def apply(
     receipt: Receipt,
 ) -> None:
     """Carry out what the engine decided, in the caller's transaction."""
-    erase = False
+    erase = stop = False
     for event in events:
         match event:
-            case Reply(text=text):
+            case Reply(text=text, secret=secret):
+                meta = {"redact": secret} if secret else None
                 receipt.replies.extend(
-                    outbox.queue(session, conversation, text, author="bot", now=now)
+                    outbox.queue(session, conversation, text, author="bot", now=now, meta=meta)
                 )
             case Escalate(priority=priority, reason=reason):
                 escalate(rt, session, conversation, priority, reason, now)
@@ -326,18 +335,43 @@ def apply(
                 contact.consent_at = contact.consent_at or now
             case OptedOut():
                 contact.opted_out_at = now
+                stop = True
             case EraseRequested():
                 erase = True
             case Closed(reason=reason):
                 close(session, conversation, now, outcome=f"bot:{reason}")
+    if stop:
+        opt_out(session, contact, conversation, now, keep=set(receipt.replies))
     if erase:
-        privacy.erase_contact(
-            session,
-            contact,
-            now,
-            keep_conversation=conversation,
-            keep_messages=set(receipt.replies),
-        )
+        _erase(rt, session, contact, conversation, now, receipt)
+
+
+def opt_out(session: Session, contact: Contact, conversation: Conversation, now: datetime, *,
+            keep: set[str]) -> None:
+    """STOP: nothing more leaves (the listeners' messages included) and the conversation ends,
+    unless it is a crisis no listener has seen yet: that stays in the queue until one has."""
+    session.flush()  # the replies just queued, so that `keep` spares them
+    privacy.cancel_outbound(session, contact, keep)
+    audit.record(session, "opted_out", conversation_id=conversation.id)
+    if privacy.waits_for_a_listener(session, conversation):
+        activity.publish(session, "status", conversation.id, conversation.priority)
+    else:
+        close(session, conversation, now, outcome="stopped")
+
+
+def _erase(rt: Runtime, session: Session, contact: Contact, conversation: Conversation,
+           now: datetime, receipt: Receipt) -> None:
+    """CANCELLA confirmed: erase now, or once a listener has seen a crisis still in the queue."""
+    if privacy.waits_for_a_listener(session, conversation):
+        delay = timedelta(hours=rt.settings.privacy.crisis_erasure_delay_hours)
+        contact.erase_due_at = contact.erase_due_at or now + delay
+        audit.record(session, "erasure_deferred", conversation_id=conversation.id)
+        activity.publish(session, "status", conversation.id, conversation.priority)
+        return
+    privacy.erase_contact(
+        session, contact, now, keep_conversation=conversation, keep_messages=set(receipt.replies)
+    )
+    receipt.erased = True
 
 
 def escalate(
@@ -372,6 +406,5 @@ def close(session: Session, conversation: Conversation, now: datetime, *, outcom
     conversation.status = "closed"
     conversation.closed_at = now
     conversation.outcome = conversation.outcome or outcome
-    conversation.listener_id = None
-    session.add(conversation)
+    session.add(conversation)  # listener_id stays: who held it still sees how it ended
     activity.publish(session, "closed", conversation.id)

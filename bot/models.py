@@ -67,6 +67,8 @@ class Contact(SQLModel, table=True):
     consent_at: datetime | None = _ts()  # when the privacy notice was shown
     opted_out_at: datetime | None = _ts()  # STOP
     erase_requested_at: datetime | None = _ts()  # CANCELLA confirmed: erased once replies are out
+    # CANCELLA confirmed on a crisis no listener has seen yet: erased once one has, or at this time
+    erase_due_at: datetime | None = _ts()
     last_inbound_at: datetime | None = _ts()  # WhatsApp's 24-hour window starts here
 
 

@@ -101,14 +101,15 @@ def enqueue(
 
 
 def queue(
-    session: Session, conversation: Conversation, body: str, *, author: str, now: datetime
+    session: Session, conversation: Conversation, body: str, *, author: str, now: datetime,
+    meta: dict[str, Any] | None = None,
 ) -> list[str]:
     """enqueue() for the hot path: the same rows, inserted at once (Core); returns their ids.
 
     The conversation's row must exist already (flushed): its messages refer to it.
     """
     rows = _rows(
-        conversation, body, author=author, operator_id=None, kind="text", meta=None, now=now
+        conversation, body, author=author, operator_id=None, kind="text", meta=meta, now=now
     )
     session.execute(_INSERT, rows)
     _touch(session, conversation, now)

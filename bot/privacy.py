@@ -1,16 +1,20 @@
-"""Retention and erasure: what we keep about young people, and for how long."""
+"""Retention, erasure and opt-out: what we keep about young people, for how long, and what
+stops at once when they ask."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
 from collections.abc import Set
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists
+from sqlalchemy import and_, exists, update
 from sqlmodel import Session, col, delete, select
 
-from bot import audit
-from bot.models import Contact, Conversation, Message, Note
+from bot import activity, audit
+from bot.models import AuditEvent, Contact, Conversation, Message, Note
+from bot.pseudonym import pseudonym
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,53 @@ def anonymise(
     session.add(conversation)
 
 
+def one_time_code() -> str:
+    """Six random digits that confirm a CANCELLA by e-mail."""
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def code_key(secret: str) -> bytes:
+    """The key one-time codes are kept under (their HMAC only), from the service's secret."""
+    return hashlib.sha256(f"one-time-code:{secret}".encode()).digest()
+
+
+def seen_by_a_listener(session: Session, conversation_id: str) -> bool:
+    """Whether a listener or a coordinator has opened the conversation (the audit log says)."""
+    query = select(AuditEvent.id).where(
+        AuditEvent.action == "viewed", AuditEvent.conversation_id == conversation_id
+    )
+    return session.exec(query.limit(1)).first() is not None
+
+
+def waits_for_a_listener(session: Session, conversation: Conversation) -> bool:
+    """A crisis still in the queue that no listener has opened: it never leaves unseen."""
+    return (
+        conversation.status == "waiting"
+        and conversation.priority == "crisis"
+        and not seen_by_a_listener(session, conversation.id)
+    )
+
+
+def cancel_outbound(session: Session, contact: Contact, keep: Set[str] = frozenset()) -> int:
+    """STOP: every message still queued for the young person is not sent (but `keep`)."""
+    mine = select(Conversation.id).where(Conversation.contact_id == contact.id)
+    query = (
+        update(Message)
+        .where(
+            col(Message.direction) == "out",
+            col(Message.status) == "queued",
+            col(Message.conversation_id).in_(mine.scalar_subquery()),
+        )
+        .values(status="failed", error_code="opted_out", lease_until=None,
+                error_message="non inviato: ha scritto STOP")
+        .execution_options(synchronize_session=False)
+    )
+    if keep:
+        query = query.where(col(Message.id).not_in(keep))
+    result = session.execute(query)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def erase_contact(
     session: Session,
     contact: Contact,
@@ -48,16 +99,45 @@ def erase_contact(
     ):
         keep = keep_messages if conversation is keep_conversation else frozenset()
         anonymise(session, conversation, set(keep))
-        if conversation is keep_conversation:
+        if conversation is keep_conversation:  # the listener who held it still sees the notice
             conversation.status = "closed"
             conversation.closed_at = now
             conversation.outcome = "erased"
-            conversation.listener_id = None
+            activity.publish(session, "closed", conversation.id)
     contact.erase_requested_at = now
+    contact.erase_due_at = None
     contact.display_name = None
     contact.language = None
+    contact.pseudonym = pseudonym()  # nothing links what they write next to what was erased
     session.add(contact)
-    audit.record(session, "contact_erased", detail="requested by the young person")
+    audit.record(session, "contact_erased",
+                 conversation_id=keep_conversation.id if keep_conversation else None,
+                 detail="requested by the young person")
+
+
+def erase_when_seen(session: Session, now: datetime) -> int:
+    """Carry out the erasures that waited for a listener to see a crisis (or for their time)."""
+    count = 0
+    query = select(Contact).where(col(Contact.erase_due_at).is_not(None))
+    for contact in session.exec(query).all():
+        assert contact.erase_due_at is not None
+        conversation = session.exec(
+            select(Conversation)
+            .where(Conversation.contact_id == contact.id, Conversation.status != "closed")
+            .order_by(col(Conversation.opened_at).desc())
+        ).first()
+        waiting = conversation is not None and waits_for_a_listener(session, conversation)
+        if waiting and now < contact.erase_due_at:
+            continue
+        unsent = set(session.exec(select(Message.id).where(
+            col(Message.conversation_id).in_(
+                select(Conversation.id).where(Conversation.contact_id == contact.id)
+                .scalar_subquery()),
+            Message.direction == "out", col(Message.status).in_(("queued", "sending")))))
+        erase_contact(session, contact, now, keep_conversation=conversation,
+                      keep_messages=unsent)
+        count += 1
+    return count
 
 
 def purge_erased(session: Session) -> int:

@@ -1,9 +1,13 @@
-"""Stable, friendly pseudonyms shown instead of phone numbers and addresses."""
+"""Friendly pseudonyms shown instead of phone numbers and addresses.
+
+A pseudonym comes from a random value drawn for each contact, never from the number or the
+address: it stays the same while the contact is kept, and an erasure draws a new one, so
+nothing links the conversations after an erasure to those before it.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import secrets
 
 ANIMALS = (
     "Airone Allodola Alce Ape Aquila Balena Bradipo Camoscio Capriolo Castoro Cervo Cigno "
@@ -15,8 +19,12 @@ ANIMALS = (
 ).split()
 
 
-def pseudonym(secret: str, channel: str, address: str) -> str:
-    """A name like "Volpe 417": the same for the same contact, meaningless without the secret."""
-    digest = hmac.new(secret.encode(), f"{channel}:{address}".encode(), hashlib.sha256).digest()
-    n = int.from_bytes(digest[:8], "big")
+def name_for(seed: bytes) -> str:
+    """A name like "Volpe 417" for a random seed."""
+    n = int.from_bytes(seed[:8], "big")
     return f"{ANIMALS[n % len(ANIMALS)]} {n // len(ANIMALS) % 1000:03d}"
+
+
+def pseudonym() -> str:
+    """A new pseudonym, from a fresh random value (kept nowhere but in the name itself)."""
+    return name_for(secrets.token_bytes(8))

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from bot import activity, alerts, inbox, outbox, presence, privacy
 from bot.channel import PermanentFailure, TemporaryFailure
-from bot.db import read_session, write_session
+from bot.db import checkpoint, read_session, write_session
 from bot.models import Contact, Conversation, Message, utcnow
 from bot.runtime import Runtime
 from flows import engine
@@ -41,6 +41,10 @@ def deliver(rt: Runtime, message_id: str, now: datetime | None = None) -> str | 
         contact, conversation = alerts.addressee(message)
     if conversation is None or contact is None:
         return _finish_failed(rt, message_id, "no_contact", "the contact was erased")
+    redact = str(message.meta.get("redact") or "")
+    if contact.opted_out_at is not None and (
+            message.created_at < contact.opted_out_at):
+        return _finish_failed(rt, message_id, "opted_out", "non inviato: ha scritto STOP", redact)
     sender = rt.senders.get(message.channel)
     if sender is None:
         if message.channel == "web":  # the simulator reads replies from the database
@@ -51,19 +55,30 @@ def deliver(rt: Runtime, message_id: str, now: datetime | None = None) -> str | 
     except TemporaryFailure as exc:
         return _retry(rt, message_id, exc.reason, exc.retry_after)
     except PermanentFailure as exc:
-        return _finish_failed(rt, message_id, exc.code or "rejected", exc.reason)
+        return _finish_failed(rt, message_id, exc.code or "rejected", exc.reason, redact)
     except Exception as exc:  # a bug or an unexpected library error: keep the message, retry
         log.exception("sending message %s failed unexpectedly", message_id)
         return _retry(rt, message_id, f"unexpected error: {type(exc).__name__}", None)
-    return _finish_sent(rt, message_id, sent.external_id, sent.status, sent.thread)
+    return _finish_sent(rt, message_id, sent.external_id, sent.status, sent.thread, redact)
+
+
+def _forget_secret(message: Message, secret: str) -> None:
+    """A one-time code is kept only until its message has left (or failed for good)."""
+    message.body = message.body.replace(secret, "••••••")
+    message.meta = {k: v for k, v in message.meta.items() if k != "redact"}
 
 
 def _finish_sent(rt: Runtime, message_id: str, external_id: str | None, status: str,
-                 thread: dict[str, object]) -> str:
+                 thread: dict[str, object], redact: str = "") -> str:
     with write_session(rt.db) as session:
         recorded = outbox.record_sent(session, message_id, external_id, status)
         if recorded is None:
             return status
+        if redact:
+            sent = session.get(Message, message_id)
+            if sent is not None:
+                _forget_secret(sent, redact)
+                session.add(sent)
         new_status, conversation_id = recorded
         if thread:
             conversation = session.get(Conversation, conversation_id)
@@ -73,11 +88,14 @@ def _finish_sent(rt: Runtime, message_id: str, external_id: str | None, status: 
         return new_status
 
 
-def _finish_failed(rt: Runtime, message_id: str, code: str, reason: str) -> str:
+def _finish_failed(rt: Runtime, message_id: str, code: str, reason: str,
+                   redact: str = "") -> str:
     with write_session(rt.db) as session:
         message = session.get(Message, message_id)
         if message is None:
             return "failed"
+        if redact:
+            _forget_secret(message, redact)
         message.lease_until = None
         message.status = "sending"
         outbox.advance(session, message, "failed", error_code=code, error_message=reason)
@@ -169,8 +187,12 @@ def housekeeping(rt: Runtime, now: datetime | None = None) -> None:
     """Erase what young people asked to erase, forget old dashboard changes."""
     now = now or utcnow()
     with write_session(rt.db) as session:
-        privacy.purge_erased(session)
+        erased = privacy.erase_when_seen(session, now)
+        erased += privacy.purge_erased(session)
         activity.prune(session, now)
+    if erased:
+        checkpoint(rt.db)
+        rt.wake_outbox()
 
 
 def end_idle_shifts(rt: Runtime, now: datetime | None = None) -> int:
@@ -182,7 +204,10 @@ def end_idle_shifts(rt: Runtime, now: datetime | None = None) -> int:
 def purge(rt: Runtime, now: datetime | None = None) -> int:
     """Apply privacy.retention_days."""
     with write_session(rt.db) as session:
-        return privacy.purge(session, now or utcnow(), rt.settings.privacy.retention_days)
+        count = privacy.purge(session, now or utcnow(), rt.settings.privacy.retention_days)
+    if count:
+        checkpoint(rt.db)
+    return count
 
 
 @dataclass

@@ -13,7 +13,15 @@ ctx.status says who holds the conversation:
   "bot"      the bot answers (menu, FAQ, services, hand-over...)
   "waiting"  in the listeners' queue: no menu; crisis still answered with the numbers;
   "listener" a volunteer holds it: the bot stays silent, but a crisis still yields
-             Escalate("crisis", ...) so the dashboard is alerted.
+             Escalate("crisis", ...) so the dashboard is alerted, and the young person's
+             commands still act and are answered: STOP, CANCELLA (and its confirmation),
+             OPERATORE ("a volunteer is reading you already").
+
+ctx.verified says whether the channel proved the sender (a signed webhook, an e-mail whose
+provider vouches for its From address). Without it STOP and CANCELLA never act: the bot says
+why instead. On e-mail (ctx.erase_code set) CANCELLA is confirmed with a one-time code sent to
+the address, which only its owner can read; the state keeps only the code's HMAC, its expiry
+and the tries left.
 
 What runs, in order, for every message (the fallbacks apply in every state, before the flow):
   1. crisis (flows.triage): the numbers and "a volunteer writes as soon as possible" at once,
@@ -21,8 +29,10 @@ What runs, in order, for every message (the fallbacks apply in every state, befo
      notice follows the crisis answer.
   2. first contact: welcome + privacy notice (+ the menu, unless the message asks for a person).
   3. attachments: once per conversation, "I only read text for now".
-  4. a pending CANCELLA: "sì"/"yes" erases, anything else cancels (and is then handled).
-  5. waiting in the queue: one reminder at most; a personal difficulty raises the priority.
+  4. a pending CANCELLA: "sì"/"yes" (or the code) erases, anything else cancels (and is then
+     handled).
+  5. waiting in the queue: STOP, CANCELLA; one reminder at most (always, to OPERATORE); a
+     personal difficulty raises the priority.
   6. STOP, CANCELLA, a person (OPERATORE) or a personal difficulty, MENU/AIUTO/greetings.
   7. a number picks an option of the node on screen (or of the main menu).
   8. FAQ: a clear match is answered; close runners-up are offered as a numbered choice.
@@ -41,9 +51,11 @@ answer. The bot never advises: every text it sends comes from the pack.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from flows import render
@@ -67,6 +79,9 @@ from flows.triage import Triage, language, triage
 Status = Literal["bot", "waiting", "listener"]
 
 _NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
+_CODE = re.compile(r"(?<!\d)(\d{3})[ .-]?(\d{3})(?!\d)")  # a one-time code: "123456", "123 456"
+CODE_MINUTES = 30  # how long a one-time code is valid (the pack's erase_code_sent says so)
+CODE_TRIES = 3  # wrong codes accepted before the request is dropped
 
 
 @dataclass(frozen=True)
@@ -85,6 +100,14 @@ class Context:
     first_contact: bool = False  # no consent notice shown to this contact yet
     lang: str | None = None  # the contact's known language, if any
     presence: Presence | None = None  # listeners on shift now; None: go by the opening hours
+    verified: bool = True  # the channel proved the sender: else STOP and CANCELLA never act
+    erase_code: str = ""  # a fresh one-time code: CANCELLA is confirmed with it (e-mail)
+    code_key: bytes = b""  # the key of the code's HMAC (only the HMAC is kept in the state)
+
+
+def code_digest(key: bytes, code: str) -> str:
+    """What the state keeps of a one-time code."""
+    return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -135,9 +158,9 @@ class _Turn:
             return ""
         position, minutes = presence.position(priority), presence.wait_minutes(priority)
         if minutes is None:
-            return render.fill_values(self.pack, "queue_place_unsure", self.ctx, self.lang,
+            return render.fill(self.pack, "queue_place_unsure", self.ctx, self.lang,
                                       position=str(position))
-        return render.fill_values(self.pack, "queue_place", self.ctx, self.lang,
+        return render.fill(self.pack, "queue_place", self.ctx, self.lang,
                                   position=str(position), minutes=str(minutes))
 
     # the steps ----------------------------------------------------------------------------
@@ -190,32 +213,106 @@ class _Turn:
             self.events.append(Escalate("normal", "asked_for_person"))
 
     def stop(self) -> None:
+        self.forget_choices()
+        if not self.ctx.verified:
+            self.say(self.text("stop_unverified"))
+            return
         self.events.append(OptedOut())
         self.say(self.text("stopped"))
-        self.forget_choices()
 
     def ask_erase(self) -> None:
-        self.state["confirm"] = "erase"
-        self.say(self.text("erase_confirm"))
+        if not self.ctx.verified:
+            self.say(self.text("erase_unverified"))
+            return
+        code = self.ctx.erase_code
+        if not code:
+            self.state["confirm"] = "erase"
+            self.say(self.text("erase_confirm"))
+            return
+        until = self.ctx.now + timedelta(minutes=CODE_MINUTES)
+        self.state["confirm"] = "erase_code"
+        self.state["code"] = {"digest": code_digest(self.ctx.code_key, code),
+                              "until": until.isoformat(), "tries": 0}
+        text = render.fill(self.pack, "erase_code_sent", self.ctx, self.lang, code=code)
+        self.events.append(Reply(text, secret=code))
+
+    def forget_erase(self) -> None:
+        self.state.pop("confirm", None)
+        self.state.pop("code", None)
+
+    def pending(self, text: str, t: Triage) -> bool:
+        """An answer to a pending CANCELLA; True when nothing else is left to do."""
+        confirm = self.state.pop("confirm", None)
+        code = self.state.pop("code", None)
+        if confirm == "erase":
+            return self.confirm_erase(text) or t.intent == "unknown"
+        if confirm == "erase_code" and isinstance(code, dict):
+            return self.check_code(text, code, t)
+        return False
 
     def confirm_erase(self, text: str) -> bool:
         """Handle the answer to "are you sure?"; True when nothing else is left to do."""
         if self.pack.normalize.text(text) in self.pack.commands.yes:
-            self.events.extend([EraseRequested(), Reply(self.text("erase_done"))])
-            self.state = {"lang": self.lang} if "lang" in self.state else {}
+            if self.ctx.verified:
+                self.erase()
+            else:
+                self.say(self.text("erase_unverified"))
             return True
         self.say(self.text("erase_cancelled"))
         return False
+
+    def check_code(self, text: str, code: dict[str, Any], t: Triage) -> bool:
+        """Handle a message while a one-time code is pending; True when nothing else is left."""
+        found = _CODE.search(text)
+        if found is None:
+            self.say(self.text("erase_cancelled"))
+            return t.intent == "unknown"
+        if self.ctx.now > datetime.fromisoformat(str(code.get("until"))):
+            self.say(self.text("erase_code_expired"))
+        elif not self.ctx.verified:
+            self.say(self.text("erase_unverified"))
+        elif hmac.compare_digest(code_digest(self.ctx.code_key, found.group(1) + found.group(2)),
+                                 str(code.get("digest"))):
+            self.erase()
+        elif int(code.get("tries", 0)) + 1 >= CODE_TRIES:
+            self.say(self.text("erase_code_failed"))
+        else:
+            self.state["confirm"] = "erase_code"
+            self.state["code"] = {**code, "tries": int(code.get("tries", 0)) + 1}
+            self.say(self.text("erase_code_wrong"))
+        return True
+
+    def erase(self) -> None:
+        self.events.extend([EraseRequested(), Reply(self.text("erase_done"))])
+        self.state = {"lang": self.lang} if "lang" in self.state else {}
 
     def waiting(self, t: Triage) -> None:
         if t.intent == "human" and t.priority == "high" and not self.state.get("raised"):
             self.state["raised"] = True
             self.events.append(Escalate("high", t.reason or "personal"))
-        if not self.state.get("reminded"):
+        if not self.state.get("reminded") or t.reason == "asked_for_person":
             self.state["reminded"] = True
             presence = self.ctx.presence
             priority = (presence.priority if presence else None) or "normal"
             self.say(self.text("waiting_reminder"), self.queue_place(priority))
+
+    def held(self, t: Triage, text: str) -> None:
+        """A volunteer holds the conversation: silent but for a crisis and the commands."""
+        if t.intent == "crisis":
+            self.forget_erase()
+            self.events.append(Escalate("crisis", t.reason or "crisis"))
+            return
+        asked = t.intent in ("stop", "erase") or t.reason == "asked_for_person"
+        if asked or "confirm" in self.state:  # the bot answers: in the young person's language
+            self.choose_language(text)
+        if self.pending(text, t):
+            return
+        if t.intent == "stop":
+            self.stop()
+        elif t.intent == "erase":
+            self.ask_erase()
+        elif t.intent == "human" and t.reason == "asked_for_person":
+            self.say(self.text("with_listener"))
 
     def answer(self, faq_id: str, score: float) -> None:
         faq = self.pack.faqs[faq_id]
@@ -282,15 +379,14 @@ def step(
     turn = _Turn(pack, state, ctx)
     t = triage(pack, text)
     if ctx.status == "listener":
-        alert = t.intent == "crisis"
-        events: list[Event] = [Escalate("crisis", t.reason or "crisis")] if alert else []
-        return Step(turn.state, events)
+        turn.held(t, text)
+        return Step(turn.state, turn.events)
     if ctx.status == "bot":
         turn.state.pop("reminded", None)
         turn.state.pop("raised", None)
     turn.choose_language(text)
     if t.intent == "crisis":
-        turn.state.pop("confirm", None)
+        turn.forget_erase()
         turn.crisis(t)
         if ctx.first_contact:
             turn.welcome(with_menu=False)
@@ -302,9 +398,8 @@ def step(
         turn.say(turn.text("media_note"))
         if not text.strip():
             return Step(turn.state, turn.events)
-    if turn.state.pop("confirm", None) == "erase":
-        if turn.confirm_erase(text) or t.intent == "unknown":
-            return Step(turn.state, turn.events)
+    if turn.pending(text, t):
+        return Step(turn.state, turn.events)
     if ctx.status == "waiting":
         if t.intent == "stop":
             turn.stop()
@@ -365,7 +460,7 @@ def fallback(pack: Pack, state: dict[str, Any] | None, ctx: Context) -> Step:
     """
     turn = _Turn(pack, state, ctx)
     turn.forget_choices()
-    turn.state.pop("confirm", None)
+    turn.forget_erase()
     known = ctx.lang or turn.state.get("lang")
     turn.lang = known if known in render.LANGUAGES else "it"
     if ctx.status == "listener":  # a volunteer reads it already

@@ -14,6 +14,7 @@ class Reply:
     """Send this text to the young person (through the outbox)."""
 
     text: str
+    secret: str = ""  # a one-time code in the text: kept only until the message has left
 
 
 @dataclass(frozen=True)
@@ -49,12 +50,12 @@ class ConsentShown:
 
 @dataclass(frozen=True)
 class OptedOut:
-    """STOP: no more bot messages until the young person writes again."""
+    """STOP: no more messages at all (the listeners' too) until the young person writes again."""
 
 
 @dataclass(frozen=True)
 class EraseRequested:
-    """The young person confirmed CANCELLA: erase their data."""
+    """The young person confirmed CANCELLA (a verified sender): erase their data."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from flows.render import (
     CONTACT_FIELDS,
     LANGUAGES,
     PLACEHOLDERS,
+    REQUIRED_PLACEHOLDERS,
     REQUIRED_TEXTS,
     TEXT_PLACEHOLDERS,
     placeholders,
@@ -274,6 +275,9 @@ def _texts(src: Source) -> dict[str, dict[str, str]]:
         texts[text_id] = _languages(src, (text_id,), value, "text", f"text {text_id!r}")
         for lang, text in texts[text_id].items():
             _placeholders(src, (text_id, lang), text, TEXT_PLACEHOLDERS.get(text_id, ()))
+            needed = REQUIRED_PLACEHOLDERS.get(text_id)
+            if needed and needed not in placeholders(text):
+                raise src.error((text_id, lang), f"text {text_id!r} must say {{{needed}}}")
     for text_id in REQUIRED_TEXTS:
         if text_id not in texts:
             raise src.error((), f"text {text_id!r} is missing (the bot needs it)")

@@ -23,13 +23,18 @@ PLACEHOLDERS = {
 
 # Texts that take their own values instead (filled by the renderer, not by the author).
 TEXT_PLACEHOLDERS = {"today_at": {"time"}, "tomorrow_at": {"time"}, "day_at": {"day", "time"},
-                     "queue_place": {"position", "minutes"}, "queue_place_unsure": {"position"}}
+                     "queue_place": {"position", "minutes"}, "queue_place_unsure": {"position"},
+                     "erase_code_sent": {"code"}}
+# Placeholders a text must use (the one-time code is useless unless the text carries it).
+REQUIRED_PLACEHOLDERS = {"erase_code_sent": "code"}
 
 # Texts the engine says on its own (the flow's nodes add theirs).
 REQUIRED_TEXTS = (
     "welcome", "crisis", "crisis_closed", "crisis_again", "handover_open", "handover_closed",
-    "personal_open", "personal_closed", "waiting_reminder", "stopped", "erase_confirm",
-    "erase_done", "erase_cancelled", "not_understood", "media_note", "goodbye", "hello",
+    "personal_open", "personal_closed", "waiting_reminder", "with_listener", "stopped",
+    "stop_unverified", "erase_confirm", "erase_code_sent", "erase_code_wrong",
+    "erase_code_expired", "erase_code_failed", "erase_unverified", "erase_done",
+    "erase_cancelled", "not_understood", "media_note", "goodbye", "hello",
     "thanks", "choose_faq", "choice_invalid", "faq_footer", "service_no_contacts",
     "now_open", "now_closed", "today_at", "tomorrow_at", "day_at", "when_unknown",
     "contact_phone", "contact_email", "contact_address", "contact_web", "contact_hours",
@@ -81,21 +86,16 @@ class _Values(dict[str, str]):
         return self.pack.text(text_id, self.lang).format(day=day, time=f"{back:%H:%M}")
 
 
-def fill(pack: Pack, text_id: str, ctx: Context, lang: str) -> str:
-    """The pack text `text_id` in `lang`, placeholders filled."""
-    return format_text(pack, pack.text(text_id, lang), ctx, lang)
+def fill(pack: Pack, text_id: str, ctx: Context, lang: str, **own: str) -> str:
+    """The pack text `text_id` in `lang`, placeholders filled (`own`: the text's own values)."""
+    return format_text(pack, pack.text(text_id, lang), ctx, lang, **own)
 
 
-def fill_values(pack: Pack, text_id: str, ctx: Context, lang: str, **values: str) -> str:
-    """fill() for a text that also takes its own values (see TEXT_PLACEHOLDERS)."""
-    found = _Values(pack, ctx, lang)
-    found.update(values)
-    return pack.text(text_id, lang).format_map(found).strip()
-
-
-def format_text(pack: Pack, text: str, ctx: Context, lang: str) -> str:
+def format_text(pack: Pack, text: str, ctx: Context, lang: str, **own: str) -> str:
     """Fill the placeholders of a text taken from the pack."""
-    return text.format_map(_Values(pack, ctx, lang)).strip()
+    values = _Values(pack, ctx, lang)
+    values.update(own)
+    return text.format_map(values).strip()
 
 
 def menu(pack: Pack, node: Node, ctx: Context, lang: str) -> str:

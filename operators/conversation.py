@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response
 
 from bot import activity, audit
 from bot.db import read_session, write_session
-from bot.models import Conversation, Operator, utcnow
+from bot.models import Contact, Conversation, Operator, utcnow
 from bot.runtime import runtime
 from operators import access, accounts, handover, replies, transcript, window
 from operators.auth import coordinator_required, login_required, me, wants_fragment
@@ -83,6 +83,17 @@ def _capacities(db: Session) -> dict[str, int]:
     return {o.id: accounts.capacity(o, settings) for o in db.exec(select(Operator))}
 
 
+def rights(conversation: Conversation, contact: Contact | None) -> str | None:
+    """What the young person asked of their data, for the notice on the page."""
+    if conversation.outcome == "erased" or (contact is not None and contact.erase_requested_at):
+        return "erased"
+    if contact is not None and contact.erase_due_at:
+        return "erase_pending"
+    if contact is not None and contact.opted_out_at:
+        return "stopped"
+    return None
+
+
 def _page(db: Session, conversation: Conversation) -> dict[str, Any]:
     rt = runtime()
     operator = me()
@@ -91,6 +102,7 @@ def _page(db: Session, conversation: Conversation) -> dict[str, Any]:
     whatsapp = window.applies(conversation) and contact is not None
     closes = window.closes_at(contact) if whatsapp and contact else None
     warning = timedelta(minutes=rt.settings.dashboard.window_warning_minutes)
+    asked = rights(conversation, contact)
     return {
         "conversation": conversation,
         "contact": contact,
@@ -104,7 +116,9 @@ def _page(db: Session, conversation: Conversation) -> dict[str, Any]:
         "window_closes_at": closes,
         "window_open": (not whatsapp) or (contact is not None and window.is_open(contact, now)),
         "window_closing": bool(whatsapp and contact and window.closing_soon(contact, now, warning)),
-        "state": f"{conversation.status}:{conversation.listener_id or ''}",
+        # the page reloads when this changes: who holds it, or what the young person asked
+        "state": f"{conversation.status}:{conversation.listener_id or ''}:{asked or ''}",
+        "rights": asked,
     }
 
 
@@ -287,6 +301,13 @@ def reveal(conversation_id: str) -> Response:
 @coordinator_required
 def export(conversation_id: str) -> Response:
     """Download the transcript as text (pseudonym only; written in the audit log)."""
+    with read_session(runtime().db) as db:
+        conversation = _visible(db, conversation_id)
+        asked = rights(conversation, transcript.contact_of(db, conversation))
+    if asked in ("erased", "erase_pending"):  # never a copy of what they asked to erase
+        flash("Ha chiesto di cancellare i suoi dati: la conversazione non si può esportare.",
+              "error")
+        return redirect(url_for("conversation.view", conversation_id=conversation.id))
     with write_session(runtime().db) as db:
         conversation = _visible(db, conversation_id)
         text = transcript.as_text(conversation, transcript.contact_of(db, conversation),

@@ -20,14 +20,13 @@ MAX_NOTE = 5_000
 
 def _writable(session: Session, conversation: Conversation, operator: Operator) -> Contact:
     """The contact a reply goes to, if this operator may write to them now."""
-    if conversation.status != HELD or conversation.listener_id != operator.id:
-        raise HandoverError("Per rispondere prendi in carico la conversazione.")
     contact = session.get(Contact, conversation.contact_id) if conversation.contact_id else None
-    if contact is None or contact.erase_requested_at is not None:
-        raise HandoverError("I dati di questa persona sono stati cancellati: "
-                            "non si può rispondere.")
+    if contact is None or contact.erase_requested_at or contact.erase_due_at:
+        raise HandoverError("Ha chiesto di cancellare i suoi dati: non si può rispondere.")
     if contact.opted_out_at is not None:
         raise HandoverError("Ha scritto STOP: non riceverà messaggi finché non scrive di nuovo.")
+    if conversation.status != HELD or conversation.listener_id != operator.id:
+        raise HandoverError("Per rispondere prendi in carico la conversazione.")
     return contact
 
 
@@ -84,8 +83,11 @@ def add_note(session: Session, conversation: Conversation, operator: Operator, b
     held_by_me = conversation.status == HELD and conversation.listener_id == operator.id
     if not held_by_me and operator.role != "coordinator":
         raise HandoverError("Puoi annotare solo le conversazioni che hai in carico.")
-    if conversation.contact_id is None:
+    if conversation.contact_id is None or conversation.outcome == "erased":
         raise HandoverError("La conversazione è stata anonimizzata.")
+    contact = session.get(Contact, conversation.contact_id)
+    if contact is None or contact.erase_requested_at or contact.erase_due_at:
+        raise HandoverError("Ha chiesto di cancellare i suoi dati: non si possono aggiungere note.")
     note = Note(conversation_id=conversation.id, operator_id=operator.id, body=text, created_at=now)
     session.add(note)
     session.flush()

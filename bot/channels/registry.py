@@ -47,5 +47,8 @@ def listeners(rt: Runtime) -> list[Any]:
     if rt.settings.email.enabled:
         from bot.channels.email.listener import MailboxListener
 
+        if not rt.settings.email.authserv_id:
+            log.warning("email.authserv_id is not set: no e-mail sender can be verified, so STOP "
+                        "and CANCELLA by e-mail will not act (see docs/privacy.md)")
         found.append(MailboxListener(rt))
     return found

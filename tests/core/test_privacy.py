@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
+from sqlmodel import select
 
+from bot.channel import PermanentFailure, Sent
 from bot.cli import cli
 from bot.db import write_session
 from bot.inbox import receive
 from bot.models import AuditEvent, Contact, Conversation, Message, utcnow
+from bot.pseudonym import name_for, pseudonym
 from bot.runtime import Runtime
-from bot.worker import purge
+from bot.worker import deliver_due, purge
 from tests.core.helpers import inbound, rows
 
 
@@ -61,3 +67,53 @@ def test_purge_command(rt: Runtime, database_url: str) -> None:
     assert result.exit_code == 0, result.output
     assert "anonymised 1 conversations" in result.output
     assert rows(rt, Contact) == []
+
+
+def test_erased_text_is_left_neither_in_the_database_nor_in_its_log(
+        rt: Runtime, database_url: str) -> None:
+    if not database_url.startswith("sqlite:///"):
+        pytest.skip("SQLite's own files")
+    path = Path(database_url.removeprefix("sqlite:///"))
+    marker = f"segreto-{uuid.uuid4().hex}"
+    receive(rt, inbound(f"ti racconto un {marker} che non ho mai detto"))
+    receive(rt, inbound("CANCELLA"))
+    receive(rt, inbound("sì"))
+    with rt.db.connect() as conn:  # deleted rows are overwritten, whatever the build's default
+        assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+    log = path.with_name(path.name + "-wal")
+    for file in (path, log):
+        assert not file.exists() or marker.encode() not in file.read_bytes(), file.name
+
+
+def test_pseudonyms_come_from_chance_not_from_the_number() -> None:
+    names = {pseudonym() for _ in range(50)}
+    assert len(names) > 40 and all(" " in n for n in names)
+    assert name_for(b"\x00" * 8) == name_for(b"\x00" * 8)
+
+
+def test_an_opted_out_contact_gets_nothing_left_in_flight(rt: Runtime) -> None:
+    """A message a worker was sending when STOP arrived is not sent again after its lease."""
+    rt.senders["whatsapp"] = _Refusing()
+    first = receive(rt, inbound("ciao"))
+    with write_session(rt.db) as session:
+        for message in session.exec(select(Message).where(Message.direction == "out")):
+            message.status, message.lease_until = "sending", utcnow() - timedelta(seconds=1)
+            session.add(message)
+    receive(rt, inbound("STOP"))
+    deliver_due(rt)
+    old = rows(rt, Message, Message.conversation_id == first.conversation_id,
+               Message.direction == "out")
+    assert all(m.status == "failed" and m.error_code == "opted_out" for m in old[:-1])
+    assert old[-1].status == "failed" and old[-1].error_code == "refused"  # the confirmation
+    assert _Refusing.bodies == [old[-1].body]  # was tried; nothing sent before the STOP was
+
+
+class _Refusing:
+    """A sender that records what it is asked to send, and refuses it."""
+
+    channel = "whatsapp"
+    bodies: list[str] = []
+
+    def send(self, message: Message, contact: Contact, conversation: Conversation) -> Sent:
+        _Refusing.bodies.append(message.body)
+        raise PermanentFailure("refused in the test", code="refused")

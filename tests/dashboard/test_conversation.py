@@ -3,6 +3,7 @@ release, give back to the bot, close; the audit log and the change feed for each
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from bot import activity
 from bot.db import read_session, write_session
 from bot.inbox import receive
 from bot.models import Contact, Conversation, Message, Note, Operator, utcnow
@@ -511,3 +513,24 @@ def test_email_full_text_for_all_raw_mail_only_for_coordinators(
     assert "&lt;b&gt;illeggibile&lt;/b&gt;" in coordinator_page
     auto = waiting(rt, "Sono in ferie", channel="email", meta={"mail_kind": "auto_reply"})
     assert "risposta automatica" in anna.get(f"/conversations/{auto}").text
+
+
+def test_erasure_while_held_reaches_the_open_page_live(rt: Runtime, anna: Dash) -> None:
+    """The listener's open page learns of the erasure from the change feed and shows why."""
+    cid = waiting(rt, address="whatsapp:+393339990001")
+    anna.post(f"/conversations/{cid}/claim")
+    page = anna.get(f"/conversations/{cid}").text
+    state = re.search(r'data-state="([^"]*)"', page)
+    assert state and "rights-notice" not in page
+    with read_session(rt.db) as session:
+        seen = activity.latest_id(session)
+    for text in ("CANCELLA", "sì"):
+        receive(rt, young(text, address="whatsapp:+393339990001"))
+    with read_session(rt.db) as session:
+        changes = [(a.kind, a.conversation_id) for a in activity.since(session, seen)]
+    assert ("closed", cid) in changes
+    live = anna.get(f"/conversations/{cid}/live").text
+    assert "Ha chiesto di cancellare i suoi dati" in live
+    assert f'data-state="{state.group(1)}"' not in live  # the page reloads as a whole
+    refused = anna.post(f"/conversations/{cid}/note", {"body": "nota"}, fetch=True)
+    assert refused.status_code == 409

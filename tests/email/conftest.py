@@ -4,6 +4,7 @@ and the line itself (worker + mailbox listener) wired to them."""
 from __future__ import annotations
 
 import itertools
+import re
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -29,6 +30,7 @@ from tests.waiting import wait_until
 LINE = "aiuto@example.org"
 PASSWORD = "app-password-di-prova"
 YOUNG = "giulia.rossi@example.com"
+PROVIDER = "mx.example.org"  # the line's mailbox provider: its Authentication-Results are trusted
 SAMPLES = Path(__file__).parent / "samples"
 
 _ids = itertools.count(1)
@@ -38,12 +40,22 @@ def sample(name: str) -> bytes:
     return (SAMPLES / name).read_bytes()
 
 
+def passed(sender: str = YOUNG, provider: str = PROVIDER) -> str:
+    """Authentication-Results as the line's provider writes them for a genuine mail."""
+    domain = sender.rsplit("@", 1)[1]
+    return (f"{provider}; dkim=pass header.d={domain} header.s=s1 header.b=AbCd; "
+            f"spf=pass smtp.mailfrom={sender}; dmarc=pass (p=REJECT) header.from={domain}")
+
+
 def compose(text: str, *, sender: str = YOUNG, name: str = "Giulia Rossi", subject: str = "Ciao",
             message_id: str | None = None, in_reply_to: str | None = None,
             references: list[str] | None = None, headers: dict[str, str] | None = None,
-            html: str | None = None) -> bytes:
-    """A mail as a young person's mail program writes it."""
+            html: str | None = None, auth: str | None = "") -> bytes:
+    """A mail as a young person's mail program writes it, as the line's provider delivers it:
+    `auth` is its Authentication-Results ("" = passed for the sender, None = no header)."""
     mail = EmailMessage()
+    if auth is not None:
+        mail["Authentication-Results"] = auth or passed(sender)
     mail["From"] = f"{name} <{sender}>" if name else sender
     mail["To"] = f"S.O.S. Amico Giovani <{LINE}>"
     mail["Subject"] = subject
@@ -61,6 +73,20 @@ def compose(text: str, *, sender: str = YOUNG, name: str = "Giulia Rossi", subje
     return bytes(mail)
 
 
+def text_of(received: Received) -> str:
+    """The plain text of a mail the line sent."""
+    body = received.message.get_payload(decode=True)
+    assert isinstance(body, bytes)
+    return body.decode("utf-8")
+
+
+def one_time_code(received: Received) -> str:
+    """The code a CANCELLA confirmation mail carries."""
+    found = re.search(r"\b(\d{6})\b", text_of(received))
+    assert found, "no one-time code in the mail"
+    return found.group(1)
+
+
 def mail_settings(database_url: str, imap: ImapServer, smtp: SmtpServer,
                   **overrides: Any) -> config.Settings:
     env: dict[str, Any] = {
@@ -72,6 +98,7 @@ def mail_settings(database_url: str, imap: ImapServer, smtp: SmtpServer,
         "SOS_EMAIL_SMTP_PORT": smtp.port,
         "SOS_EMAIL_SMTP_TLS": smtp.tls,
         "SOS_EMAIL_PASSWORD": PASSWORD,
+        "SOS_EMAIL_AUTHSERV_ID": PROVIDER,
         "SOS_EMAIL_IDLE_SECONDS": 60,
         "SOS_EMAIL_SMTP_TIMEOUT_SECONDS": 10,
         "SOS_WORKER_POLL_SECONDS": 0.1,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -101,8 +101,95 @@ def test_crisis_answered_at_once(pack: Pack, context: Make, status: str) -> None
 def test_crisis_with_a_listener_is_only_an_alert(pack: Pack, context: Make) -> None:
     result = step(pack, {}, "mi taglio di nuovo", context(status="listener"))
     assert result.events == [Escalate("crisis", "crisis:self_harm")]
-    assert step(pack, {}, "operatore", context(status="listener")).events == []
-    assert step(pack, {}, "STOP", context(status="listener")).events == []
+    assert step(pack, {}, "ok grazie, ci penso", context(status="listener", lang="it")).events == []
+
+
+# -- the young person's rights, in every status ----------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["bot", "waiting", "listener"])
+def test_stop_acts_in_every_status(pack: Pack, context: Make, status: str) -> None:
+    result = step(pack, {}, "STOP", context(status=status, lang="it"))
+    assert OptedOut() in result.events
+    assert "non ti scriveremo più" in replies(result.events)[0]
+
+
+@pytest.mark.parametrize("status", ["bot", "waiting", "listener"])
+def test_erase_acts_in_every_status(pack: Pack, context: Make, status: str) -> None:
+    asked = step(pack, {}, "CANCELLA", context(status=status, lang="it"))
+    assert asked.state["confirm"] == "erase"
+    done = step(pack, asked.state, "sì", context(status=status, lang="it"))
+    assert kinds(done.events) == ["EraseRequested", "Reply"]
+    assert "confirm" not in done.state
+
+
+def test_asking_for_a_person_is_answered_while_queued_or_held(pack: Pack, context: Make) -> None:
+    held = step(pack, {}, "operatore", context(status="listener", lang="it"))
+    assert replies(held.events) == [
+        "Un volontario o una volontaria sta già leggendo i tuoi messaggi e ti risponde qui 🙂"]
+    state = step(pack, {}, "ci sei?", context(status="waiting", lang="it")).state
+    again = step(pack, state, "OPERATORE", context(status="waiting", lang="it"))
+    assert replies(again.events) and "Sei in coda" in replies(again.events)[0]
+
+
+@pytest.mark.parametrize("status", ["bot", "waiting", "listener"])
+def test_an_unverified_sender_never_stops_or_erases(pack: Pack, context: Make,
+                                                    status: str) -> None:
+    ctx = context(status=status, lang="it", verified=False)
+    stopped = step(pack, {}, "STOP", ctx)
+    assert kinds(stopped.events) == ["Reply"] and "verificare" in replies(stopped.events)[0]
+    asked = step(pack, {}, "CANCELLA", ctx)
+    assert kinds(asked.events) == ["Reply"] and "non cancelliamo niente" in asked.events[0].text
+    assert "confirm" not in asked.state
+    # a confirmation asked from a verified sender, answered from an unverified one
+    pending = step(pack, {}, "CANCELLA", context(status=status, lang="it")).state
+    answered = step(pack, pending, "sì", ctx)
+    assert not any(isinstance(e, EraseRequested) for e in answered.events)
+
+
+def _asked_by_code(pack: Pack, context: Make, code: str = "482913", **kw: object) -> dict:
+    asked = step(pack, {}, "CANCELLA", context(lang="it", erase_code=code, code_key=b"k", **kw))
+    (reply,) = [e for e in asked.events if isinstance(e, Reply)]
+    assert "*482913*" in reply.text and reply.secret == code
+    assert asked.state["confirm"] == "erase_code"
+    assert code not in json.dumps(asked.state)  # only its HMAC is kept
+    return asked.state
+
+
+def test_erase_by_code_needs_the_code(pack: Pack, context: Make) -> None:
+    state = _asked_by_code(pack, context)
+    ctx = context(lang="it", erase_code="111111", code_key=b"k")
+    assert not any(isinstance(e, EraseRequested) for e in step(pack, state, "sì", ctx).events)
+    done = step(pack, state, "Ecco il codice: 482 913", ctx)
+    assert kinds(done.events) == ["EraseRequested", "Reply"] and "confirm" not in done.state
+
+
+def test_erase_by_code_limited_tries(pack: Pack, context: Make) -> None:
+    state = _asked_by_code(pack, context)
+    ctx = context(lang="it", erase_code="111111", code_key=b"k")
+    for wrong in ("000000", "123456"):
+        result = step(pack, state, wrong, ctx)
+        assert "non è giusto" in replies(result.events)[0] and result.state["confirm"]
+        state = result.state
+    last = step(pack, state, "654321", ctx)
+    assert "tentativi sono finiti" in replies(last.events)[0] and "confirm" not in last.state
+    late = step(pack, last.state, "482913", ctx)  # the right code, too late
+    assert not any(isinstance(e, EraseRequested) for e in late.events)
+
+
+def test_erase_by_code_expires(pack: Pack, context: Make) -> None:
+    state = _asked_by_code(pack, context)
+    later = context(lang="it", now=OPEN + timedelta(minutes=31), erase_code="1", code_key=b"k")
+    result = step(pack, state, "482913", later)
+    assert not any(isinstance(e, EraseRequested) for e in result.events)
+    assert "scaduto" in replies(result.events)[0] and "confirm" not in result.state
+
+
+def test_erase_by_code_from_an_unverified_sender_does_nothing(pack: Pack, context: Make) -> None:
+    state = _asked_by_code(pack, context)
+    forged = context(lang="it", erase_code="1", code_key=b"k", verified=False)
+    assert not any(isinstance(e, EraseRequested)
+                   for e in step(pack, state, "482913", forged).events)
 
 
 def test_crisis_first_then_the_notice(pack: Pack, context: Make) -> None:

@@ -25,8 +25,13 @@ FOLDER = Path(__file__).parent / "transcripts"
 
 
 def event_row(event: Event) -> dict[str, Any]:
-    """An event as a flat table: its type and its fields."""
-    return {"type": type(event).__name__, **dataclasses.asdict(event)}
+    """An event as a flat table: its type and its fields (those left at their default omitted)."""
+    row: dict[str, Any] = {"type": type(event).__name__}
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        if f.default is dataclasses.MISSING or value != f.default:
+            row[f.name] = value
+    return row
 
 
 def play(pack: Pack, script: dict[str, Any]) -> list[list[dict[str, Any]]]:

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from bot import inbox, outbox
 from bot.channel import Inbound
-from bot.channels.email import loops
+from bot.channels.email import authentication, loops
 from bot.channels.email.decode import scrub_addresses, trim_references
 from bot.channels.email.errors import describe
 from bot.channels.email.parse import ParsedMail, parse, unparseable
@@ -66,6 +66,9 @@ def store(rt: Runtime, mail: ParsedMail, *, now: datetime | None = None) -> inbo
     meta: dict[str, Any] = {"subject": mail.subject, "message_id": mail.message_id,
                             "mail_kind": verdict.kind}
     text = triage_text(mail)
+    sender = authentication.check(mail.auth_results, mail.sender, cfg.authserv_id)
+    if not sender.verified:
+        meta["unverified"] = sender.reason  # shown to listeners: STOP and CANCELLA do not act
     if mail.full_text and mail.full_text != text:
         meta["full_text"] = mail.full_text
     if not verdict.answer:
@@ -110,6 +113,7 @@ def store(rt: Runtime, mail: ParsedMail, *, now: datetime | None = None) -> inbo
         thread=thread,
         answer=verdict.answer,
         quiet=quiet,
+        verified=sender.verified and address == mail.sender,
     )
     receipt = inbox.receive(rt, inbound, now=now)
     if not receipt.duplicate:

@@ -72,6 +72,7 @@ class ParsedMail:
     attachments: tuple[dict[str, Any], ...] = ()
     headers: dict[str, str] = field(default_factory=dict)  # LOOP_HEADERS present, decoded
     return_path: str | None = None  # None: no header; "": the empty path <> of automatic mail
+    auth_results: tuple[str, ...] = ()  # Authentication-Results headers, top to bottom
     content_type: str = "text/plain"
     report_type: str | None = None  # multipart/report: delivery-status, disposition-notification
     bounce: Bounce | None = None
@@ -99,6 +100,12 @@ def _raw_header(msg: Message, name: str) -> str | None:
         if key.lower() == name:
             return str(value)
     return None
+
+
+def _all_raw(msg: Message, name: str, limit: int = 20) -> tuple[str, ...]:
+    """Every value of a header, top to bottom (at most `limit`, each at most 2,000 characters)."""
+    found = [str(v)[:2000] for k, v in msg.raw_items() if k.lower() == name]
+    return tuple(found[:limit])
 
 
 def _header(msg: Message, name: str) -> str:
@@ -471,6 +478,7 @@ def _parse(raw: bytes, fingerprint: str, max_attachment_bytes: int,
         headers=headers,
         return_path=return_path,
         content_type=msg.get_content_type(),
+        auth_results=_all_raw(msg, "authentication-results"),
         report_type=walk.report_type,
         bounce=bounce,
         problems=tuple(dict.fromkeys(walk.problems)),
