@@ -240,3 +240,26 @@ def test_a_mail_that_fails_to_store_is_kept_raw_and_not_quoted_in_the_log(
     assert _from_rt(rt, stored) == YOUNG  # in the young person's conversation, unanswered
     assert "mi sento sola" not in caplog.text and YOUNG not in caplog.text
     assert "ValueError" in caplog.text
+
+
+def test_a_huge_html_mail_is_cut_before_it_is_converted(
+        make_line: Callable[..., Line], monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.channels.email import parse
+
+    converted: list[int] = []
+    real = parse.html_to_text
+
+    def measured(html: str) -> str:
+        converted.append(len(html))
+        return real(html)
+
+    monkeypatch.setattr(parse, "html_to_text", measured)
+    line = make_line()
+    filler = "<p style='color:#333'>una riga di una newsletter enorme</p>\n" * 60_000
+    html = f"<html><body><p>Vi scrivo perché ho paura.</p>{filler}</body></html>"
+    assert len(html) > 3_000_000
+    line.write(compose("", html=html))  # an empty plain part: the HTML is what they wrote
+    [stored] = line.wait_inbound(1)
+    assert converted and max(converted) <= 1_000_000  # cut first, then converted
+    assert "ho paura" in stored.body
+    assert "text_truncated" in stored.meta["problems"]

@@ -35,6 +35,9 @@ from bot.channels.email.text import html_to_text, new_text, tidy
 
 MAX_TEXT = 20_000  # characters of new text given to triage and shown as the message
 MAX_FULL_TEXT = 100_000  # characters of the full text kept for the listener
+# Characters of text and HTML bodies read per mail, cut before any conversion: HTML spends most
+# of its length on markup, so this leaves room for MAX_FULL_TEXT of text and bounds the time.
+MAX_BODY_READ = 1_000_000
 MAX_RAW = 256_000  # bytes of an unparseable mail kept for the listener
 MAX_ATTACHMENTS = 50
 MAX_ID_LENGTH = 255  # Message.external_id
@@ -157,6 +160,7 @@ class _Walk:
     report_type: str | None = None
     statuses: list[dict[str, str]] = field(default_factory=list)  # per-recipient DSN fields
     original_ids: list[str] = field(default_factory=list)
+    body_read: int = 0  # characters of text parts read so far (at most MAX_BODY_READ)
 
 
 def _payload_bytes(part: Message, walk: _Walk) -> bytes:
@@ -176,6 +180,17 @@ def _part_text(part: Message, walk: _Walk) -> str:
     if isinstance(label, tuple):  # RFC 2231 form
         label = str(label[2])
     return decode_bytes(_payload_bytes(part, walk), label, walk.problems)
+
+
+def _body_text(part: Message, walk: _Walk) -> str:
+    """A text part's text, cut to what is left of the mail's MAX_BODY_READ (before converting)."""
+    text = _part_text(part, walk)
+    room = max(0, MAX_BODY_READ - walk.body_read)
+    if len(text) > room:
+        text = text[:room]
+        walk.problems.append("text_truncated")
+    walk.body_read += len(text)
+    return text
 
 
 def _filename(part: Message) -> str | None:
@@ -291,9 +306,9 @@ def _collect(part: Message, walk: _Walk, depth: int = 0) -> None:
     elif _is_attachment(part):
         _add_attachment(part, walk)
     elif ctype == "text/plain":
-        walk.texts.append(tidy(_part_text(part, walk)))
+        walk.texts.append(tidy(_body_text(part, walk)))
     elif ctype == "text/html":
-        walk.texts.append(html_to_text(_part_text(part, walk)))
+        walk.texts.append(html_to_text(_body_text(part, walk)))
     else:
         _add_attachment(part, walk)
 
@@ -303,8 +318,9 @@ def _alternative(children: list[Message], walk: _Walk, depth: int) -> None:
     for wanted in ("text/plain", "text/html"):
         for child in children:
             if child.get_content_type() == wanted and not _is_attachment(child):
-                sub = _Walk(walk.max_attachment_bytes)
+                sub = _Walk(walk.max_attachment_bytes, body_read=walk.body_read)
                 _collect(child, sub, depth + 1)
+                walk.body_read = sub.body_read
                 if any(t.strip() for t in sub.texts):
                     _merge(walk, sub)
                     return
