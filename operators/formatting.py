@@ -62,6 +62,7 @@ REASONS = {
     "money_home": "soldi e casa",
     "personal": "tema personale",
     "crisis": "crisi",
+    "unreadable": "e-mail non interpretabile",
 }
 
 

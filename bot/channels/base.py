@@ -22,6 +22,7 @@ class Inbound:
     thread: dict[str, Any] = field(default_factory=dict)  # merged into conversation.channel_data
     answer: bool = True  # False: store and show only; no engine, no reply (e.g. auto-replies)
     quiet: bool = False  # True: triage and escalate as usual, but send no bot reply (rate limits)
+    hand_over: str | None = None  # a reason: queue for a listener even with answer=False
 
 
 @dataclass(frozen=True)

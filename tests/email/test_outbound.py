@@ -195,6 +195,6 @@ def test_server_down_is_temporary(smtp: SmtpServer, young: Contact) -> None:
 
 
 def test_no_usable_address_is_final(smtp: SmtpServer) -> None:
-    nobody = Contact(id="p1", channel="email", address="unknown-sender@invalid", pseudonym="X")
+    nobody = Contact(id="p1", channel="email", address="unknown-0123abcd@invalid", pseudonym="X")
     with pytest.raises(PermanentFailure):
         SmtpSender(email_settings(smtp)).send(outbox_row(), nobody, thread())

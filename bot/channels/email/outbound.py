@@ -26,7 +26,7 @@ from bot.channels.email.decode import (
     scrub_addresses,
     trim_references,
 )
-from bot.channels.email.intake import UNKNOWN_SENDER, base_subject
+from bot.channels.email.intake import base_subject
 from bot.channels.email.tls import client_context
 from bot.config import Email
 from bot.models import Contact, Conversation, Message, utcnow
@@ -107,7 +107,7 @@ class SmtpSender:
     def build(self, message: Message, contact: Contact, conversation: Conversation) -> EmailMessage:
         """The mail for one outbox row (raises PermanentFailure if it cannot be addressed)."""
         recipient = clean_address(contact.address)
-        if recipient is None or recipient == UNKNOWN_SENDER:
+        if recipient is None:  # also the unknown-...@invalid contact of a mail with no sender
             raise PermanentFailure("the contact has no valid e-mail address", "no_address")
         thread = conversation.channel_data or {}
         mail = EmailMessage(policy=POLICY)
