@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
         conversation,
         formatting,
         live,
+        places,
         queue,
         security,
         simulator,
@@ -45,6 +46,7 @@ def init_app(app: Flask) -> None:
     formatting.init_app(app)
     for blueprint in (assets, auth.bp, queue.bp, live.bp, conversation.bp, simulator.bp, admin.bp):
         app.register_blueprint(blueprint)
+    places.init_app(app)
     version = _asset_version()
 
     @app.context_processor

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, col, select
 
 from bot.models import Contact, Conversation, Message, Note, Operator
+from operators import places
 
 MAX_MESSAGES = 1000
 PREVIOUS = 5
@@ -71,5 +72,10 @@ def as_text(conversation: Conversation, contact: Contact | None, rows: list[Mess
         status = "" if m.direction == "in" else f" [{m.status}]"
         lines.append(f"[{stamp(m.created_at)}] {author}{status}: {m.body}")
         for item in m.media:
-            lines.append(f"    allegato: {item.get('name') or item.get('type') or 'file'}")
+            place = places.of(m.id, [item])
+            if place is not None:  # the export is audited: the location is written out
+                label = f"{place.label} — " if place.label else ""
+                lines.append(f"    posizione: {label}{place.coordinates} {place.map_url}")
+            else:
+                lines.append(f"    allegato: {item.get('name') or item.get('type') or 'file'}")
     return "\n".join(lines) + "\n"
