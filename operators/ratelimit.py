@@ -69,8 +69,3 @@ def succeeded(session: Session, keys: dict[str, str]) -> None:
 
 def forget_expired(session: Session, now: datetime, window: timedelta) -> None:
     session.exec(delete(LoginThrottle).where(col(LoginThrottle.since) < now - window))
-
-
-def attempts(session: Session, k: str) -> int:
-    found = session.get(LoginThrottle, k)
-    return found.attempts if found else 0
