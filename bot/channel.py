@@ -25,6 +25,7 @@ class Inbound:
     # False: the channel could not tie the message to its sender (e.g. a mail whose provider does
     # not vouch for its From address): STOP and CANCELLA in it never act
     verified: bool = True
+    hand_over: str | None = None  # a reason: queue for a listener even with answer=False
 
 
 @dataclass(frozen=True)

@@ -223,6 +223,8 @@ def _receive(rt: Runtime, session: Session, inbound: Inbound, now: datetime) -> 
     conversation.channel_data = {**conversation.channel_data, **inbound.thread}
     conversation.last_activity_at = now
     events = _step(rt, session, contact, conversation, inbound, now) if inbound.answer else []
+    if inbound.hand_over and not inbound.answer:  # e.g. a mail nobody could parse: a person
+        events.append(Escalate(priority="normal", reason=inbound.hand_over))
     message_id = _store(session, conversation, inbound, now, triage_of(events))
     receipt = Receipt(duplicate=False, message_id=message_id, conversation_id=conversation.id)
     activity.publish(session, "message", conversation.id, conversation.priority)

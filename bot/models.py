@@ -222,12 +222,23 @@ class Alert(SQLModel, table=True):
     acknowledged_by: str | None = Field(default=None, max_length=32)
 
 
-class LoginFailure(SQLModel, table=True):
-    """A failed dashboard login, for rate limiting across processes (key: an HMAC, no names)."""
+class LoginThrottle(SQLModel, table=True):
+    """Dashboard login attempts counted per key (an HMAC of a username or a client address, no
+    names) since the start of a window, across processes: counted before the password is
+    checked, in the statement that enforces the limit."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    key: str = Field(max_length=64, index=True)
-    at: datetime = _created()
+    key: str = Field(primary_key=True, max_length=64)
+    attempts: int = 0
+    since: datetime = _created()
+
+
+class OperatorSession(SQLModel, table=True):
+    """One login: the session cookie names it, and it ends when this row goes (logout, the
+    account disabled, its password changed) or when it is older than dashboard.session_hours."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    operator_id: str = Field(foreign_key="operator.id", index=True, max_length=32)
+    started_at: datetime = _created()
 
 
 class Mailbox(SQLModel, table=True):

@@ -28,6 +28,7 @@ REASONS = {
     "grief": "lutto",
     "money_home": "soldi e casa",
     "personal": "tema personale",
+    "unreadable": "e-mail non interpretabile",
     "crisis": "crisi",
 }
 

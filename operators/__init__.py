@@ -36,6 +36,7 @@ def init_app(app: Flask) -> None:
         figures,
         formatting,
         live,
+        places,
         presence,
         queue,
         rota,
@@ -53,6 +54,7 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(blueprint)
     presence.init_app(app)
     support.init_app(app)
+    places.init_app(app)
     version = _asset_version()
 
     @app.context_processor

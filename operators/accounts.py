@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import datetime
 from functools import cache
@@ -14,6 +13,7 @@ from sqlmodel import Session, col, func, select
 from bot import audit
 from bot.config import Settings
 from bot.models import Operator, utcnow
+from operators import logins
 
 ROLES = ("listener", "coordinator")
 ROLE_LABELS = {"listener": "volontario/a", "coordinator": "coordinatore/trice"}
@@ -129,15 +129,12 @@ def needs_rehash(operator: Operator) -> bool:
 
 
 def set_password(session: Session, operator: Operator, password: str, *, by: str | None) -> None:
+    """A new password; every login of the account ends (the caller may start a new one)."""
     check_password(password)
     operator.password_hash = hash_password(password)
     session.add(operator)
+    logins.end_all(session, operator.id)
     audit.record(session, "password_changed", operator_id=by, target=operator.id)
-
-
-def session_stamp(operator: Operator) -> str:
-    """Changes when the password changes, so other logins of the account end."""
-    return hashlib.sha256(operator.password_hash.encode()).hexdigest()[:16]
 
 
 def capacity(operator: Operator, settings: Settings) -> int:
@@ -174,6 +171,7 @@ def set_active(session: Session, operator: Operator, active: bool, *, by: str | 
                  operator_id=by, target=operator.id)
     if active:
         return []
+    logins.end_all(session, operator.id)
     return handover.release_all(session, operator, by=by, now=now or utcnow())
 
 

@@ -20,13 +20,14 @@ from flask import (
     url_for,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 from werkzeug.wrappers import Response
 
 from bot import audit, presence
 from bot.db import read_session, write_session
 from bot.models import AppSetting, Operator, utcnow
 from bot.runtime import runtime
-from operators import accounts, ratelimit
+from operators import accounts, logins, ratelimit
 
 bp = Blueprint("auth", __name__)
 View = TypeVar("View", bound=Callable[..., Any])
@@ -37,16 +38,18 @@ def current_operator() -> Operator | None:
     if "operator" in g:
         return cast(Operator | None, g.operator)
     found: Operator | None = None
-    operator_id = session.get("op")
-    if operator_id:
+    login_id = session.get("login")
+    if isinstance(login_id, str) and login_id:
         with read_session(runtime().db) as db:
-            found = db.get(Operator, operator_id)
-        stamp = session.get("stamp")
-        if found is None or not found.active or stamp != accounts.session_stamp(found):
-            session.clear()
-            found = None
+            found = logins.operator(db, login_id, utcnow(), login_lifetime())
+    if found is None and ("login" in session or "op" in session):
+        session.clear()  # an ended login, or a cookie from before logins were kept
     g.operator = found
     return found
+
+
+def login_lifetime() -> timedelta:
+    return timedelta(hours=runtime().settings.dashboard.session_hours)
 
 
 def me() -> Operator:
@@ -106,11 +109,11 @@ def _safe_next(target: str | None) -> str:
     return url_for("queue.index")
 
 
-def _start_session(operator: Operator) -> None:
+def _start_session(db: Session, operator: Operator) -> None:
+    """Start a login (in the caller's write transaction) and put its id in the cookie."""
     session.clear()
     session.permanent = True
-    session["op"] = operator.id
-    session["stamp"] = accounts.session_stamp(operator)
+    session["login"] = logins.start(db, operator, utcnow(), login_lifetime())
     g.operator = operator
 
 
@@ -129,30 +132,31 @@ def login() -> Any:
     keys = {"user": ratelimit.key(rt.secret, "user", username),
             "address": ratelimit.key(rt.secret, "address", request.remote_addr or "")}
     now = utcnow()
-    with read_session(rt.db) as db:
-        wait = ratelimit.blocked_for(db, keys, now, max_failures=cfg.login_max_failures,
-                                     window=window)
-        operator = accounts.find(db, username) if wait is None and username else None
+    with write_session(rt.db) as db:  # the attempt counts before the password is checked
+        ratelimit.forget_expired(db, now, window)
+        wait = ratelimit.attempt(db, keys, now, max_failures=cfg.login_max_failures,
+                                 window=window)
     if wait is not None:
         minutes = max(1, int(wait.total_seconds() // 60) + 1)
         flash(f"Troppi tentativi non riusciti: riprova tra {minutes} minuti.", "error")
         return render_template("login.html", next=request.form.get("next", "")), 429
+    with read_session(rt.db) as db:
+        operator = accounts.find(db, username) if username else None
     if not accounts.verify(operator, password) or operator is None or not operator.active:
         with write_session(rt.db) as db:
-            ratelimit.failed(db, keys, now, window)
             audit.record(db, "login_failed", operator_id=operator.id if operator else None)
         flash("Nome utente o password non corretti.", "error")
         return render_template("login.html", next=request.form.get("next", "")), 401
     with write_session(rt.db) as db:
         fresh = db.get(Operator, operator.id)
         assert fresh is not None
-        ratelimit.succeeded(db, keys["user"])
+        ratelimit.succeeded(db, keys)
         if accounts.needs_rehash(fresh):
             fresh.password_hash = accounts.hash_password(password)
         fresh.last_login_at = now
         db.add(fresh)
         audit.record(db, "login", operator_id=fresh.id)
-    _start_session(fresh)
+        _start_session(db, fresh)
     return redirect(_safe_next(request.form.get("next")))
 
 
@@ -162,6 +166,7 @@ def logout() -> Response:
     operator = current_operator()
     if operator is not None:
         with write_session(runtime().db) as db:
+            logins.end(db, session["login"])  # a copy of the cookie no longer works either
             audit.record(db, "logout", operator_id=operator.id)
             presence.end_shift(db, db.get(Operator, operator.id) or operator, utcnow(),
                                reason="logout")
@@ -189,12 +194,13 @@ def setup() -> Any:
             operator = accounts.create(db, form.get("username", ""), form.get("password", ""),
                                        "coordinator", display_name=form.get("display_name", ""))
             audit.record(db, "first_run", operator_id=operator.id)
+            _start_session(db, operator)
     except accounts.AccountError as exc:
         flash(str(exc), "error")
         return render_template("setup.html", form=form), 400
     except IntegrityError:
+        session.clear()
         abort(404)
-    _start_session(operator)
     flash("Benvenuto/a! Ora puoi aggiungere i volontari dalla pagina Operatori.", "info")
     return redirect(url_for("queue.index"))
 
@@ -218,9 +224,9 @@ def password() -> Any:
             fresh = db.get(Operator, operator.id)
             assert fresh is not None
             accounts.set_password(db, fresh, form.get("new", ""), by=operator.id)
+            _start_session(db, fresh)  # this login goes on as a new one; the others ended
     except accounts.AccountError as exc:
         flash(str(exc), "error")
         return render_template("password.html"), 400
-    _start_session(fresh)
     flash("Password cambiata.", "info")
     return redirect(url_for("queue.index"))

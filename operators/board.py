@@ -9,7 +9,7 @@ from sqlalchemy import and_
 from sqlmodel import Session, col, func, select
 
 from bot.models import Contact, Conversation, Message, Operator
-from operators import window
+from operators import places, window
 
 PREVIEW_CHARS = 120
 
@@ -29,6 +29,7 @@ class Item:
     window_closing: bool
     window_closed: bool
     awaiting_reply: bool
+    place: places.Place | None = None  # the last location shared, on the card of a crisis
 
     @property
     def id(self) -> str:
@@ -74,12 +75,14 @@ def _items(session: Session, rows: list[tuple[Conversation, Contact | None, Oper
     ids = [c.id for c, _, _ in rows]
     last_in = _last_inbound(session, ids)
     replied = _last_listener_reply(session, ids)
+    shared = places.latest(session, [c.id for c, _, _ in rows if c.priority == "crisis"])
     items = []
     for conversation, contact, holder in rows:
         message = last_in.get(conversation.id)
         preview = first_words(message.body) if message and message.body.strip() else ""
         if message is not None and not preview and message.media:
-            preview = f"[{len(message.media)} allegato/i]"
+            preview = ("[posizione condivisa]" if places.of(message.id, message.media)
+                       else f"[{len(message.media)} allegato/i]")
         whatsapp = contact is not None and window.applies(conversation)
         closes = window.closes_at(contact) if whatsapp and contact else None
         answered = replied.get(conversation.id)
@@ -97,6 +100,7 @@ def _items(session: Session, rows: list[tuple[Conversation, Contact | None, Oper
                 whatsapp and contact and window.closing_soon(contact, now, warning)),
             window_closed=bool(whatsapp and closes is not None and closes <= now),
             awaiting_reply=heard is not None and (answered is None or heard > answered),
+            place=shared.get(conversation.id),
         ))
     return items
 

@@ -2,7 +2,9 @@
 
 The stream reads the database, so it sees changes made by any process (a webhook in another
 gunicorn worker, the worker process). It ends after a while so a web thread is never held for
-ever; the browser's EventSource reconnects and resumes from the last event id.
+ever; the browser's EventSource reconnects and resumes from the last event id. It also ends,
+with an `ended` event, within a second of its login ending (logout, account disabled, new
+password).
 
 Ids come from a sequence, and on PostgreSQL a transaction that took id 10 may commit after one
 that took id 11: each poll also looks back a few seconds for such late rows and sends those it
@@ -16,7 +18,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, request, session
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
@@ -24,10 +26,12 @@ from bot import activity
 from bot.db import read_session
 from bot.models import Activity, utcnow
 from bot.runtime import runtime
-from operators.auth import login_required
+from operators import logins
+from operators.auth import login_lifetime, login_required
 
 bp = Blueprint("live", __name__)
 HEARTBEAT_SECONDS = 15.0
+LOGIN_CHECK_SECONDS = 1.0  # a stream ends within this of its login ending (logout, disabled)
 LOOKBACK = timedelta(seconds=10)
 LOOKBACK_IDS = 500
 BATCH = 200
@@ -63,13 +67,24 @@ def events() -> Response:
         with read_session(rt.db) as db:
             after = activity.latest_id(db)
 
+    login_id, lifetime = str(session["login"]), login_lifetime()
+
+    def logged_in() -> bool:
+        with read_session(rt.db) as db:
+            return logins.operator(db, login_id, utcnow(), lifetime) is not None
+
     def stream(last_id: int) -> Iterator[str]:
         yield "retry: 2000\n\n"
         deadline = time.monotonic() + cfg.live_stream_seconds
-        beat = time.monotonic()
+        beat = checked = time.monotonic()
         sent: set[int] = set()
         floor = last_id  # never replay what came before the page was drawn
         while time.monotonic() < deadline:
+            if time.monotonic() - checked >= LOGIN_CHECK_SECONDS:
+                checked = time.monotonic()
+                if not logged_in():
+                    yield "event: ended\ndata: {}\n\n"  # the page goes to the login form
+                    return
             with read_session(rt.db) as db:
                 changes = changes_after(db, last_id, sent, floor)
             for change in changes:

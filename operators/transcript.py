@@ -8,6 +8,7 @@ from sqlmodel import Session, col, or_, select
 
 from bot import alerts
 from bot.models import Contact, Conversation, Message, Note, Operator
+from operators import places
 
 MAX_MESSAGES = 1000
 PREVIOUS = 5
@@ -79,5 +80,10 @@ def as_text(conversation: Conversation, contact: Contact | None, rows: list[Mess
         status = "" if m.direction == "in" else f" [{m.status}]"
         lines.append(f"[{stamp(m.created_at)}] {author}{status}: {m.body}")
         for item in m.media:
-            lines.append(f"    allegato: {item.get('name') or item.get('type') or 'file'}")
+            place = places.of(m.id, [item])
+            if place is not None:  # the export is audited: the location is written out
+                label = f"{place.label} — " if place.label else ""
+                lines.append(f"    posizione: {label}{place.coordinates} {place.map_url}")
+            else:
+                lines.append(f"    allegato: {item.get('name') or item.get('type') or 'file'}")
     return "\n".join(lines) + "\n"

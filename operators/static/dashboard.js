@@ -189,6 +189,10 @@
       if (change.kind === "support" && body.dataset.role === "coordinator") { supportAlert(change); }
       if (relevant(change)) { scheduleRefresh(); }
     });
+    source.addEventListener("ended", function () {
+      source.close();  // the login ended (logout elsewhere, account disabled): to the login form
+      window.location.reload();
+    });
     source.addEventListener("error", function () {
       failures += 1;
       if (failures > 2) { $("live-status").hidden = false; }

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
 from sqlmodel import select
 
 from bot.db import read_session, write_session
-from bot.models import LoginFailure, Operator
+from bot.models import LoginThrottle, Operator
 from bot.runtime import Runtime
 from operators import accounts
 from tests.conftest import make_settings
-from tests.dashboard.conftest import CSRF, PASSWORD, Dash, add_operator, audit_actions
+from tests.dashboard.browser import serving
+from tests.dashboard.conftest import (
+    CSRF,
+    PASSWORD,
+    Dash,
+    add_operator,
+    audit_actions,
+    audit_events,
+)
 
 
 def test_first_visit_without_operators_goes_to_first_run(client: object, rt: Runtime) -> None:
@@ -91,7 +104,7 @@ def test_login_is_rate_limited_per_account(dash_factory: Callable[..., Dash], rt
     assert blocked.status_code == 429 and "Troppi tentativi" in blocked.text
     assert dash.get("/").status_code == 302  # even the right password waits
     with read_session(rt.db) as session:
-        keys = {f.key for f in session.exec(select(LoginFailure))}
+        keys = {f.key for f in session.exec(select(LoginThrottle))}
     assert keys and not any("anna" in k or "127.0.0.1" in k for k in keys)  # HMACs only
 
 
@@ -234,8 +247,8 @@ def test_behind_a_trusted_proxy_limits_count_the_real_client(
         dash.post("/login", {"username": "anna", "password": "sbagliata-davvero"},
                   headers={"X-Forwarded-For": forwarded})
         with write_session(rt.db) as session:
-            keys = {f.key for f in session.exec(select(LoginFailure))}
-            for failure in session.exec(select(LoginFailure)):
+            keys = {f.key for f in session.exec(select(LoginThrottle))}
+            for failure in session.exec(select(LoginThrottle)):
                 session.delete(failure)
         return keys
 
@@ -250,5 +263,77 @@ def test_head_requests_only_look(client: object, rt: Runtime) -> None:
     add_operator(rt, "anna")
     assert client.head("/login").status_code == 200  # type: ignore[attr-defined]
     with read_session(rt.db) as session:
-        assert list(session.exec(select(LoginFailure))) == []
+        assert list(session.exec(select(LoginThrottle))) == []
     assert "login_failed" not in audit_actions(rt)
+
+
+def _post_form(url: str, cookie: str, form: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=urllib.parse.urlencode(form).encode(),
+                                     headers={"Cookie": cookie}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def test_parallel_logins_check_no_more_passwords_than_the_limit(rt: Runtime) -> None:
+    add_operator(rt, "anna")
+    limit = rt.settings.dashboard.login_max_failures
+    with serving(rt, worker=False) as (_, url):
+        with urllib.request.urlopen(f"{url}/login", timeout=30) as page:
+            cookie = page.headers["Set-Cookie"].split(";", 1)[0]
+            token = CSRF.search(page.read().decode()).group(1)  # type: ignore[union-attr]
+        start = threading.Barrier(60)
+
+        def guess(i: int) -> int:
+            start.wait()
+            return _post_form(f"{url}/login", cookie, {
+                "username": "anna", "password": f"tentativo-{i:02d}", "csrf_token": token})
+
+        with ThreadPoolExecutor(max_workers=60) as pool:
+            answers = list(pool.map(guess, range(60)))
+        assert answers.count(401) == limit and answers.count(429) == 60 - limit
+        assert len(audit_events(rt, "login_failed")) == limit  # passwords actually checked
+        right = _post_form(f"{url}/login", cookie, {
+            "username": "anna", "password": PASSWORD, "csrf_token": token})
+    assert right == 429 and "login" not in audit_actions(rt)
+
+
+def test_logout_ends_the_login_for_a_copied_cookie_too(app: Flask, rt: Runtime,
+                                                        dash_factory: Callable[..., Dash]) -> None:
+    add_operator(rt, "anna")
+    dash = dash_factory("anna")
+    cookie = dash.client.get_cookie("sos_session")
+    assert cookie is not None
+    thief = app.test_client()
+    thief.set_cookie("sos_session", cookie.value)
+    assert thief.get("/").status_code == 200
+    dash.post("/logout")
+    assert thief.get("/").status_code == 302  # over on the server, not only in one browser
+
+
+def test_disabling_an_account_ends_its_logins_for_good(
+        dash_factory: Callable[..., Dash], rt: Runtime) -> None:
+    anna = add_operator(rt, "anna")
+    add_operator(rt, "carla", "coordinator")
+    phone = dash_factory("anna")
+    for active in (False, True):
+        with write_session(rt.db) as session:
+            found = session.get(Operator, anna.id)
+            assert found is not None
+            accounts.set_active(session, found, active, by=None)
+    assert phone.get("/").status_code == 302  # enabled again: a new login is needed
+    assert dash_factory("anna").get("/").status_code == 200
+
+
+def test_a_password_set_by_a_coordinator_ends_the_account_logins(
+        dash_factory: Callable[..., Dash], rt: Runtime) -> None:
+    anna = add_operator(rt, "anna")
+    add_operator(rt, "carla", "coordinator")
+    phone = dash_factory("anna")
+    carla = dash_factory("carla")
+    response = carla.post(f"/operators/{anna.id}/password", {"password": "nuova-password-1"})
+    assert response.status_code == 302
+    assert phone.get("/").status_code == 302
+    assert dash_factory().login("anna", "nuova-password-1").status_code == 302

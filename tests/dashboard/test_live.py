@@ -12,8 +12,9 @@ from flask import Flask
 
 from bot import activity
 from bot.db import read_session, write_session
-from bot.models import Activity, utcnow
+from bot.models import Activity, Operator, utcnow
 from bot.runtime import Runtime
+from operators import accounts
 from tests.conftest import make_settings
 from tests.dashboard.conftest import Dash, add_operator, waiting
 
@@ -158,3 +159,22 @@ def test_many_recent_changes_before_the_page_do_not_hold_back_new_ones(
         activity.publish(session, "crisis", "f" * 32, "crisis")
     events = _events(dash.get(f"/events?after={start}").get_data(as_text=True))
     assert [(e["kind"], e["conversation"]) for e in events] == [("crisis", "f" * 32)]
+
+
+def test_an_open_stream_ends_when_the_account_is_disabled(database_url: str,
+                                                         rt: Runtime) -> None:
+    anna = add_operator(rt, "anna")
+    add_operator(rt, "carla", "coordinator")
+    dash = Dash(_short_lived(database_url, rt, seconds=30).test_client())
+    dash.login("anna")
+    response = dash.get("/events")
+    chunks = (c.decode() if isinstance(c, bytes) else c for c in response.response)
+    assert next(chunks).startswith("retry: ")  # the stream is open
+    with write_session(rt.db) as session:
+        found = session.get(Operator, anna.id)
+        assert found is not None
+        accounts.set_active(session, found, False, by=None)
+    waiting(rt, "arrivo dopo", priority="crisis")
+    rest = "".join(chunks)  # ends by itself: within a second, not at its 30 s lifetime
+    response.close()
+    assert rest.rstrip().endswith("event: ended\ndata: {}")

@@ -3,6 +3,7 @@ charset garbage, HTML-only mail, huge attachments, an SMTP server that is down f
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -17,7 +18,7 @@ from bot.channels.email import intake
 from bot.db import read_session, write_session
 from bot.models import Contact, Conversation, Message, utcnow
 from bot.runtime import Runtime
-from tests.email.conftest import YOUNG, Line, compose, one_time_code, sample
+from tests.email.conftest import LINE, YOUNG, Line, compose, one_time_code, sample
 from tests.email.mail_servers import Received
 from tests.waiting import wait_until
 
@@ -146,10 +147,61 @@ def _from_rt(rt: Runtime, message: Message) -> str:
 
 def test_unparseable_mail_is_kept_raw_for_listeners(line: Line) -> None:
     line.write(sample("garbage.eml"))
-    [stored] = line.wait_inbound(1)
-    assert stored.meta["raw"] and stored.meta["mail_kind"] == "unreadable"
-    assert _from(line, stored) == intake.UNKNOWN_SENDER
+    line.write(sample("garbage.eml").replace(b"binary junk", b"other junk"))
+    first, second = line.wait_inbound(2)
+    assert first.meta["raw"] and first.meta["mail_kind"] == "unreadable"
+    assert _from(line, first).endswith("@invalid")  # nobody to answer, and no address made up
+    # mail with no readable sender never meets mail from someone else in one conversation
+    assert first.conversation_id != second.conversation_id
+    assert {_queued(line, m) for m in (first, second)} == {("waiting", "unreadable")}
     assert line.outbound() == []
+
+
+def _nested_multipart(levels: int, sender: str) -> bytes:
+    head = (f"From: Giulia Rossi <{sender}>\r\nTo: {LINE}\r\nSubject: aiuto\r\n"
+            f"Message-ID: <deep.{levels}@mail.example.com>\r\nMIME-Version: 1.0\r\n")
+    opening = "".join(f'Content-Type: multipart/mixed; boundary="b{i}"\r\n\r\n--b{i}\r\n'
+                      for i in range(levels))
+    closing = "".join(f"--b{i}--\r\n" for i in reversed(range(levels)))
+    return (head + opening + "Content-Type: text/plain\r\n\r\nho bisogno di aiuto\r\n"
+            + closing).encode()
+
+
+def _nested_messages(levels: int, sender: str) -> bytes:
+    head = (f"From: Luca <{sender}>\r\nTo: {LINE}\r\nSubject: ciao\r\n"
+            f"Message-ID: <inner.{levels}@mail.example.com>\r\nMIME-Version: 1.0\r\n")
+    inner = "".join(f"Content-Type: message/rfc822\r\n\r\nSubject: livello {i}\r\n"
+                    for i in range(levels))
+    return (head + inner + "Content-Type: text/plain\r\n\r\nci sono\r\n").encode()
+
+
+def test_a_mail_nested_too_deep_keeps_its_sender_and_reaches_a_listener(line: Line) -> None:
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20_000)  # pymap parses what it stores by recursion; real servers don't
+    try:
+        line.write(_nested_multipart(1100, YOUNG))  # Python's own parser fails past ~1000
+        line.write(_nested_messages(400, "luca@example.org"))
+    finally:
+        sys.setrecursionlimit(limit)
+    deep, messages = line.wait_inbound(2)
+    assert _from(line, deep) == YOUNG and _from(line, messages) == "luca@example.org"
+    assert deep.conversation_id != messages.conversation_id
+    for stored in (deep, messages):
+        assert stored.meta["mail_kind"] == "unreadable"
+        assert _queued(line, stored) == ("waiting", "unreadable")
+        # the addresses are behind the coordinators' audited reveal, not in what is shown
+        shown = stored.body + stored.meta["raw"] + stored.meta.get("full_text", "")
+        assert "@example" not in shown
+    assert deep.meta["subject"] == "aiuto" and "From:" not in deep.body  # headers read apart
+    assert deep.meta["message_id"] == "<deep.1100@mail.example.com>"
+    assert line.outbound() == []  # the bot never answers what it could not read
+
+
+def _queued(line: Line, message: Message) -> tuple[str, str | None]:
+    with read_session(line.rt.db) as session:
+        conversation = session.get(Conversation, message.conversation_id)
+        assert conversation is not None
+        return conversation.status, conversation.escalation_reason
 
 
 def test_huge_attachment_is_listed_not_downloaded(make_line: Callable[..., Line]) -> None:
@@ -240,3 +292,26 @@ def test_a_mail_that_fails_to_store_is_kept_raw_and_not_quoted_in_the_log(
     assert _from_rt(rt, stored) == YOUNG  # in the young person's conversation, unanswered
     assert "mi sento sola" not in caplog.text and YOUNG not in caplog.text
     assert "ValueError" in caplog.text
+
+
+def test_a_huge_html_mail_is_cut_before_it_is_converted(
+        make_line: Callable[..., Line], monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.channels.email import parse
+
+    converted: list[int] = []
+    real = parse.html_to_text
+
+    def measured(html: str) -> str:
+        converted.append(len(html))
+        return real(html)
+
+    monkeypatch.setattr(parse, "html_to_text", measured)
+    line = make_line()
+    filler = "<p style='color:#333'>una riga di una newsletter enorme</p>\n" * 60_000
+    html = f"<html><body><p>Vi scrivo perché ho paura.</p>{filler}</body></html>"
+    assert len(html) > 3_000_000
+    line.write(compose("", html=html))  # an empty plain part: the HTML is what they wrote
+    [stored] = line.wait_inbound(1)
+    assert converted and max(converted) <= 1_000_000  # cut first, then converted
+    assert "ho paura" in stored.body
+    assert "text_truncated" in stored.meta["problems"]

@@ -122,6 +122,26 @@ def test_long_threads_keep_the_first_and_latest_references(smtp: SmtpServer,
     assert kept[0] == "<r0@example.com>" and kept[-1] == "<r59@example.com>" and len(kept) == 20
 
 
+def test_long_and_non_ascii_message_ids_keep_the_thread(smtp: SmtpServer, young: Contact) -> None:
+    outlook = ("<AM9PR07MB7A1B2C3D4E5F60718293A4B5C6D7E8F9A1B2C3D@AM9PR07MB7123.eurprd07.prod"
+               ".outlook.com>")  # 90 characters, as Outlook writes them
+    assert len(outlook) == 90
+    accented = "<caffè.42@posta.example.it>"  # only SMTPUTF8 could carry it as it is
+    refs = ["<a@mail.example.com>", outlook, accented]
+    SmtpSender(email_settings(smtp)).send(outbox_row(), young,
+                                         thread(last_message_id=outlook, references=refs))
+    [received] = smtp.received
+    head = received.raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    assert "=?" not in head  # never an encoded word
+    mail = message_from_bytes(received.raw, policy=policy.default)
+    assert str(mail["In-Reply-To"]) == outlook
+    assert str(mail["References"]).split() == ["<a@mail.example.com>", outlook]
+    for line in head.split("\r\n"):  # folded only between ids: each line ends with a whole id
+        assert len(line) <= 998
+        if line.startswith((" ", "References:", "In-Reply-To:")):
+            assert line.rstrip().endswith(">"), line
+
+
 def test_starttls_and_login(tls_smtp: SmtpServer, young: Contact, certs: Certs) -> None:
     settings = email_settings(tls_smtp, tls_ca_file=str(certs.cert))
     SmtpSender(settings).send(outbox_row(), young, thread())
@@ -175,6 +195,6 @@ def test_server_down_is_temporary(smtp: SmtpServer, young: Contact) -> None:
 
 
 def test_no_usable_address_is_final(smtp: SmtpServer) -> None:
-    nobody = Contact(id="p1", channel="email", address="unknown-sender@invalid", pseudonym="X")
+    nobody = Contact(id="p1", channel="email", address="unknown-0123abcd@invalid", pseudonym="X")
     with pytest.raises(PermanentFailure):
         SmtpSender(email_settings(smtp)).send(outbox_row(), nobody, thread())

@@ -24,7 +24,7 @@ from bot.runtime import Runtime
 log = logging.getLogger(__name__)
 
 CHANNEL = "email"
-UNKNOWN_SENDER = "unknown-sender@invalid"  # the contact that holds mail with no usable sender
+UNREADABLE = "unreadable"  # why a mail that cannot be read goes to a listener
 SHORT_ANSWER_WORDS = 3  # a body this short is an answer or a command: the subject is not added
 _REPLY_PREFIX = re.compile(
     r"^\s*((re|r|rif|aw|sv|vs|antw|fwd?|i|inoltro|tr|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE
@@ -62,7 +62,7 @@ def store(rt: Runtime, mail: ParsedMail, *, now: datetime | None = None) -> inbo
     now = now or utcnow()
     cfg = rt.settings.email
     verdict = loops.classify(mail, cfg.address)
-    address = mail.sender or UNKNOWN_SENDER
+    address = mail.sender or unknown_sender(mail)
     meta: dict[str, Any] = {"subject": mail.subject, "message_id": mail.message_id,
                             "mail_kind": verdict.kind}
     text = triage_text(mail)
@@ -77,8 +77,12 @@ def store(rt: Runtime, mail: ParsedMail, *, now: datetime | None = None) -> inbo
         meta["date"] = mail.date
     if mail.problems:
         meta["problems"] = list(mail.problems)
-    if not mail.ok:
-        meta["raw"] = mail.raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
+    if not mail.ok:  # shown as it came, but no address in it: the sender's is behind the reveal
+        raw = mail.raw.decode("utf-8", "replace").replace("\x00", "\ufffd")
+        meta["raw"] = scrub_addresses(raw)
+        text = scrub_addresses(text)
+        if "full_text" in meta:
+            meta["full_text"] = scrub_addresses(meta["full_text"])
     if mail.bounce is not None:
         bounced = _bounced_message(rt, mail)
         meta["bounce"] = {"failed": mail.bounce.failed, "reason": mail.bounce.reason,
@@ -114,12 +118,19 @@ def store(rt: Runtime, mail: ParsedMail, *, now: datetime | None = None) -> inbo
         answer=verdict.answer,
         quiet=quiet,
         verified=sender.verified and address == mail.sender,
+        hand_over=None if mail.ok else UNREADABLE,  # a person reads what the bot cannot
     )
     receipt = inbox.receive(rt, inbound, now=now)
     if not receipt.duplicate:
         log.info("mail stored as message %s (%s%s)", receipt.message_id, verdict.kind,
                  ", no reply: daily limit" if quiet else "")
     return receipt
+
+
+def unknown_sender(mail: ParsedMail) -> str:
+    """The contact of a mail with no usable sender: one per mail, never shared (mail from
+    different people must not meet in one conversation), and never a deliverable address."""
+    return f"unknown-{mail.fingerprint[:24]}@invalid"
 
 
 def triage_text(mail: ParsedMail) -> str:

@@ -11,16 +11,22 @@ import asyncio
 import logging
 import re
 import ssl
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, Policy
 from email.utils import format_datetime
+from typing import Any, cast
 
 import aiosmtplib
 
 from bot.channel import PermanentFailure, Sent, TemporaryFailure
-from bot.channels.email.decode import clean_address, scrub_addresses, trim_references
-from bot.channels.email.intake import UNKNOWN_SENDER, base_subject
+from bot.channels.email.decode import (
+    clean_address,
+    message_ids,
+    scrub_addresses,
+    trim_references,
+)
+from bot.channels.email.intake import base_subject
 from bot.channels.email.tls import client_context
 from bot.config import Email
 from bot.models import Contact, Conversation, Message, utcnow
@@ -45,6 +51,47 @@ def reply_subject(subject: str | None, fallback: str = FALLBACK_SUBJECT) -> str:
     return f"Re: {base}" if base else fallback
 
 
+class MessageIdList(UnstructuredHeader):
+    """In-Reply-To and References as RFC 5322 writes them: a list of <id>, never an encoded
+    word (the email package would encode a long id, and mail programs then lose the thread),
+    folded only between ids."""
+
+    max_count = 1
+    name: str  # given by email.headerregistry.BaseHeader, which the registry mixes in
+
+    @classmethod
+    def parse(cls, value: str, kwds: dict[str, Any]) -> None:
+        super().parse(value, kwds)
+        kwds["decoded"] = " ".join(message_ids(value))
+
+    def fold(self, *, policy: Policy) -> str:
+        name = self.name
+        width = policy.max_line_length or 78
+        lines = [f"{name}:"]
+        for item in str(self).split():
+            if len(lines[-1]) + 1 + len(item) > width and lines[-1] != f"{name}:":
+                lines.append("")
+            lines[-1] += f" {item}"
+        return policy.linesep.join(lines) + policy.linesep
+
+
+def _headers() -> HeaderRegistry:
+    registry = HeaderRegistry()
+    for name in ("in-reply-to", "references"):
+        registry.map_to_type(name, cast(type[BaseHeader], MessageIdList))
+    return registry
+
+
+# The policy of every mail we write: SMTP line ends, and message-id lists kept as lists.
+POLICY = SMTP.clone(header_factory=_headers())
+
+
+def writable_ids(ids: list[str]) -> list[str]:
+    """The ids that can go in a header as they are: ASCII only (without SMTPUTF8, an id with
+    other characters could only be written as an encoded word, which breaks the thread)."""
+    return [i for i in ids if i.isascii() and i.isprintable() and len(i) <= 998]
+
+
 class SmtpSender:
     """The e-mail Sender: aiosmtplib, run to completion in the worker's thread."""
 
@@ -60,10 +107,10 @@ class SmtpSender:
     def build(self, message: Message, contact: Contact, conversation: Conversation) -> EmailMessage:
         """The mail for one outbox row (raises PermanentFailure if it cannot be addressed)."""
         recipient = clean_address(contact.address)
-        if recipient is None or recipient == UNKNOWN_SENDER:
+        if recipient is None:  # also the unknown-...@invalid contact of a mail with no sender
             raise PermanentFailure("the contact has no valid e-mail address", "no_address")
         thread = conversation.channel_data or {}
-        mail = EmailMessage(policy=SMTP)
+        mail = EmailMessage(policy=POLICY)
         s = self.settings
         mail["From"] = Address(display_name=s.from_name, addr_spec=s.address)
         mail["To"] = Address(addr_spec=recipient)
@@ -71,9 +118,10 @@ class SmtpSender:
         mail["Date"] = format_datetime(utcnow())
         mail["Message-ID"] = self.message_id(message)
         last = thread.get("last_message_id")
-        if isinstance(last, str) and last:
-            mail["In-Reply-To"] = last
-        references = _references(conversation)
+        answered = writable_ids(list(message_ids(last))) if isinstance(last, str) else []
+        if answered:
+            mail["In-Reply-To"] = answered[0]
+        references = writable_ids(_references(conversation))
         if references:
             mail["References"] = " ".join(references)
         if message.author in AUTO_SUBMITTED:

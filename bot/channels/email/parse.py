@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import Message
-from email.parser import HeaderParser
+from email.parser import BytesHeaderParser, HeaderParser
 from email.utils import decode_rfc2231, getaddresses
 from typing import Any
 from urllib.parse import unquote
@@ -35,8 +35,17 @@ from bot.channels.email.text import html_to_text, new_text, tidy
 
 MAX_TEXT = 20_000  # characters of new text given to triage and shown as the message
 MAX_FULL_TEXT = 100_000  # characters of the full text kept for the listener
+# Characters of text and HTML bodies read per mail, cut before any conversion: HTML spends most
+# of its length on markup, so this leaves room for MAX_FULL_TEXT of text and bounds the time.
+MAX_BODY_READ = 1_000_000
 MAX_RAW = 256_000  # bytes of an unparseable mail kept for the listener
 MAX_ATTACHMENTS = 50
+MAX_DEPTH = 20  # multipart levels read; deeper parts are skipped
+# multipart and message parts in one mail. Python's parser recurses once per level, so a mail
+# nested thousands deep would exhaust the stack: past this count the body is not parsed at all
+# (the headers still are, without recursion).
+MAX_CONTAINERS = 100
+_CONTAINER = re.compile(rb"(?im)^content-type:[ \t]*(?:\r?\n[ \t]+)?(?:multipart|message)/")
 MAX_ID_LENGTH = 255  # Message.external_id
 
 # Headers that loops.py and the bounce rules read (lower-case names).
@@ -164,6 +173,7 @@ class _Walk:
     report_type: str | None = None
     statuses: list[dict[str, str]] = field(default_factory=list)  # per-recipient DSN fields
     original_ids: list[str] = field(default_factory=list)
+    body_read: int = 0  # characters of text parts read so far (at most MAX_BODY_READ)
 
 
 def _payload_bytes(part: Message, walk: _Walk) -> bytes:
@@ -183,6 +193,17 @@ def _part_text(part: Message, walk: _Walk) -> str:
     if isinstance(label, tuple):  # RFC 2231 form
         label = str(label[2])
     return decode_bytes(_payload_bytes(part, walk), label, walk.problems)
+
+
+def _body_text(part: Message, walk: _Walk) -> str:
+    """A text part's text, cut to what is left of the mail's MAX_BODY_READ (before converting)."""
+    text = _part_text(part, walk)
+    room = max(0, MAX_BODY_READ - walk.body_read)
+    if len(text) > room:
+        text = text[:room]
+        walk.problems.append("text_truncated")
+    walk.body_read += len(text)
+    return text
 
 
 def _filename(part: Message) -> str | None:
@@ -207,8 +228,7 @@ def _add_attachment(part: Message, walk: _Walk, *, size: int | None = None) -> N
     ctype = part.get_content_type()
     if size is None:
         if ctype == "message/rfc822":
-            inner = part.get_payload()
-            size = len(str(inner[0])) if isinstance(inner, list) and inner else 0
+            size = _message_size(part)
         else:
             size = len(_payload_bytes(part, walk))
     name = _filename(part)
@@ -228,6 +248,21 @@ def _add_attachment(part: Message, walk: _Walk, *, size: int | None = None) -> N
     if size > walk.max_attachment_bytes:
         item["over_limit"] = True
     walk.attachments.append(item)
+
+
+def _message_size(part: Message) -> int:
+    """About how many bytes an attached message holds: its parts' headers and payloads, added
+    up without recursion (printing it would recurse once per nested level)."""
+    size, stack = 0, [part]
+    while stack:
+        current = stack.pop()
+        size += sum(len(k) + len(str(v)) + 4 for k, v in current.raw_items())
+        payload = current.get_payload()
+        if isinstance(payload, list):
+            stack.extend(p for p in payload if isinstance(p, Message))
+        elif isinstance(payload, str):
+            size += len(payload)
+    return size
 
 
 def _delivery_status(part: Message, walk: _Walk) -> None:
@@ -258,7 +293,7 @@ def _original_headers(part: Message, walk: _Walk) -> None:
 
 
 def _collect(part: Message, walk: _Walk, depth: int = 0) -> None:
-    if depth > 20:
+    if depth > MAX_DEPTH:
         walk.problems.append("nested_too_deep")
         return
     ctype = part.get_content_type()
@@ -298,9 +333,9 @@ def _collect(part: Message, walk: _Walk, depth: int = 0) -> None:
     elif _is_attachment(part):
         _add_attachment(part, walk)
     elif ctype == "text/plain":
-        walk.texts.append(tidy(_part_text(part, walk)))
+        walk.texts.append(tidy(_body_text(part, walk)))
     elif ctype == "text/html":
-        walk.texts.append(html_to_text(_part_text(part, walk)))
+        walk.texts.append(html_to_text(_body_text(part, walk)))
     else:
         _add_attachment(part, walk)
 
@@ -310,8 +345,9 @@ def _alternative(children: list[Message], walk: _Walk, depth: int) -> None:
     for wanted in ("text/plain", "text/html"):
         for child in children:
             if child.get_content_type() == wanted and not _is_attachment(child):
-                sub = _Walk(walk.max_attachment_bytes)
+                sub = _Walk(walk.max_attachment_bytes, body_read=walk.body_read)
                 _collect(child, sub, depth + 1)
+                walk.body_read = sub.body_read
                 if any(t.strip() for t in sub.texts):
                     _merge(walk, sub)
                     return
@@ -373,9 +409,7 @@ def _bounce(parsed: dict[str, Any], walk: _Walk, full_text: str) -> Bounce | Non
 
 def _fingerprint(raw: bytes) -> str:
     """A hash that ignores trace headers, so the same mail delivered twice hashes the same."""
-    head, sep, body = raw.partition(b"\r\n\r\n")
-    if not sep:
-        head, sep, body = raw.partition(b"\n\n")
+    head, body = _split(raw)  # no header block: the whole mail is the body
     keep = []
     for line in re.split(rb"\r?\n(?![ \t])", head):
         name = line.split(b":", 1)[0].strip().lower()
@@ -400,20 +434,55 @@ def parse(raw: bytes, *, max_attachment_bytes: int = 10_000_000,
     """Read one mail; never raises. `extra_attachments` come from the server's BODYSTRUCTURE
     when only the start of a very large mail was downloaded (`truncated`)."""
     fingerprint = _fingerprint(raw)
+    if len(_CONTAINER.findall(raw, 0, len(raw))) > MAX_CONTAINERS:
+        return unparseable(raw, fingerprint, "nested_too_deep")
     try:
         return _parse(raw, fingerprint, max_attachment_bytes, extra_attachments or [], truncated)
-    except Exception as exc:  # pragma: no cover - a last resort: keep the mail, raw
+    except Exception as exc:  # a last resort: keep the mail, raw
         return unparseable(raw, fingerprint, f"parse_error:{type(exc).__name__}")
 
 
 def unparseable(raw: bytes, fingerprint: str | None = None, problem: str = "unparseable",
                 ) -> ParsedMail:
-    """What is kept of a mail that cannot be read: its raw bytes, size-limited."""
+    """What is kept of a mail that cannot be read: its raw bytes, size-limited, and what its
+    headers say (sender, Message-ID, subject) when they can be read."""
     kept = raw[:MAX_RAW]
-    text = tidy(decode_bytes(kept, None))[:MAX_TEXT]
     problems = [problem] + (["raw_truncated"] if len(raw) > MAX_RAW else [])
-    return ParsedMail(ok=False, fingerprint=fingerprint or _fingerprint(raw), full_text=text,
-                      new_text=text, problems=tuple(problems), raw=kept)
+    head, body = _split(kept)
+    msg = BytesHeaderParser(policy=policy.compat32).parsebytes(head) if head else None
+    if msg is None or not _looks_like_mail(msg):
+        text = tidy(decode_bytes(kept, None))[:MAX_TEXT]
+        return ParsedMail(ok=False, fingerprint=fingerprint or _fingerprint(raw), full_text=text,
+                          new_text=text, problems=tuple(problems), raw=kept)
+    text = tidy(decode_bytes(body, None))[:MAX_TEXT]  # the body: the headers are kept in raw
+    sender, display_name = _sender(msg)
+    return ParsedMail(ok=False, fingerprint=fingerprint or _fingerprint(raw),
+                      message_id=_message_id(msg), sender=sender, display_name=display_name,
+                      subject=_header(msg, "subject")[:998], full_text=text, new_text=text,
+                      problems=tuple(problems), raw=kept)
+
+
+def _split(raw: bytes) -> tuple[bytes, bytes]:
+    """(header block, body) of a raw mail; no header block: (b"", raw)."""
+    for separator in (b"\r\n\r\n", b"\n\n"):
+        head, found, body = raw.partition(separator)
+        if found:
+            return head + separator, body
+    return b"", raw
+
+
+def _sender(msg: Message) -> tuple[str | None, str | None]:
+    """(address, display name) of who sent the mail: From, else Sender, Reply-To, Return-Path."""
+    sender, display_name = _mailbox(msg, "from")
+    if sender is None:
+        for fallback in ("sender", "reply-to"):
+            sender, _ = _mailbox(msg, fallback)
+            if sender:
+                break
+    return_path = _return_path(msg)
+    if sender is None and return_path:
+        sender = clean_address(return_path)
+    return sender, display_name
 
 
 def _parse(raw: bytes, fingerprint: str, max_attachment_bytes: int,
@@ -437,15 +506,8 @@ def _parse(raw: bytes, fingerprint: str, max_attachment_bytes: int,
         walk.problems.append("text_truncated")
     fresh = new_text(full)[:MAX_TEXT] if full else ""
 
-    sender, display_name = _mailbox(msg, "from")
-    if sender is None:
-        for fallback in ("sender", "reply-to"):
-            sender, _ = _mailbox(msg, fallback)
-            if sender:
-                break
+    sender, display_name = _sender(msg)
     return_path = _return_path(msg)
-    if sender is None and return_path:
-        sender = clean_address(return_path)
     headers = {}
     for name in LOOP_HEADERS:
         value = _raw_header(msg, name)
