@@ -179,7 +179,7 @@ def test_same_question_in_two_faqs(tmp_path: Path) -> None:
 
 
 def test_bad_crisis_phrase(tmp_path: Path) -> None:
-    old = 'phrases = [\n  "voglio|vorrei|vojo'
+    old = 'phrases = [\n  "=voglio|=vorrei'
     message, text = broken(tmp_path, "crisis.toml", old, old.replace('[\n  "', '[\n  "?!", "'))
     line = _line(text, '"?!"') - 1
     assert message == f"crisis.toml:{line}: suicide: '?!' has no letters in phrase '?!'"
