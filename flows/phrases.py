@@ -67,10 +67,13 @@ class PhraseBook:
         gap: int = 2,
         known: Iterable[str] = (),
         lemmas: Lemmatizer = LEMMAS,
+        loose: bool = True,
     ) -> None:
+        """`loose`: an unknown word may also match a lexicon key it starts with."""
         self.normalize = normalize
         self.lemmas = lemmas
         self.gap = gap
+        self.loose = loose
         self.rules: list[Rule] = []
         self._atoms: dict[tuple[str, bool], int] = {}  # (key, prefix) -> atom id
         self._known = set(known)
@@ -192,7 +195,7 @@ class PhraseBook:
             return found
         for key in piece.keys:
             found.update(self._exact[w] for w in fuzzy.near(key) if len(key) >= FUZZY_KEY)
-        for n in self._key_lengths:
+        for n in self._key_lengths if self.loose else ():
             if n + 2 <= len(word) and word[:n] in self._exact:
                 found.add(self._exact[word[:n]])
         for stem, atom in self._fuzzy_prefixes.get(word[0], ()):  # typos rarely hit letter one
