@@ -91,7 +91,7 @@ class FaqMatcher:
                 if token not in self.stopwords:
                     self._surface[token] = stem(token)
         self.vocabulary = Vocabulary(self._surface)
-        given = {f: self.terms(words) for f, words in (keywords or {}).items()}
+        given = {f: self.terms(list(words)) for f, words in (keywords or {}).items()}
         self.topical: dict[str, frozenset[str]] = {
             faq_id: given.get(faq_id) or frozenset(t for t, ids in seen.items() if ids == {faq_id})
             for faq_id in dict.fromkeys(self._faq)

@@ -164,16 +164,18 @@ def triage(pack: Pack, text: str) -> Triage:
     distress = risk.distress > 0
     best, others = _best_faq(pack, tokens)
     faq = best if best.faq_id else None
-    with_faq = {"faq_id": faq.faq_id, "score": faq.score} if faq and not others else {}
+    attached = faq if faq is not None and not others else None  # answered before a listener
+    faq_id, score = (attached.faq_id, attached.score) if attached else (None, None)
     personal = pack.personal.find(tokens)
     if personal or pack.crisis.distressed(risk):
         reason = personal.label if personal else "personal:distress"
-        return Triage("human", priority="high", reason=reason, distress=distress, **with_faq)
+        return Triage("human", priority="high", reason=reason, distress=distress, faq_id=faq_id,
+                      score=score)
     if pack.human.find(tokens):
         topic = about(pack, tokens)
         high = topic in HIGH_TOPICS or distress
         return Triage("human", priority="high" if high else "normal", reason="asked_for_person",
-                      distress=distress, **with_faq)
+                      distress=distress, faq_id=faq_id, score=score)
     c = pack.commands
     if tokens and all(t in c.thanks or t in c.hello or t in c.filler for t in tokens):
         return Triage("unknown", reason="thanks")
@@ -182,7 +184,7 @@ def triage(pack: Pack, text: str) -> Triage:
         if topic:
             t = _personal(topic, distress)
             return Triage(t.intent, priority=t.priority, reason=t.reason, distress=distress,
-                          **with_faq)
+                          faq_id=faq_id, score=score)
         alternatives = tuple((o.faq_id, o.score) for o in others)
         return Triage("faq", faq.faq_id, faq.score, reason="faq", alternatives=alternatives,
                       distress=distress)

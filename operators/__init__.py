@@ -32,6 +32,7 @@ def init_app(app: Flask) -> None:
         auth,
         catalog,
         conversation,
+        corrections,
         formatting,
         live,
         queue,
@@ -43,7 +44,8 @@ def init_app(app: Flask) -> None:
     app.extensions["sos_catalog"] = catalog.load(rt.settings)
     security.init_app(app)
     formatting.init_app(app)
-    for blueprint in (assets, auth.bp, queue.bp, live.bp, conversation.bp, simulator.bp, admin.bp):
+    for blueprint in (assets, auth.bp, queue.bp, live.bp, conversation.bp, simulator.bp, admin.bp,
+                      corrections.bp):
         app.register_blueprint(blueprint)
     version = _asset_version()
 

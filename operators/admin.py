@@ -41,6 +41,8 @@ ACTION_LABELS = {
     "password_changed": "ha cambiato una password",
     "contact_erased": "dati cancellati su richiesta",
     "retention_purge": "conversazioni anonimizzate (conservazione)",
+    "triage_corrected": "ha corretto la lettura del bot in",
+    "corrections_exported": "ha esportato le correzioni del bot",
 }
 STATUSES = ("waiting", "listener", "bot", "closed")
 
