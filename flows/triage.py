@@ -145,6 +145,13 @@ def _told_apart(pack: Pack, text: str, faq_id: str) -> str | None:
     return about(pack, rest) if rest else None
 
 
+def _asked_apart(pack: Pack, text: str, faq_id: str) -> bool:
+    """The message has several sentences, one of them the FAQ question."""
+    sentences = [s for s in _SENTENCES.split(text) if s.strip()]
+    return len(sentences) > 1 and any(
+        not _unless_about(pack, pack.normalize(s), faq_id) for s in sentences)
+
+
 def _unless_about(pack: Pack, tokens: tuple[str, ...], faq_id: str) -> tuple[str, ...]:
     """The tokens of a sentence, or none if it asks about the FAQ."""
     if pack.matcher.evidence(tokens, faq_id) or faq_id in evidence(pack, tokens):
@@ -164,18 +171,22 @@ def triage(pack: Pack, text: str) -> Triage:
     distress = risk.distress > 0
     best, others = _best_faq(pack, tokens)
     faq = best if best.faq_id else None
-    attached = faq if faq is not None and not others else None  # answered before a listener
+    # answered before a listener: a clear FAQ asked in a sentence of its own
+    attached = faq if faq is not None and not others and _asked_apart(pack, text, faq.faq_id) \
+        else None
     faq_id, score = (attached.faq_id, attached.score) if attached else (None, None)
     personal = pack.personal.find(tokens)
     if personal or pack.crisis.distressed(risk):
         reason = personal.label if personal else "personal:distress"
         return Triage("human", priority="high", reason=reason, distress=distress, faq_id=faq_id,
                       score=score)
-    if pack.human.find(tokens):
+    if pack.human.find(tokens):  # a question about the service is answered first
         topic = about(pack, tokens)
         high = topic in HIGH_TOPICS or distress
+        clear = faq if faq is not None and not others else None
         return Triage("human", priority="high" if high else "normal", reason="asked_for_person",
-                      distress=distress, faq_id=faq_id, score=score)
+                      distress=distress, faq_id=clear.faq_id if clear else None,
+                      score=clear.score if clear else None)
     c = pack.commands
     if tokens and all(t in c.thanks or t in c.hello or t in c.filler for t in tokens):
         return Triage("unknown", reason="thanks")
