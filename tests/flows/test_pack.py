@@ -210,7 +210,8 @@ def test_bad_personal_words_name_file_and_line(tmp_path: Path) -> None:
     message, text = broken(tmp_path, "lexicon.toml", 'person = [\n  "=io",',
                            'person = [\n  "?!", "=io",')
     assert message.startswith("lexicon.toml:") and "[about] person: '?!' has no letters" in message
-    message, _ = broken(tmp_path / "b", "lexicon.toml", "[about]\nperson = [", "[about]\npeople = [")
+    message, _ = broken(tmp_path / "b", "lexicon.toml", "[about]\nperson = [",
+                        "[about]\npeople = [")
     assert "[about] has no 'person' list" in message
 
 
