@@ -54,11 +54,14 @@ class FaqMatcher:
         *,
         stopwords: Iterable[str] = (),
         keywords: Mapping[str, Iterable[str]] | None = None,
+        personal: Iterable[str] = (),
         typo_factor: float = 0.8,
         beta: float = 1.3,
     ) -> None:
         """`questions` are (faq_id, normalised tokens, original text); `keywords` the topical
-        words of some FAQs (normalised tokens), the others use the words only they have."""
+        words of some FAQs (normalised tokens). Every FAQ's topical words also include the words
+        only its questions use, except `personal` ones (family, feelings...): those tell
+        something about the young person, not about the service."""
         self.stopwords = frozenset(stopwords)
         self.typo_factor = typo_factor
         self.beta2 = beta * beta
@@ -92,8 +95,10 @@ class FaqMatcher:
                     self._surface[token] = stem(token)
         self.vocabulary = Vocabulary(self._surface)
         given = {f: self.terms(list(words)) for f, words in (keywords or {}).items()}
+        mine = self.terms(list(personal))
         self.topical: dict[str, frozenset[str]] = {
-            faq_id: given.get(faq_id) or frozenset(t for t, ids in seen.items() if ids == {faq_id})
+            faq_id: given.get(faq_id, frozenset())
+            | frozenset(t for t, ids in seen.items() if ids == {faq_id} and t not in mine)
             for faq_id in dict.fromkeys(self._faq)
         }
         for terms in given.values():  # a keyword found in no phrasing still has a weight

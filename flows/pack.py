@@ -101,6 +101,7 @@ class Commands:
     person: frozenset[str]  # asking for a person in one or two words ("OPERATORE")
     yes: frozenset[str]
     question: frozenset[str]  # words that make a message a question, not a command
+    asks: frozenset[str]  # words that open a question (no "?"), not a statement
     menu: frozenset[str]
     hello: frozenset[str]
     thanks: frozenset[str]
@@ -576,6 +577,8 @@ class _Lexicon:
             _id(src, key, topic, "personal topic")
             _book(src, key, _table(src, key, table, topic), self.personal, f"personal:{topic}")
         self.about = self._about(src)
+        self.personal_words = [t for name, words in src.data.get("about", {}).items()
+                               if name != "person" for w in words for t in self.normalize(w)]
 
     def _about(self, src: Source) -> PhraseBook:
         """[about]: words of the first or second person, and words of personal topics."""
@@ -619,14 +622,15 @@ class _Lexicon:
 
     def _commands(self, src: Source) -> Commands:
         table = _table(src, ("commands",), src.data.get("commands", {}), "[commands]")
-        names = ("stop", "erase", "person", "yes", "question", "menu", "hello", "thanks", "filler")
+        names = ("stop", "erase", "person", "yes", "question", "asks", "menu", "hello", "thanks",
+                 "filler")
         _only(src, ("commands",), table, names, "[commands]")
         found: dict[str, frozenset[str]] = {}
         for name in names:
             if name not in table:
                 raise src.error(("commands",), f"[commands] has no {name!r} list")
             phrases = _strings(src, ("commands", name), table[name], name)
-            if name in ("filler", "hello", "menu", "thanks", "question"):  # single words
+            if name in ("filler", "hello", "menu", "thanks", "question", "asks"):  # single words
                 found[name] = frozenset(t for p in phrases for t in self.normalize(p))
             else:
                 found[name] = frozenset(self.normalize.text(p) for p in phrases) - {""}
@@ -670,4 +674,5 @@ def _matcher(src: Source, faqs: Mapping[str, Faq], lexicon: _Lexicon) -> FaqMatc
                 raise src.error((faq.id, "keywords"), f"faq {faq.id!r}: keywords have only "
                                 "small words (nothing to look for)")
             keywords[faq.id] = words
-    return FaqMatcher(rows, stopwords=lexicon.stopwords, keywords=keywords)
+    return FaqMatcher(rows, stopwords=lexicon.stopwords, keywords=keywords,
+                      personal=lexicon.personal_words)

@@ -145,6 +145,11 @@ def _told_apart(pack: Pack, text: str, faq_id: str) -> str | None:
     return about(pack, rest) if rest else None
 
 
+def _asks(pack: Pack, text: str, tokens: tuple[str, ...]) -> bool:
+    """The message is a question ("?" or a question word first), not a statement."""
+    return "?" in text or bool(tokens and tokens[0] in pack.commands.asks)
+
+
 def _asked_apart(pack: Pack, text: str, faq_id: str) -> bool:
     """The message has several sentences, one of them the FAQ question."""
     sentences = [s for s in _SENTENCES.split(text) if s.strip()]
@@ -192,6 +197,8 @@ def triage(pack: Pack, text: str) -> Triage:
         return Triage("unknown", reason="thanks")
     if faq is not None:
         topic = _told_apart(pack, text, faq.faq_id)
+        if topic is None and not _asks(pack, text, tokens):  # a statement about oneself
+            topic = about(pack, tokens)
         if topic:
             t = _personal(topic, distress)
             return Triage(t.intent, priority=t.priority, reason=t.reason, distress=distress,
