@@ -98,18 +98,67 @@ def flows_check(ctx: click.Context, path: str | None) -> None:
     click.echo(f"ok: {pack.summary()}" if hasattr(pack, "summary") else "ok")
 
 
-@cli.command("triage")
-@click.argument("text", required=False)
+class _TextOrCommand(click.Group):
+    """`sos-bot triage "TEXT"` and `sos-bot triage corrections`: words that are not a
+    subcommand are the text (or, with --evaluate, the files)."""
+
+    OPTIONS = ("--evaluate", "--errors", "--help")
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] in self.commands:
+            return super().parse_args(ctx, args)
+        ctx.meta["triage_words"] = [a for a in args if a not in self.OPTIONS]
+        return super().parse_args(ctx, [a for a in args if a in self.OPTIONS])
+
+
+@cli.group("triage", cls=_TextOrCommand, invoke_without_command=True)
+@click.option("--evaluate", is_flag=True,
+              help="Measure labelled splits: sos-bot triage --evaluate FILE [FILE...]")
+@click.option("--errors", is_flag=True, help="With --evaluate: list every wrong answer.")
 @click.pass_context
-def triage_cmd(ctx: click.Context, text: str | None) -> None:
-    """Classify TEXT (or each line of standard input) and print JSON."""
+def triage_cmd(ctx: click.Context, evaluate: bool, errors: bool) -> None:
+    """Classify TEXT (or each line of standard input) and print JSON; or --evaluate FILES."""
+    if ctx.invoked_subcommand is not None:
+        return
     from flows import load_pack, triage
 
+    words: list[str] = ctx.meta.get("triage_words", [])
     folder = settings(ctx).service.flows_dir or None
     pack = load_pack(Path(folder) if folder else None)
-    lines = [text] if text is not None else (line.rstrip("\n") for line in sys.stdin)
+    if evaluate:
+        from flows.evaluate import run
+
+        if not words:
+            raise click.UsageError("--evaluate needs one or more labelled files (JSON lines)")
+        missing = [w for w in words if not Path(w).is_file()]
+        if missing:
+            raise click.ClickException(f"no such file: {', '.join(missing)}")
+        ctx.exit(run(pack, [Path(w) for w in words], errors=errors))
+    if len(words) > 1:
+        raise click.UsageError('quote the message: sos-bot triage "TEXT"')
+    lines = words or (line.rstrip("\n") for line in sys.stdin)
     for line in lines:
         click.echo(json.dumps(triage(pack, line).as_dict(), ensure_ascii=False))
+
+
+@triage_cmd.command("corrections")
+@click.option("--csv", "as_csv", is_flag=True, help="Every correction as CSV on standard output.")
+@click.pass_context
+def triage_corrections(ctx: click.Context, as_csv: bool) -> None:
+    """The listeners' corrections of the bot's reading (see docs/triage.md)."""
+    from bot import corrections
+
+    s = settings(ctx)
+    db.upgrade(s.database.url)
+    engine = db.make_engine(s.database.url)
+    with db.read_session(engine) as session:
+        rows = corrections.list_all(session)
+    if as_csv:
+        click.echo(corrections.as_csv(rows), nl=False)
+        return
+    for category, count in corrections.counts(rows).items():
+        click.echo(f"{count:>5}  {category}  ({corrections.CATEGORIES[category]})")
+    click.echo(f"{len(rows):>5}  in all; --csv for the messages")
 
 
 @cli.command("chat")

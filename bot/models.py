@@ -248,3 +248,20 @@ class Mailbox(SQLModel, table=True):
     uidvalidity: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     last_uid: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     updated_at: datetime = _created()
+
+
+class TriageCorrection(SQLModel, table=True):
+    """A listener's word that the bot read a message wrong, to improve the content pack.
+
+    `text` is a copy of the message, kept as long as the conversation is (retention, CANCELLA);
+    afterwards only the category, the bot's reading and the day remain, for the counts.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = _created()
+    category: str = Field(max_length=32, index=True)  # should_be_crisis | not_crisis | ...
+    reading: str | None = Field(default=None, max_length=64)  # "faq:orari", "crisis:suicide"
+    conversation_id: str | None = Field(default=None, max_length=32, index=True)
+    message_id: str | None = Field(default=None, max_length=32)
+    operator_id: str | None = Field(default=None, max_length=32)
+    text: str | None = None  # the message, while retention allows

@@ -42,6 +42,10 @@ class CrisisCheck:
         """The risk signals of the message alone (the phrase layer left out)."""
         return self.risk.score(tokens, skip=self.masked(tokens)) if self.risk else NO_RISK
 
+    def distressed(self, risk: Risk) -> bool:
+        """Distress strong enough for a listener whatever the length of the message."""
+        return self.risk is not None and risk.distress >= self.risk.human
+
     def needs_listener(self, tokens: Sequence[str], risk: Risk) -> bool:
         """A long message with strong distress that is not a crisis: a listener."""
         return self.risk is not None and self.risk.needs_listener(tokens, risk)

@@ -33,10 +33,13 @@ What runs, in order, for every message (the fallbacks apply in every state, befo
      handled).
   5. waiting in the queue: STOP, CANCELLA; one reminder at most (always, to OPERATORE); a
      personal difficulty raises the priority.
-  6. STOP, CANCELLA, a person (OPERATORE) or a personal difficulty, MENU/AIUTO/greetings.
+  6. STOP, CANCELLA, a person (OPERATORE) or a personal message, MENU/AIUTO/greetings.
+     A personal message that also asks a service question gets the answer, then a listener.
   7. a number picks an option of the node on screen (or of the main menu).
-  8. FAQ: a clear match is answered; close runners-up are offered as a numbered choice.
-  9. anything else: "I did not understand" + the menu and the way to a person.
+  8. second look: after a FAQ or menu answer, a message with a distress signal goes to a
+     listener, never to another FAQ or menu.
+  9. FAQ: a clear match is answered; close runners-up are offered as a numbered choice.
+ 10. anything else: "I did not understand" + the menu and the way to a person.
 
 Presence (ctx.presence, counted by the core; None = unknown, go by the opening hours): in
 opening hours with nobody on shift, crisis and hand-over answers are the "*_nobody" texts (the
@@ -199,16 +202,17 @@ class _Turn:
 
     def handover(self, t: Triage) -> None:
         self.forget_choices()
-        priority = "high" if t.priority == "high" else "normal"
-        kind = "personal" if priority == "high" else "handover"
+        personal = t.priority == "high" or (t.reason or "").startswith("personal:")
+        priority = (t.priority or "high") if personal else "normal"
+        kind = "personal" if personal else "handover"
         if self.nobody:
             self.say(self.text(f"{kind}_nobody"))
         elif self.open:
             self.say(self.text(f"{kind}_open"), self.queue_place(priority))
         else:
             self.say(self.text(f"{kind}_closed"))
-        if priority == "high":
-            self.events.append(Escalate("high", t.reason or "personal"))
+        if personal:
+            self.events.append(Escalate(priority, t.reason or "personal"))
         else:
             self.events.append(Escalate("normal", "asked_for_person"))
 
@@ -314,11 +318,15 @@ class _Turn:
         elif t.intent == "human" and t.reason == "asked_for_person":
             self.say(self.text("with_listener"))
 
-    def answer(self, faq_id: str, score: float) -> None:
+    def answer(self, faq_id: str, score: float, *, then_person: bool = False) -> None:
+        """Answer a FAQ; then_person: a listener follows, so no menu or footer."""
         faq = self.pack.faqs[faq_id]
         self.forget_choices()
+        self.state["answered"] = True
         body = render.format_text(self.pack, faq.answer[self.lang], self.ctx, self.lang)
-        if faq.next:
+        if then_person:
+            self.say(body)
+        elif faq.next:
             self.say(body, self.menu(faq.next))
         else:
             self.say(body, self.text("faq_footer"))
@@ -421,12 +429,16 @@ def _in_bot(turn: _Turn, t: Triage, text: str) -> None:
     elif t.intent == "erase":
         turn.ask_erase()
     elif t.intent == "human":
+        if t.faq_id is not None and t.score is not None:  # the question, then a listener
+            turn.answer(t.faq_id, t.score, then_person=True)
         turn.handover(t)
     elif t.intent == "greeting":
         if not first:
             turn.say(turn.text("hello") if t.reason == "hello" else "", turn.menu())
     elif number:
         turn.pick(number.group(1))
+    elif t.distress and turn.state.get("answered"):  # second look: not another FAQ or menu
+        turn.handover(Triage("human", priority="high", reason="personal:distress"))
     elif t.intent == "faq" and t.faq_id is not None and t.score is not None:
         if t.alternatives or t.score < turn.pack.matching.answer:
             turn.offer_choice(t)
@@ -435,6 +447,7 @@ def _in_bot(turn: _Turn, t: Triage, text: str) -> None:
     elif t.reason == "thanks":
         turn.say(turn.text("thanks"))
     elif not first:
+        turn.state["answered"] = True
         turn.say(turn.text("not_understood"), turn.menu())
 
 

@@ -4,13 +4,17 @@ Each FAQ has many phrasings. A message is scored against every phrasing that sha
 with it (token inverted index), as the F1 of the *weights* of the shared words: words that
 belong to a single FAQ ("orari", "gratis") weigh a lot, words common to many ("come", "posso")
 little. Unknown words are corrected when one typo away from a known word.
+
+A score is not enough to answer: a candidate has *evidence* only when the message holds one of
+the FAQ's topical words (its `keywords`, or else the words no other FAQ uses). A high score
+built from "come faccio", "posso" and "mi" alone never answers a personal message.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from flows.spelling import Vocabulary
@@ -38,6 +42,7 @@ class Candidate:
     faq_id: str
     score: float  # 0-100
     question: str  # the phrasing that matched best
+    evidence: bool = True  # the message holds one of the FAQ's topical words
 
 
 class FaqMatcher:
@@ -48,10 +53,15 @@ class FaqMatcher:
         questions: Iterable[tuple[str, Sequence[str], str]],
         *,
         stopwords: Iterable[str] = (),
+        keywords: Mapping[str, Iterable[str]] | None = None,
+        personal: Iterable[str] = (),
         typo_factor: float = 0.8,
         beta: float = 1.3,
     ) -> None:
-        """`questions` are (faq_id, normalised tokens, original text)."""
+        """`questions` are (faq_id, normalised tokens, original text); `keywords` the topical
+        words of some FAQs (normalised tokens). Every FAQ's topical words also include the words
+        only its questions use, except `personal` ones (family, feelings...): those tell
+        something about the young person, not about the service."""
         self.stopwords = frozenset(stopwords)
         self.typo_factor = typo_factor
         self.beta2 = beta * beta
@@ -84,6 +94,18 @@ class FaqMatcher:
                 if token not in self.stopwords:
                     self._surface[token] = stem(token)
         self.vocabulary = Vocabulary(self._surface)
+        given = {f: self.terms(list(words)) for f, words in (keywords or {}).items()}
+        mine = self.terms(list(personal))
+        self.topical: dict[str, frozenset[str]] = {
+            faq_id: given.get(faq_id, frozenset())
+            | frozenset(t for t, ids in seen.items() if ids == {faq_id} and t not in mine)
+            for faq_id in dict.fromkeys(self._faq)
+        }
+        for terms in given.values():  # a keyword found in no phrasing still has a weight
+            for t in terms:
+                self.weight.setdefault(t, self.unknown_weight)
+                self._surface.setdefault(t, t)
+        self.vocabulary = Vocabulary(self._surface)
 
     def terms(self, tokens: Sequence[str]) -> frozenset[str]:
         """The content words of a message or phrasing, stemmed."""
@@ -115,7 +137,24 @@ class FaqMatcher:
             if score >= floor and score > best.get(faq_id, (-1.0, 0))[0]:
                 best[faq_id] = (score, i)
         ranked = heapq.nsmallest(limit, best.items(), key=lambda kv: (-kv[1][0], kv[0]))
-        return [Candidate(f, round(min(s, 100.0), 1), self._text[i]) for f, (s, i) in ranked]
+        return [
+            Candidate(f, round(min(s, 100.0), 1), self._text[i],
+                      not self.topical.get(f, frozenset()).isdisjoint(found))
+            for f, (s, i) in ranked
+        ]
+
+    def evidence(self, tokens: Sequence[str], faq_id: str) -> bool:
+        """Whether the tokens hold one of the FAQ's topical words (typos allowed)."""
+        topical = self.topical.get(faq_id, frozenset())
+        for token in tokens:
+            if token in self.stopwords:
+                continue
+            term = stem(token)
+            near = {term} if term in self.weight else {
+                self._surface[w] for w in self.vocabulary.near(token)}
+            if not topical.isdisjoint(near):
+                return True
+        return False
 
     def _candidates(self, found: dict[str, float], size: float, floor: float) -> set[int]:
         """Phrasings sharing a word with the message, skipping those that cannot reach `floor`.
@@ -131,4 +170,4 @@ class FaqMatcher:
                 light += weight
             else:
                 seeds.append(term)
-        return {i for term in seeds for i in self._postings[term]}
+        return {i for term in seeds for i in self._postings.get(term, ())}

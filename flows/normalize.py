@@ -18,6 +18,7 @@ _CONTRACTIONS = [
 _SYMBOLS = str.maketrans({"+": " piu ", "&": " e ", "@": " a "})
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _REPEATS = re.compile(r"([a-z])\1+")
+_STRETCHED = re.compile(r"([a-z])\1{2,}")
 WORD_CACHE = 50_000  # folded words remembered with their tokens
 
 
@@ -36,9 +37,16 @@ def collapse(word: str) -> str:
     return _REPEATS.sub(r"\1", word)
 
 
+def unstretch(word: str) -> str:
+    """Squeeze a letter written three times or more: "aiutooo" -> "aiuto"; "ammazzare" stays
+    (the dictionaries behind flows.lemmas know Italian double letters)."""
+    return _STRETCHED.sub(r"\1", word)
+
+
 class Normalizer:
-    """Fold, collapse repeated letters, expand abbreviations ("nn" -> "non", "kms" -> ...) and
-    read emoji that stand for a word ("🩸" -> "sangue")."""
+    """Fold, squeeze stretched letters, expand abbreviations ("nn" -> "non", "kms" -> ...) and
+    read emoji that stand for a word ("🩸" -> "sangue"). Abbreviations are looked up with every
+    repeated letter collapsed ("nnn" is "nn")."""
 
     def __init__(
         self,
@@ -50,7 +58,7 @@ class Normalizer:
         self.abbreviations: dict[str, tuple[str, ...]] = {}
         for short, full in (abbreviations or {}).items():
             key = collapse(fold(short))
-            self.abbreviations[key] = tuple(collapse(w) for w in fold(full).split())
+            self.abbreviations[key] = tuple(unstretch(w) for w in fold(full).split())
 
         self._seen: dict[str, tuple[str, ...]] = {}
 
@@ -62,8 +70,8 @@ class Normalizer:
             if tokens is None:
                 if len(self._seen) > WORD_CACHE:
                     self._seen.clear()
-                short = collapse(word)
-                tokens = self._seen[word] = self.abbreviations.get(short, (short,))
+                tokens = self.abbreviations.get(collapse(word), (unstretch(word),))
+                self._seen[word] = tokens
             out.extend(tokens)
         return tuple(out)
 

@@ -73,6 +73,7 @@ class Faq:
     questions: Mapping[str, tuple[str, ...]]
     answer: Texts
     next: str | None = None  # a node to continue with after the answer
+    keywords: tuple[str, ...] = ()  # topical words: one must be in a message to answer it
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class Commands:
     person: frozenset[str]  # asking for a person in one or two words ("OPERATORE")
     yes: frozenset[str]
     question: frozenset[str]  # words that make a message a question, not a command
+    asks: frozenset[str]  # words that open a question (no "?"), not a statement
     menu: frozenset[str]
     hello: frozenset[str]
     thanks: frozenset[str]
@@ -121,11 +123,13 @@ class Pack:
     normalize: Normalizer
     crisis: CrisisCheck
     personal: PhraseBook  # personal difficulties -> a listener, priority "high"
+    about: PhraseBook  # "person" and topic words: a message about oneself -> a listener
     human: PhraseBook  # asking for a person -> a listener, priority "normal"
     requests: PhraseBook  # STOP / CANCELLA said in a sentence ("erase", "stop")
     commands: Commands
     matcher: FaqMatcher
     matching: Matching
+    evidence: PhraseBook  # the FAQ's topical words as lemmas, labelled with the FAQ id
     language_words: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def text(self, text_id: str, lang: str) -> str:
@@ -182,7 +186,7 @@ def _load(folder: Path, stamp: tuple[tuple[str, int, int], ...]) -> Pack:
         for text in texts_of.values():
             known.update(lexicon.normalize(text))
     for book in (crisis.categories, crisis.risk.book, lexicon.personal, lexicon.human,
-                 lexicon.requests):
+                 lexicon.requests, lexicon.about):
         book.protect(known)
     return Pack(
         path=folder,
@@ -195,11 +199,13 @@ def _load(folder: Path, stamp: tuple[tuple[str, int, int], ...]) -> Pack:
         normalize=lexicon.normalize,
         crisis=crisis,
         personal=lexicon.personal,
+        about=lexicon.about,
         human=lexicon.human,
         requests=lexicon.requests,
         commands=lexicon.commands,
         matcher=matcher,
         matching=lexicon.matching,
+        evidence=_evidence(faqs, matcher, lexicon.normalize),
         language_words=lexicon.language_words,
     )
 
@@ -290,7 +296,8 @@ def _faqs(src: Source) -> dict[str, Faq]:
         key: Key = (faq_id,)
         _id(src, key, faq_id, "faq")
         entry = _table(src, key, value, f"faq {faq_id!r}")
-        _only(src, key, entry, ("title", "questions", "answer", "next"), f"faq {faq_id!r}")
+        _only(src, key, entry, ("title", "questions", "answer", "next", "keywords"),
+              f"faq {faq_id!r}")
         owner = f"faq {faq_id!r}"
         questions = _table(src, (*key, "questions"), entry.get("questions", {}), owner)
         _only(src, (*key, "questions"), questions, LANGUAGES, f"{owner}: questions")
@@ -307,6 +314,8 @@ def _faqs(src: Source) -> dict[str, Faq]:
             },
             answer=_languages(src, (*key, "answer"), entry.get("answer"), "answer", owner),
             next=_string(src, (*key, "next"), nxt, "next") if nxt is not None else None,
+            keywords=_strings(src, (*key, "keywords"), entry["keywords"], "keywords")
+            if "keywords" in entry else (),
         )
     if not faqs:
         raise src.error((), "no FAQ entries")
@@ -532,7 +541,8 @@ class _Lexicon:
     def __init__(self, src: Source) -> None:
         data = src.data
         _only(src, (), data, ("matching", "abbreviations", "symbols", "stopwords", "known",
-                              "language", "commands", "erase", "stop", "human", "personal"),
+                              "language", "commands", "erase", "stop", "human", "personal",
+                              "about"),
               "lexicon.toml")
         abbreviations = _table(src, ("abbreviations",), data.get("abbreviations", {}),
                                "[abbreviations]")
@@ -570,6 +580,26 @@ class _Lexicon:
             key: Key = ("personal", topic)
             _id(src, key, topic, "personal topic")
             _book(src, key, _table(src, key, table, topic), self.personal, f"personal:{topic}")
+        self.about = self._about(src)
+        self.personal_words = [t for name, words in src.data.get("about", {}).items()
+                               if name != "person" for w in words for t in self.normalize(w)]
+
+    def _about(self, src: Source) -> PhraseBook:
+        """[about]: words of the first or second person, and words of personal topics."""
+        about = PhraseBook(self.normalize, gap=0, loose=False)
+        table = _table(src, ("about",), src.data.get("about", {}), "[about]")
+        if "person" not in table:
+            raise src.error(("about",), "[about] has no 'person' list")
+        if len(table) < 2:
+            raise src.error(("about",), "[about] needs at least one topic besides 'person'")
+        for name, words in table.items():
+            _id(src, ("about", name), name, "[about] list")
+            for word in _strings(src, ("about", name), words, f"[about] {name}"):
+                try:
+                    about.add(name, word)
+                except PhraseSyntaxError as exc:
+                    raise src.error(("about", name), f"[about] {name}: {exc}") from exc
+        return about
 
     def _matching(self, src: Source) -> Matching:
         table = _table(src, ("matching",), src.data.get("matching", {}), "[matching]")
@@ -596,18 +626,30 @@ class _Lexicon:
 
     def _commands(self, src: Source) -> Commands:
         table = _table(src, ("commands",), src.data.get("commands", {}), "[commands]")
-        names = ("stop", "erase", "person", "yes", "question", "menu", "hello", "thanks", "filler")
+        names = ("stop", "erase", "person", "yes", "question", "asks", "menu", "hello", "thanks",
+                 "filler")
         _only(src, ("commands",), table, names, "[commands]")
         found: dict[str, frozenset[str]] = {}
         for name in names:
             if name not in table:
                 raise src.error(("commands",), f"[commands] has no {name!r} list")
             phrases = _strings(src, ("commands", name), table[name], name)
-            if name in ("filler", "hello", "menu", "thanks", "question"):  # single words
+            if name in ("filler", "hello", "menu", "thanks", "question", "asks"):  # single words
                 found[name] = frozenset(t for p in phrases for t in self.normalize(p))
             else:
                 found[name] = frozenset(self.normalize.text(p) for p in phrases) - {""}
         return Commands(**found)
+
+
+def _evidence(faqs: Mapping[str, Faq], matcher: FaqMatcher, normalize: Normalizer) -> PhraseBook:
+    """The topical words of every FAQ as lemmas ("paga" is evidence for "pagare")."""
+    book = PhraseBook(normalize, gap=0)
+    for faq in faqs.values():
+        for word in faq.keywords:
+            for token in normalize(word):
+                if token not in matcher.stopwords or len(faq.keywords) == 1:
+                    book.add(faq.id, token)
+    return book
 
 
 def _matcher(src: Source, faqs: Mapping[str, Faq], lexicon: _Lexicon) -> FaqMatcher:
@@ -628,4 +670,13 @@ def _matcher(src: Source, faqs: Mapping[str, Faq], lexicon: _Lexicon) -> FaqMatc
                     raise src.error(key, f"faq {faq.id!r}: question {question!r} is the same as "
                                     f"one of faq {other!r}")
                 rows.append((faq.id, tokens, question))
-    return FaqMatcher(rows, stopwords=lexicon.stopwords)
+    keywords = {}
+    for faq in faqs.values():
+        if faq.keywords:
+            words = [t for k in faq.keywords for t in lexicon.normalize(k)]
+            if not matcher.terms(words):
+                raise src.error((faq.id, "keywords"), f"faq {faq.id!r}: keywords have only "
+                                "small words (nothing to look for)")
+            keywords[faq.id] = words
+    return FaqMatcher(rows, stopwords=lexicon.stopwords, keywords=keywords,
+                      personal=lexicon.personal_words)

@@ -1,29 +1,41 @@
-"""Find lexicon phrases in a message: words in order with small gaps, prefixes, typos.
+"""Find lexicon phrases in a message: lemmas in order with small gaps, prefixes, typos.
 
-A phrase is written in plain words: "mi voglio ammazzare". In a phrase,
-  "a|b"   either word in this place,   "suicid*"  any word starting so,
+A phrase is written in plain words: "mi voglio ammazzare". Each word stands for its lemma
+(flows.lemmas), so the entry covers every inflection: "mi taglio" also finds "mi sto
+tagliando", "mi sono tagliata" and "voglio tagliarmi". In a phrase,
+  "a|b"   either word in this place,   "suicid*"  any word starting so (as written),
+  "=uccido"  this very form only (where the person matters: "mi =uccido" is not "mi uccide"),
   "..."   up to WIDE_GAP other words here,
 and elsewhere the words may have up to `gap` other words between them. A rule is one phrase, or
 several phrases ("together") that must all occur anywhere in the message.
 Phrases go through the same normalisation as messages, so "ammazzà" and "amazzare" match.
+A word that no dictionary knows (a typo, dialect) also matches a lexicon word one letter away,
+or one that it starts with; a real word never does.
+Positions (hits, `skip`) count the pieces of flows.lemmas: a verb with a joined pronoun
+("tagliarmi") is two.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz.distance import OSA
 
+from flows.lemmas import LEMMAS, Lemmatizer, Piece, written
 from flows.normalize import Normalizer
 from flows.spelling import Vocabulary
 
-Slot = frozenset[int]  # the atoms (word ids) accepted in one place of a phrase
+Slot = frozenset[int]  # the atoms (key or prefix ids) accepted in one place of a phrase
 Phrase = tuple[tuple[Slot, int | None], ...]  # each slot with its own gap before it, if "..."
+Variants = tuple[Phrase, ...]  # one written phrase: any of these (pronouns joined or not)
 
-FUZZY_WORD = 7  # whole words this long (after normalisation) also match with one typo
+FUZZY_WORD = 7  # unknown words this long also match a lexicon word with one typo
 FUZZY_PREFIX = 6  # prefixes this long also match with one typo
+FUZZY_KEY = 4  # unknown words may start with a lexicon key this long ("tagliadno": "tagl")
 WIDE_GAP = 6
+MAX_VARIANTS = 32
 
 
 class PhraseSyntaxError(ValueError):
@@ -33,7 +45,7 @@ class PhraseSyntaxError(ValueError):
 @dataclass(frozen=True)
 class Rule:
     label: str
-    phrases: tuple[Phrase, ...]  # all must occur (one phrase = an ordinary phrase)
+    phrases: tuple[Variants, ...]  # all must occur (one phrase = an ordinary phrase)
     source: str
 
 
@@ -41,18 +53,29 @@ class Rule:
 class Hit:
     label: str
     start: int
-    end: int  # token span of the (first) phrase, end exclusive
+    end: int  # piece span of the (first) phrase, end exclusive
     source: str
 
 
 class PhraseBook:
     """Compiled rules, checked in order; the first rule that matches wins."""
 
-    def __init__(self, normalize: Normalizer, *, gap: int = 2, known: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        normalize: Normalizer,
+        *,
+        gap: int = 2,
+        known: Iterable[str] = (),
+        lemmas: Lemmatizer = LEMMAS,
+        loose: bool = True,
+    ) -> None:
+        """`loose`: an unknown word may also match a lexicon key it starts with."""
         self.normalize = normalize
+        self.lemmas = lemmas
         self.gap = gap
+        self.loose = loose
         self.rules: list[Rule] = []
-        self._atoms: dict[tuple[str, bool], int] = {}
+        self._atoms: dict[tuple[str, bool], int] = {}  # (key, prefix) -> atom id
         self._known = set(known)
         self._fuzzy: Vocabulary | None = None
 
@@ -67,36 +90,61 @@ class PhraseBook:
         self.rules.append(Rule(label, compiled, " + ".join(parts)))
         self._fuzzy = None
 
-    def _compile(self, phrase: str) -> Phrase:
-        slots: list[tuple[Slot, int | None]] = []
+    def _compile(self, phrase: str) -> Variants:
+        places: list[list[list[Slot]]] = []  # each place: its options, each a run of slots
+        gaps: list[int | None] = []
         wide: int | None = None
         for place in phrase.split():
             if place == "...":
                 wide = WIDE_GAP
                 continue
-            alternatives = [a for a in place.split("|") if a]
-            atoms: set[int] = set()
-            for alt in alternatives:
-                prefix = alt.endswith("*")
-                words = self.normalize(alt.rstrip("*"))
-                if not words:
-                    raise PhraseSyntaxError(f"{alt!r} has no letters in phrase {phrase!r}")
-                if len(words) > 1 and len(alternatives) > 1:
-                    raise PhraseSyntaxError(f"{alt!r} is several words inside an 'a|b' choice")
-                for w in words[:-1]:
-                    slots.append((frozenset({self._atom(w, False)}), wide))
-                    wide = None
-                atoms.add(self._atom(words[-1], prefix))
-            if not atoms:
-                raise PhraseSyntaxError(f"empty place in phrase {phrase!r}")
-            slots.append((frozenset(atoms), wide))
+            places.append(self._place(place, phrase))
+            gaps.append(wide)
             wide = None
-        if not slots:
+        if not places:
             raise PhraseSyntaxError("empty phrase")
-        return tuple(slots)
+        variants = []
+        for choice in itertools.islice(itertools.product(*places), MAX_VARIANTS + 1):
+            slots: list[tuple[Slot, int | None]] = []
+            for run, gap in zip(choice, gaps, strict=True):
+                slots += [(slot, gap if i == 0 else None) for i, slot in enumerate(run)]
+            variants.append(tuple(slots))
+        if len(variants) > MAX_VARIANTS:
+            raise PhraseSyntaxError(f"too many ways to read {phrase!r}: split it in several")
+        return tuple(variants)
 
-    def _atom(self, word: str, prefix: bool) -> int:
-        return self._atoms.setdefault((word, prefix), len(self._atoms))
+    def _place(self, place: str, phrase: str) -> list[list[Slot]]:
+        """The options of one place: alternatives grouped by the words joined before them."""
+        alternatives = [a for a in place.split("|") if a]
+        groups: dict[tuple[Slot, ...], set[int]] = {}
+        for alt in alternatives:
+            prefix = alt.endswith("*")
+            exact = alt.startswith("=")
+            words = self.normalize(alt.strip("*="))
+            if not words:
+                raise PhraseSyntaxError(f"{alt!r} has no letters in phrase {phrase!r}")
+            if len(words) > 1 and len(alternatives) > 1:
+                raise PhraseSyntaxError(f"{alt!r} is several words inside an 'a|b' choice")
+            run: list[Slot] = []
+            for n, w in enumerate(words):
+                if prefix and n == len(words) - 1:
+                    run.append(frozenset({self._atom(w, True)}))
+                elif exact:
+                    run.append(frozenset({self._atom(written(w), False)}))
+                else:  # a joined verb ("uccidermi") keeps its person: only its written forms
+                    pieces = self.lemmas.pieces(w)
+                    run += [frozenset(self._atom(k, False)
+                                      for k in (p.forms if p.joined else p.keys)) for p in pieces]
+                    if len(words) == 1 and len(pieces) > 1:  # as one word, for typos in it
+                        groups.setdefault((), set()).add(self._atom(written(w), False))
+            *lead, last = run
+            groups.setdefault(tuple(lead), set()).update(last)
+        if not groups:
+            raise PhraseSyntaxError(f"empty place in phrase {phrase!r}")
+        return [[*lead, frozenset(last)] for lead, last in groups.items()]
+
+    def _atom(self, key: str, prefix: bool) -> int:
+        return self._atoms.setdefault((key, prefix), len(self._atoms))
 
     def protect(self, words: Iterable[str]) -> None:
         """Real words that must never be read as a typo of a lexicon word ("dormire")."""
@@ -104,7 +152,7 @@ class PhraseBook:
         self._fuzzy = None
 
     def words(self) -> set[str]:
-        """Every whole word the rules use (to protect real words from typo matching)."""
+        """Every key the rules use."""
         return {w for (w, prefix) in self._atoms if not prefix}
 
     def _prepare(self) -> Vocabulary:
@@ -115,39 +163,49 @@ class PhraseBook:
             for w, a in self._prefixes.items():
                 if len(w) >= FUZZY_PREFIX:
                     self._fuzzy_prefixes.setdefault(w[0], []).append((w, a))
-            self._protected = self._known | set(self._exact)
+            self._key_lengths = sorted({len(w) for w in self._exact if len(w) >= FUZZY_KEY})
             self._fuzzy = Vocabulary(
-                (w for w in self._exact if len(w) >= FUZZY_WORD), min_length=FUZZY_WORD - 1
+                (w for w in self._exact if len(w) >= FUZZY_KEY), min_length=FUZZY_KEY
             )
             self._starts: dict[int, list[int]] = {}
             for index, rule in enumerate(self.rules):
-                for atom in rule.phrases[0][0][0]:
-                    self._starts.setdefault(atom, []).append(index)
+                for variant in rule.phrases[0]:
+                    for atom in variant[0][0]:
+                        self._starts.setdefault(atom, []).append(index)
+            for index_list in self._starts.values():
+                index_list[:] = sorted(set(index_list))
         return self._fuzzy
 
     # matching -----------------------------------------------------------------------------
 
-    def atoms_of(self, token: str) -> set[int]:
-        """The atoms a message token stands for: exact, prefix, or one typo away."""
+    def read(self, tokens: Sequence[str]) -> list[Piece]:
+        """The pieces of a message's tokens (see flows.lemmas)."""
+        return [piece for token in tokens for piece in self.lemmas.pieces(token)]
+
+    def atoms_of(self, piece: Piece) -> set[int]:
+        """The atoms a piece stands for: its keys, prefixes, or (unknown words) one typo away."""
         fuzzy = self._prepare()
-        found: set[int] = set()
-        if token in self._exact:
-            found.add(self._exact[token])
-        for k in range(1, len(token) + 1):
-            atom = self._prefixes.get(token[:k])
+        found = {self._exact[k] for k in piece.keys if k in self._exact}
+        word = piece.surface
+        for k in range(1, len(word) + 1):
+            atom = self._prefixes.get(word[:k])
             if atom is not None:
                 found.add(atom)
-        if token in self._protected or len(token) < FUZZY_PREFIX:
+        if piece.known or word in self._known or len(word) < FUZZY_PREFIX:
             return found
-        found.update(self._exact[w] for w in fuzzy.near(token))
-        for stem, atom in self._fuzzy_prefixes.get(token[0], ()):  # typos rarely hit letter one
+        for key in piece.keys:
+            found.update(self._exact[w] for w in fuzzy.near(key) if len(key) >= FUZZY_KEY)
+        for n in self._key_lengths if self.loose else ():
+            if n + 2 <= len(word) and word[:n] in self._exact:
+                found.add(self._exact[word[:n]])
+        for stem, atom in self._fuzzy_prefixes.get(word[0], ()):  # typos rarely hit letter one
             n = len(stem)
-            if any(OSA.distance(stem, token[:m], score_cutoff=1) <= 1 for m in (n - 1, n, n + 1)):
+            if any(OSA.distance(stem, word[:m], score_cutoff=1) <= 1 for m in (n - 1, n, n + 1)):
                 found.add(atom)
         return found
 
     def find(self, tokens: Sequence[str], *, skip: frozenset[int] = frozenset()) -> Hit | None:
-        """The first rule found in the tokens (positions in `skip` are ignored)."""
+        """The first rule found in the tokens (pieces in `skip` are ignored)."""
         hits = self.find_all(tokens, skip=skip, first=True)
         return hits[0] if hits else None
 
@@ -156,16 +214,15 @@ class PhraseBook:
     ) -> list[Hit]:
         """Every rule found in the tokens, in rule order."""
         self._prepare()
-        atoms = [set() if i in skip else self.atoms_of(t) for i, t in enumerate(tokens)]
+        pieces = self.read(tokens)
+        atoms = [set() if i in skip else self.atoms_of(p) for i, p in enumerate(pieces)]
         present = set().union(*atoms)
         candidates = sorted({r for a in present for r in self._starts.get(a, ())})
         out: list[Hit] = []
         for rule in (self.rules[r] for r in candidates):
-            if any(present.isdisjoint(slot) for phrase in rule.phrases for slot, _ in phrase):
-                continue  # a word of the rule is missing altogether
             spans = []
-            for phrase in rule.phrases:
-                span = self._span(atoms, phrase)
+            for variants in rule.phrases:
+                span = next((s for v in variants if (s := self._span(atoms, present, v))), None)
                 if span is None:
                     break
                 spans.append(span)
@@ -176,7 +233,12 @@ class PhraseBook:
                     break
         return out
 
-    def _span(self, atoms: list[set[int]], phrase: Phrase) -> tuple[int, int] | None:
+    def _span(
+        self, atoms: list[set[int]], present: set[int], phrase: Phrase
+    ) -> tuple[int, int] | None:
+        if any(present.isdisjoint(slot) for slot, _ in phrase):
+            return None  # a word of the phrase is missing altogether
+
         def walk(k: int, after: int, start: int) -> tuple[int, int] | None:
             if k == len(phrase):
                 return start, after

@@ -77,7 +77,9 @@ class RiskScorer:
 
     def score(self, tokens: Sequence[str], *, skip: frozenset[int] = frozenset()) -> Risk:
         """The risk of one message; positions in `skip` (idioms) are ignored."""
-        hits = Counter(hit.label for hit in self.book.find_all(tokens, skip=skip))
+        # one hit per signal and place: phrases of a signal may share a lemma ("treno", "treni")
+        places = {(hit.label, hit.start) for hit in self.book.find_all(tokens, skip=skip)}
+        hits = Counter(label for label, _ in places)
         if not hits:
             return NO_RISK
         points = {

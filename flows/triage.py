@@ -1,30 +1,55 @@
 """Classify one message: crisis, a person, a FAQ, a command, a greeting, or unknown.
 
+FAIL-SAFE ROUTING: when in doubt, a person.
+  - The bot answers by itself only what it recognises with confidence: a question about the
+    service (a FAQ, with topical evidence: one of the FAQ's own words, not a score built from
+    "come", "posso", "mi"), a command, a greeting, a menu choice.
+  - A young person telling something about themselves or someone close goes to a listener
+    ("human", priority "high" or "normal"), even when no lexicon entry matches: a word of the
+    first or second person and a word of feelings, family, school, body, relationships or life
+    events (lexicon [about]), or a feeling alone.
+  - Crisis detection only decides whether the priority is "crisis".
+  - A message that asks a service question AND tells something personal in another sentence
+    gets both: "human" with the FAQ attached (the engine answers, then hands over).
+  - The menu is never the whole answer to a message that says something personal.
+
 Order (the first that applies wins):
   1. crisis lexicon (crisis.toml), then risk signals (risk.toml)
                                                           -> "crisis",  priority "crisis"
   2. STOP / CANCELLA (the whole message, or a request that is not a question)
                                                           -> "stop" / "erase"
      OPERATORE, PERSONA (the whole message)               -> "human",   priority "normal"
-  3. only greetings, MENU or AIUTO                        -> "greeting"
-  4. a personal difficulty (lexicon [personal.*])         -> "human",   priority "high"
-  5. asking for a person (lexicon [human])                -> "human",   priority "normal"
-  6. a long message with strong distress (risk.toml)     -> "human",   priority "high"
-  7. a FAQ scoring at least matching.suggest              -> "faq"
-  8. anything else (thanks, "ok", chatter)                -> "unknown"
+     only greetings, MENU or AIUTO                        -> "greeting"
+  3. a personal difficulty (lexicon [personal.*]) or strong distress (risk.toml)
+                                                          -> "human",   priority "high"
+  4. asking for a person (lexicon [human])                -> "human",   "normal" ("high" if
+                                                             the message is also personal)
+  5. only thanks, "ok"                                    -> "unknown" (reason "thanks")
+  6. a FAQ with evidence, scoring at least matching.suggest
+                                                          -> "faq"  (or "human" + the FAQ when
+                                                             another sentence is personal)
+  7. personal (lexicon [about])                          -> "human",   "high" or "normal"
+  8. anything else (chatter)                              -> "unknown"
+Every result carries `distress` (a distress signal of risk.toml was found): the engine sends
+such a message to a listener instead of a second FAQ or menu (flows.engine).
 The engine uses this same function, so `sos-bot triage` and the bot always agree.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from rapidfuzz import fuzz, process
 
+from flows.matcher import Candidate
 from flows.pack import Pack
 
 COMMAND_SIMILARITY = 88  # a command with a typo or its words swapped is still the command
+_SENTENCES = re.compile(r"[?!.;,\n]+")
+VERBATIM = 90.0  # a message this close to one of the FAQ's own questions needs no other evidence
+HIGH_TOPICS = frozenset({"feelings", "body"})  # personal topics that make the priority "high"
 
 Intent = Literal["crisis", "human", "faq", "erase", "stop", "greeting", "unknown"]
 
@@ -37,6 +62,7 @@ class Triage:
     priority: Literal["crisis", "high", "normal"] | None = None
     reason: str | None = None  # e.g. "crisis:suicide", "personal:family", "thanks"
     alternatives: tuple[tuple[str, float], ...] = ()  # close runner-up FAQs (ambiguous match)
+    distress: bool = False  # a distress signal (risk.toml): never a second FAQ or menu
 
     def as_dict(self) -> dict[str, Any]:
         """The four public fields, as printed by `sos-bot triage`."""
@@ -77,6 +103,67 @@ def _command(pack: Pack, text: str, tokens: tuple[str, ...]) -> Triage | None:
     return None
 
 
+def about(pack: Pack, tokens: tuple[str, ...]) -> str | None:
+    """The personal topic of a message about oneself or someone close, if it is one."""
+    found = {hit.label for hit in pack.about.find_all(tokens)}
+    topics = sorted(found - {"person"}, key=lambda t: (t not in HIGH_TOPICS, t))
+    if topics and ("person" in found or "feelings" in found):
+        return topics[0]
+    return None
+
+
+def _personal(topic: str, risk_distress: bool) -> Triage:
+    high = topic in HIGH_TOPICS or risk_distress
+    return Triage("human", priority="high" if high else "normal", reason=f"personal:{topic}",
+                  distress=risk_distress)
+
+
+def evidence(pack: Pack, tokens: tuple[str, ...]) -> set[str]:
+    """The FAQs whose topical words the message holds (as lemmas)."""
+    return {hit.label for hit in pack.evidence.find_all(tokens)}
+
+
+def _best_faq(pack: Pack, tokens: tuple[str, ...]) -> tuple[Candidate, tuple[Candidate, ...]]:
+    """The best FAQ with topical evidence, and its close runners-up (with evidence too)."""
+    m = pack.matching
+    found = evidence(pack, tokens)
+    ranked = [c for c in pack.matcher.rank(tokens, limit=5, floor=m.suggest)
+              if c.evidence or c.faq_id in found or c.score >= VERBATIM]
+    if not ranked:
+        return Candidate("", 0.0, ""), ()
+    best = ranked[0]
+    close = best.score - m.margin if best.score >= m.answer else max(m.suggest, best.score - 15)
+    return best, tuple(c for c in ranked[1:3] if c.score >= close)
+
+
+def _told_apart(pack: Pack, text: str, faq_id: str) -> str | None:
+    """A personal topic in a sentence of the message that is not the FAQ question."""
+    sentences = [s for s in _SENTENCES.split(text) if s.strip()]
+    if len(sentences) < 2:
+        return None
+    rest = tuple(t for s in sentences for t in _unless_about(pack, pack.normalize(s), faq_id))
+    return about(pack, rest) if rest else None
+
+
+def _asks(pack: Pack, text: str, tokens: tuple[str, ...]) -> bool:
+    """The message is a question ("?" or a question word first), not a statement."""
+    return "?" in text or bool(tokens and tokens[0] in pack.commands.asks)
+
+
+def _asked_apart(pack: Pack, text: str, faq_id: str) -> bool:
+    """The message has several sentences, one of them the FAQ question."""
+    sentences = [s for s in _SENTENCES.split(text) if s.strip()]
+    return len(sentences) > 1 and any(
+        not _unless_about(pack, pack.normalize(s), faq_id) for s in sentences)
+
+
+def _unless_about(pack: Pack, tokens: tuple[str, ...], faq_id: str) -> tuple[str, ...]:
+    """The tokens of a sentence, or none if it asks about the FAQ."""
+    if pack.matcher.evidence(tokens, faq_id) or faq_id in evidence(pack, tokens):
+        return ()
+    return tokens
+
+
 def triage(pack: Pack, text: str) -> Triage:
     """What the young person needs, from one message."""
     tokens = pack.normalize(text)
@@ -86,24 +173,46 @@ def triage(pack: Pack, text: str) -> Triage:
     command = _command(pack, text, tokens)
     if command:
         return command
+    distress = risk.distress > 0
+    best, others = _best_faq(pack, tokens)
+    faq = best if best.faq_id else None
+    # answered before a listener: a clear FAQ asked in a sentence of its own
+    attached = faq if faq is not None and not others and _asked_apart(pack, text, faq.faq_id) \
+        else None
+    faq_id, score = (attached.faq_id, attached.score) if attached else (None, None)
     personal = pack.personal.find(tokens)
-    if personal:
-        return Triage("human", priority="high", reason=personal.label)
-    if pack.human.find(tokens):
-        return Triage("human", priority="normal", reason="asked_for_person")
+    if personal or pack.crisis.distressed(risk):
+        reason = personal.label if personal else "personal:distress"
+        return Triage("human", priority="high", reason=reason, distress=distress, faq_id=faq_id,
+                      score=score)
+    asked = pack.human.find(tokens)
+    if asked:  # a question about the service is answered first
+        topic = about(pack, tokens)
+        high = topic in HIGH_TOPICS or distress
+        rest = tokens[:asked.start] + tokens[asked.end:]  # the words around "talk to a person"
+        clear = faq if faq is not None and not others and rest and not _unless_about(
+            pack, rest, faq.faq_id) else None
+        return Triage("human", priority="high" if high else "normal", reason="asked_for_person",
+                      distress=distress, faq_id=clear.faq_id if clear else None,
+                      score=clear.score if clear else None)
     c = pack.commands
     if tokens and all(t in c.thanks or t in c.hello or t in c.filler for t in tokens):
         return Triage("unknown", reason="thanks")
-    if pack.crisis.needs_listener(tokens, risk):
-        return Triage("human", priority="high", reason="personal:distress")
-    m = pack.matching
-    ranked = pack.matcher.rank(tokens, floor=m.suggest)
-    if ranked and ranked[0].score >= m.suggest:
-        best = ranked[0]
-        close = best.score - m.margin if best.score >= m.answer else max(m.suggest, best.score - 15)
-        others = tuple((c.faq_id, c.score) for c in ranked[1:] if c.score >= close)
-        return Triage("faq", best.faq_id, best.score, reason="faq", alternatives=others)
-    return Triage("unknown")
+    if faq is not None:
+        topic = _told_apart(pack, text, faq.faq_id)
+        if topic is None and not _asks(pack, text, tokens):  # a statement about oneself
+            topic = about(pack, tokens)
+        if topic:
+            t = _personal(topic, distress)
+            return Triage(t.intent, priority=t.priority, reason=t.reason, distress=distress,
+                          faq_id=faq_id, score=score)
+        alternatives = tuple((o.faq_id, o.score) for o in others)
+        return Triage("faq", faq.faq_id, faq.score, reason="faq", alternatives=alternatives,
+                      distress=distress)
+    topic = about(pack, tokens)
+    if topic:
+        return _personal(topic, distress)
+    return Triage("unknown", distress=distress)
 
 
 def language(pack: Pack, text: str) -> str | None:

@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
         auth,
         catalog,
         conversation,
+        corrections,
         figures,
         formatting,
         live,
@@ -50,7 +51,7 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     formatting.init_app(app)
     for blueprint in (assets, auth.bp, queue.bp, live.bp, conversation.bp, simulator.bp, admin.bp,
-                      alerts.bp, rota.bp, figures.bp):
+                      alerts.bp, rota.bp, figures.bp, corrections.bp):
         app.register_blueprint(blueprint)
     presence.init_app(app)
     support.init_app(app)

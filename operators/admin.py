@@ -47,6 +47,8 @@ ACTION_LABELS = {
     "alert_sent": "allerta inviata per",
     "alert_acknowledged": "ha preso in carico l'allerta per",
     "oncall_updated": "ha modificato la reperibilità di un coordinatore",
+    "triage_corrected": "ha corretto la lettura del bot in",
+    "corrections_exported": "ha esportato le correzioni del bot",
 }
 STATUSES = ("waiting", "listener", "bot", "closed")
 

@@ -22,7 +22,7 @@ from flask import (
 from sqlmodel import Session, select
 from werkzeug.wrappers import Response
 
-from bot import activity, audit
+from bot import activity, audit, corrections
 from bot.db import read_session, write_session
 from bot.models import Contact, Conversation, Operator, utcnow
 from bot.runtime import runtime
@@ -119,6 +119,8 @@ def _page(db: Session, conversation: Conversation) -> dict[str, Any]:
         # the page reloads when this changes: who holds it, or what the young person asked
         "state": f"{conversation.status}:{conversation.listener_id or ''}:{asked or ''}",
         "rights": asked,
+        "read_by_bot": corrections.read_by_bot(db, conversation.id),
+        "correction_labels": corrections.CATEGORIES,
     }
 
 
@@ -272,18 +274,42 @@ def close(conversation_id: str) -> Any:
     catalog = _catalog()
     outcome = request.form.get("outcome", "")
     topics = list(dict.fromkeys(request.form.getlist("topics")))
+    correction = request.form.get("correction", "")
 
     def action(db: Session, operator: Operator) -> str:
-        _visible(db, conversation_id)
+        conversation = _visible(db, conversation_id)
         if outcome not in {o.id for o in catalog.outcomes}:
             raise HandoverError("Scegli un esito per chiudere la conversazione.")
         unknown = set(topics) - {t.id for t in catalog.topics}
         if unknown:
             raise HandoverError("Tema sconosciuto: ricarica la pagina e riprova.")
+        if correction and correction not in corrections.CATEGORIES:
+            raise HandoverError("Correzione sconosciuta: ricarica la pagina e riprova.")
         handover.close(db, conversation_id, operator, outcome, topics, utcnow())
+        if correction and corrections.read_by_bot(db, conversation.id):
+            corrections.record(db, conversation, operator, correction, utcnow())
         return "Conversazione chiusa. Grazie!"
 
     return _act(conversation_id, action, to_queue=True)
+
+
+@bp.post("/<conversation_id>/correction")
+@login_required
+def correct(conversation_id: str) -> Any:
+    """Mark the bot's reading of a message as wrong (a triage correction)."""
+    category = request.form.get("category", "")
+    message_id = request.form.get("message", "")[:32] or None
+
+    def action(db: Session, operator: Operator) -> str:
+        conversation = _visible(db, conversation_id)
+        try:
+            corrections.record(db, conversation, operator, category, utcnow(),
+                               message_id=message_id)
+        except corrections.CorrectionError as exc:
+            raise HandoverError(str(exc)) from exc
+        return "Grazie: la correzione aiuta a migliorare il bot."
+
+    return _act(conversation_id, action)
 
 
 @bp.post("/<conversation_id>/reveal")

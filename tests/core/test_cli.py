@@ -118,3 +118,20 @@ def test_run_starts_everything_and_answers_healthz(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(20)
     assert proc.returncode == 0
+
+
+def test_triage_evaluate_prints_each_split_and_fails_below_the_bars(
+        database_url: str, tmp_path: Path) -> None:
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps({"text": "voglio morire", "intent": "crisis", "faq_id": None,
+                                "tags": []}) + "\n", encoding="utf-8")
+    code, out = run(["triage", "--evaluate", str(good), str(good)], database_url)
+    assert code == 0, out
+    assert out.count("good.jsonl (1 messages)") == 2 and "crisis priority recall" in out
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"text": "grazie", "intent": "crisis", "faq_id": None}) + "\n",
+                   encoding="utf-8")
+    code, out = run(["triage", "--evaluate", str(good), str(bad)], database_url)
+    assert code == 1 and "BELOW THE BAR" in out
+    code, out = run(["triage", "--evaluate", str(tmp_path / "missing.jsonl")], database_url)
+    assert code != 0 and "no such file" in out

@@ -243,3 +243,28 @@ def test_a_support_request_rings_on_the_coordinators_open_dashboard(
     assert not anna.locator("#crisis-alert").is_visible()  # listeners are not rung for it
     for opened in pages.values():
         opened.context.close()
+
+
+def test_listener_marks_the_bots_reading_as_wrong(shift: Shift, page: Any) -> None:
+    """The correction form of the conversation view: chosen in the browser, stored with the
+    message, audited."""
+    from bot.models import AuditEvent, TriageCorrection
+
+    assert shift.whatsapp("ho tanti lividi, a casa è un casino") == 200
+    conversation = shift.conversation_of("waiting")
+    browser.login(page, shift.url, "anna", PASSWORD)
+    page.goto(f"{shift.url}/conversations/{conversation.id}")
+    page.locator("button[data-claim]").click()
+    page.wait_for_url(re.compile(r"/conversations/[0-9a-f]{32}$"))
+    form = page.locator("#correction-form")
+    assert "ho tanti lividi" in form.locator("#correction-message").inner_text()
+    form.locator("input[value='should_be_crisis']").check()
+    form.locator("#correction-send").click()
+    page.locator(".flash").wait_for()
+    assert "la correzione aiuta a migliorare il bot" in page.locator(".flash").inner_text()
+    with read_session(shift.rt.db) as session:
+        (found,) = session.exec(select(TriageCorrection)).all()
+        actions = [e.action for e in session.exec(select(AuditEvent))]
+    assert found.category == "should_be_crisis"
+    assert found.text == "ho tanti lividi, a casa è un casino"
+    assert found.operator_id == shift.anna.id and "triage_corrected" in actions

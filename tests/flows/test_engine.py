@@ -383,3 +383,50 @@ def test_fallback_still_hands_over_when_even_the_texts_fail(
     monkeypatch.setattr("flows.render.fill", broken)
     result = fallback(pack, {}, context(first_contact=True))
     assert result.events == [Escalate("high", "bot_error")]
+
+
+# -- fail-safe routing ------------------------------------------------------------------------
+
+
+def test_a_personal_first_message_never_gets_the_menu_alone(pack: Pack, context: Make) -> None:
+    result = step(pack, None, "oggi a scuola è andata malissimo e non so con chi parlarne",
+                  context(first_contact=True))
+    assert "Escalate" in kinds(result.events)
+    assert not any("Rispondi con un numero" in r for r in replies(result.events))
+
+
+def test_a_question_and_something_personal_get_the_answer_then_a_listener(
+        pack: Pack, context: Make) -> None:
+    result = step(pack, None, "siete aperti stasera? sto malissimo", context())
+    assert kinds(result.events) == ["LanguageSet", "Reply", "FaqMatched", "Reply", "Escalate"]
+    faq = next(e for e in result.events if isinstance(e, FaqMatched))
+    escalate = next(e for e in result.events if isinstance(e, Escalate))
+    assert faq.faq_id == "orari" and escalate.priority == "high"
+    assert "MENU" not in replies(result.events)[0]  # no menu or footer before the hand-over
+
+
+def test_second_look_after_a_faq_a_distress_signal_goes_to_a_listener(
+        pack: Pack, context: Make) -> None:
+    first = step(pack, None, "boh non so più", context())
+    assert "Escalate" not in kinds(first.events)  # alone, not enough to call a listener
+    answered = step(pack, None, "a che ora aprite?", context())
+    assert "FaqMatched" in kinds(answered.events)
+    second = step(pack, answered.state, "boh non so più", context())
+    (escalate,) = [e for e in second.events if isinstance(e, Escalate)]
+    assert (escalate.priority, escalate.reason) == ("high", "personal:distress")
+    assert "FaqMatched" not in kinds(second.events)
+
+
+def test_second_look_after_the_menu_too(pack: Pack, context: Make) -> None:
+    shown = step(pack, None, "asdfghjkl", context())  # not understood: the menu
+    assert any("Rispondi con un numero" in r for r in replies(shown.events))
+    second = step(pack, shown.state, "ok ma non riesco", context())
+    assert [e.priority for e in second.events if isinstance(e, Escalate)] == ["high"]
+
+
+def test_a_personal_message_after_a_faq_is_not_answered_by_another_faq(
+        pack: Pack, context: Make) -> None:
+    answered = step(pack, None, "quanto costa?", context())
+    second = step(pack, answered.state, "come faccio a dirlo ai miei che mi hanno bocciato?",
+                  context())
+    assert "FaqMatched" not in kinds(second.events) and "Escalate" in kinds(second.events)

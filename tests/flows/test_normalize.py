@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flows import Pack
-from flows.normalize import Normalizer, collapse, fold
+from flows.normalize import Normalizer, collapse, fold, unstretch
 
 
 @pytest.mark.parametrize(
@@ -33,24 +33,33 @@ def test_collapse_repeated_letters(word: str, collapsed: str) -> None:
     assert collapse(word) == collapsed
 
 
+@pytest.mark.parametrize(
+    ("word", "kept"),
+    [("aiutooo", "aiuto"), ("ciaooooo", "ciao"), ("ammazzare", "ammazzare"), ("ciaoo", "ciaoo")],
+)
+def test_stretched_letters_squeeze_but_double_letters_stay(word: str, kept: str) -> None:
+    """Dictionaries know "ammazzare", not "amazare": only a letter typed 3+ times is squeezed."""
+    assert unstretch(word) == kept
+
+
 def test_abbreviations_expand_to_normalised_words() -> None:
     normalize = Normalizer({"nn": "non", "xke": "perché", "kms": "kill myself", "6": "sei"})
     assert normalize("NN lo so xkè") == ("non", "lo", "so", "perche")
     assert normalize("nnn") == ("non",)  # repeated letters collapse before the look-up
-    assert normalize("kms") == ("kil", "myself")
+    assert normalize("kms") == ("kill", "myself")
     assert normalize("dove 6?") == ("dove", "sei")
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("nn ce la faccio +", "non ce la facio piu"),
+        ("nn ce la faccio +", "non ce la faccio piu"),
         ("xke nn mi rispondete cmq", "perche non mi rispondete comunque"),
         ("ke ore sn?", "che ore sono"),
         ("ho bisogno di parlare cn qlcn", "ho bisogno di parlare con qualcuno"),
         ("x favore", "per favore"),
         ("tvb", "ti voglio bene"),
-        ("me vojo levà de mezzo", "mi voglio levare di mezo"),
+        ("me vojo levà de mezzo", "mi voglio levare di mezzo"),
         ("u r kind", "you are kind"),
         ("AIUTOOOO!!!", "aiuto"),
     ],

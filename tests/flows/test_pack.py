@@ -179,7 +179,7 @@ def test_same_question_in_two_faqs(tmp_path: Path) -> None:
 
 
 def test_bad_crisis_phrase(tmp_path: Path) -> None:
-    old = 'phrases = [\n  "voglio|vorrei|vojo'
+    old = 'phrases = [\n  "=voglio|=vorrei'
     message, text = broken(tmp_path, "crisis.toml", old, old.replace('[\n  "', '[\n  "?!", "'))
     line = _line(text, '"?!"') - 1
     assert message == f"crisis.toml:{line}: suicide: '?!' has no letters in phrase '?!'"
@@ -204,3 +204,23 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_error_messages_always_name_a_line(tmp_path: Path) -> None:
     message, _ = broken(tmp_path, "faq.toml", "[telefono]", "[Telefono!]")
     assert re.match(r"^faq\.toml:\d+:", message), message
+
+
+def test_bad_personal_words_name_file_and_line(tmp_path: Path) -> None:
+    message, text = broken(tmp_path, "lexicon.toml", 'person = [\n  "=io",',
+                           'person = [\n  "?!", "=io",')
+    assert message.startswith("lexicon.toml:") and "[about] person: '?!' has no letters" in message
+    message, _ = broken(tmp_path / "b", "lexicon.toml", "[about]\nperson = [",
+                        "[about]\npeople = [")
+    assert "[about] has no 'person' list" in message
+
+
+def test_faq_keywords_must_be_words(tmp_path: Path) -> None:
+    old = 'keywords = ["paga", "costa",'
+    message, text = broken(tmp_path, "faq.toml", old, 'keywords = [42, "costa",')
+    line = _line(text, "keywords = [42")
+    assert message == f"faq.toml:{line}: keywords must be a non-empty string"
+    message, text = broken(tmp_path / "b", "faq.toml", old, 'keywords = ["il"] #')
+    line = _line(text, 'keywords = ["il"]')
+    assert message == (f"faq.toml:{line}: faq 'gratuito': keywords have only small words "
+                       "(nothing to look for)")

@@ -100,6 +100,22 @@ def test_commands_and_small_talk(pack: Pack, text: str, intent: str) -> None:
     assert t.priority is None
 
 
+@pytest.mark.parametrize("text", [
+    "voglio parlare con un operatore",
+    "vorrei parlare con un volontario",
+    "posso parlare con una persona vera?",
+])
+def test_asking_for_a_person_brings_no_faq_along(pack: Pack, text: str) -> None:
+    """The words of the request itself ("operatore", "volontario") are no evidence for a FAQ."""
+    t = triage(pack, text)
+    assert (t.intent, t.faq_id) == ("human", None)
+
+
+def test_a_question_beside_the_request_is_still_answered(pack: Pack) -> None:
+    t = triage(pack, "esiste un posto dove andare a parlare con qualcuno a cesena?")
+    assert (t.intent, t.faq_id) == ("human", "servizi-territorio")
+
+
 def test_commands_only_as_the_whole_message(pack: Pack) -> None:
     assert triage(pack, "stop al bullismo: ci sono incontri a scuola?").intent != "stop"
     assert triage(pack, "come si cancella la chat?").intent == "faq"
@@ -138,3 +154,81 @@ def test_triage_is_frozen() -> None:
 )
 def test_language(pack: Pack, text: str, lang: str | None) -> None:
     assert language(pack, text) == lang
+
+
+# --- the fail-safe classes: each fixed as a class, by lemma entries, not single sentences ---
+
+CLASSES = {
+    "inflected": [
+        "mi sto tagliando adesso", "continuo a tagliarmi", "sto tagliandomi", "mi sono bruciata",
+        "sto pensando di uccidermi", "mi sto facendo male", "mi sto tagliadno",  # a typo too
+        "me sto a taglià", "i keep cutting myself", "mi sto hurting again",
+    ],
+    "hopelessness": [
+        "non ho più un motivo per vivere", "vorrei non svegliarmi domani", "sono un peso per tutti",
+        "immagino il mio funerale", "volevo salutarvi, grazie di tutto", "no reason to live",
+        "everyone would be better off without me", "i picture my own funeral",
+    ],
+    "abuse": [
+        "mio zio mi tocca quando siamo soli", "mi fa delle cose che non voglio",
+        "un adulto su instagram mi chiede foto intime", "my uncle touches me when we're alone",
+        "someone at home does things to me", "an older guy wants pics of my body",
+    ],
+    "overdose": [
+        "ho preso delle pillole con la vodka", "ho ingoiato una boccetta di gocce",
+        "took a bunch of pills with alcohol", "i feel faint after taking something",
+    ],
+    "third_party": [
+        "la mia amica ha detto che vuole morire", "ho paura che mio fratello si faccia del male",
+        "my sister is cutting herself", "i'm scared my brother will hurt himself",
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("label", "text"), [(label, t) for label, texts in CLASSES.items() for t in texts]
+)
+def test_every_class_of_miss_is_a_crisis(pack: Pack, label: str, text: str) -> None:
+    t = triage(pack, text)
+    assert (t.intent, t.priority) == ("crisis", "crisis"), (label, t)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "come faccio a farmi degli amici nella nuova scuola", "è normale piangere tutte le sere?",
+        "mia nonna è in ospedale e non riesco a concentrarmi", "how do i tell my parents i failed",
+        "my best friend stopped talking to me", "mi sono trasferita e qui non conosco nessuno",
+    ],
+)
+def test_personal_messages_go_to_a_listener_without_any_lexicon_entry(
+        pack: Pack, text: str) -> None:
+    t = triage(pack, text)
+    assert t.intent == "human" and t.priority in ("high", "normal"), t
+    assert t.faq_id is None
+
+
+@pytest.mark.parametrize(
+    ("text", "faq_id"),
+    [
+        ("siete aperti stasera? sto malissimo", "orari"),
+        ("è anonimo? mia madre mi controlla sempre il telefono", "anonimato"),
+        ("is it anonymous? my parents fight all the time", "anonimato"),
+    ],
+)
+def test_a_question_with_something_personal_gets_both(pack: Pack, text: str, faq_id: str) -> None:
+    t = triage(pack, text)
+    assert (t.intent, t.faq_id) == ("human", faq_id), t
+
+
+def test_faq_needs_topical_evidence_not_filler_words(pack: Pack) -> None:
+    """"vorrei non essere mai nato" shares words with a FAQ question; "come faccio a..." too."""
+    ranked = pack.matcher.rank(pack.normalize("come faccio a farmi degli amici"), floor=0)
+    assert ranked and not any(c.evidence for c in ranked)
+    assert triage(pack, "vorrei non essere mai nata").intent == "crisis"
+    assert triage(pack, "i miei genitori lo verranno a sapere?").faq_id == "anonimato"
+
+
+def test_distress_is_flagged_for_the_second_look(pack: Pack) -> None:
+    assert triage(pack, "boh non so più").distress
+    assert not triage(pack, "a che ora aprite?").distress
