@@ -28,6 +28,7 @@ REASONS = {
     "grief": "lutto",
     "money_home": "soldi e casa",
     "personal": "tema personale",
+    "unrecognised": "il bot non ha riconosciuto il messaggio",
     "unreadable": "e-mail non interpretabile",
     "crisis": "crisi",
 }

@@ -77,7 +77,7 @@ from flows.events import (
 from flows.hours import OpeningHours
 from flows.pack import Node, Option, Pack
 from flows.presence import Presence
-from flows.triage import Triage, language, triage
+from flows.triage import UNRECOGNISED, Triage, language, triage
 
 Status = Literal["bot", "waiting", "listener"]
 
@@ -204,7 +204,8 @@ class _Turn:
         self.forget_choices()
         personal = t.priority == "high" or (t.reason or "").startswith("personal:")
         priority = (t.priority or "high") if personal else "normal"
-        kind = "personal" if personal else "handover"
+        unrecognised = not personal and t.reason == UNRECOGNISED
+        kind = "personal" if personal else "unrecognised" if unrecognised else "handover"
         if self.nobody:
             self.say(self.text(f"{kind}_nobody"))
         elif self.open:
@@ -213,6 +214,8 @@ class _Turn:
             self.say(self.text(f"{kind}_closed"))
         if personal:
             self.events.append(Escalate(priority, t.reason or "personal"))
+        elif unrecognised:
+            self.events.append(Escalate(t.priority or "normal", UNRECOGNISED))
         else:
             self.events.append(Escalate("normal", "asked_for_person"))
 

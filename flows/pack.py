@@ -91,6 +91,7 @@ class Matching:
     answer: float = 70.0
     suggest: float = 45.0
     margin: float = 8.0  # a runner-up closer than this makes the match ambiguous
+    listen_from: float = 3.0  # words in a message the bot cannot place: from this many, a person
 
 
 @dataclass(frozen=True)
@@ -603,7 +604,8 @@ class _Lexicon:
 
     def _matching(self, src: Source) -> Matching:
         table = _table(src, ("matching",), src.data.get("matching", {}), "[matching]")
-        _only(src, ("matching",), table, ("answer", "suggest", "margin"), "[matching]")
+        _only(src, ("matching",), table, ("answer", "suggest", "margin", "listen_from"),
+              "[matching]")
         values = {}
         for name, value in table.items():
             number = isinstance(value, int | float) and not isinstance(value, bool)

@@ -39,6 +39,7 @@ REQUIRED_TEXTS = (
     "now_open", "now_closed", "today_at", "tomorrow_at", "day_at", "when_unknown",
     "contact_phone", "contact_email", "contact_address", "contact_web", "contact_hours",
     "crisis_nobody", "handover_nobody", "personal_nobody", "queue_place", "queue_place_unsure",
+    "unrecognised_open", "unrecognised_closed", "unrecognised_nobody",
 )
 CONTACT_FIELDS = ("phone", "email", "address", "web", "hours")
 

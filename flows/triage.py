@@ -29,7 +29,12 @@ Order (the first that applies wins):
                                                           -> "faq"  (or "human" + the FAQ when
                                                              another sentence is personal)
   7. personal (lexicon [about])                          -> "human",   "high" or "normal"
-  8. anything else (chatter)                              -> "unknown"
+  8. anything else of at least matching.listen_from words -> "human",   "normal" ("high" with
+                                                             distress), reason "unrecognised":
+     what nobody foresaw (a crisis in words no lexicon knows, a question no FAQ answers) is
+     read by a person, never answered with the menu alone
+  9. anything shorter (chatter: "boh", "lol", "ah ok"; the words of a harmless idiom do not
+     count)                                               -> "unknown"
 Every result carries `distress` (a distress signal of risk.toml was found): the engine sends
 such a message to a listener instead of a second FAQ or menu (flows.engine).
 The engine uses this same function, so `sos-bot triage` and the bot always agree.
@@ -49,6 +54,7 @@ from flows.pack import Pack
 COMMAND_SIMILARITY = 88  # a command with a typo or its words swapped is still the command
 _SENTENCES = re.compile(r"[?!.;,\n]+")
 VERBATIM = 90.0  # a message this close to one of the FAQ's own questions needs no other evidence
+UNRECOGNISED = "unrecognised"  # the reason of a message the bot could not place
 HIGH_TOPICS = frozenset({"feelings", "body"})  # personal topics that make the priority "high"
 
 Intent = Literal["crisis", "human", "faq", "erase", "stop", "greeting", "unknown"]
@@ -212,6 +218,12 @@ def triage(pack: Pack, text: str) -> Triage:
     topic = about(pack, tokens)
     if topic:
         return _personal(topic, distress)
+    idiom = pack.crisis.masked(tokens)  # "muoio dal ridere": recognised, and harmless
+    words = [t for i, t in enumerate(tokens) if i not in idiom
+             and t not in c.filler and t not in c.hello and t not in c.thanks]
+    if len(words) >= pack.matching.listen_from:  # fail-safe: what the bot cannot place, a person
+        return Triage("human", priority="high" if distress else "normal", reason=UNRECOGNISED,
+                      distress=distress)
     return Triage("unknown", distress=distress)
 
 

@@ -5,11 +5,16 @@ SPLITS is the one place where splits and their bars are set. Tuning splits are t
 lexicons are written against; blind splits were written by people who saw neither the lexicons
 nor the tuning splits, and are never used for tuning. A missing file FAILS the gate.
 
-tests/data/triage_holdout.jsonl (blind) keeps floors against regressions. Measured blind on
-2026-11-22 (before the fail-safe triage): crisis recall 41/45, FAQ top-1 43/50. Measured with the
-fail-safe triage: at-risk reaching a listener 70/75, crisis priority recall 42/45, FAQ top-1
-42/50, personal answered by a FAQ alone 0/30. Its other bars, and those of
-tests/data/triage_blind.jsonl, are to be set here after measuring them once.
+The blind splits hold the issue's bars where they are met, and floors against regressions where
+they are not yet (the gap is the work left; it is closed by classes in the tuning splits, never by
+copying blind wordings into the lexicons):
+- tests/data/triage_holdout.jsonl: measured blind on 2026-11-22 (before the fail-safe triage):
+  crisis recall 41/45, FAQ top-1 43/50; with the lemma lexicons: at-risk reaching a listener
+  70/75, crisis priority 42/45; with the fail-safe for messages the bot cannot place: 75/75.
+- tests/data/triage_blind.jsonl (written 2026-12-02, 286 messages): first measured with the lemma
+  lexicons: at-risk reaching a listener 159/176, crisis priority 104/126, idioms called crisis
+  3/25, FAQ top-1 43/50; with the fail-safe for messages the bot cannot place: 175/176 reach a
+  listener (its misses had been seen by then: that figure is no longer blind).
 """
 
 from __future__ import annotations
@@ -37,9 +42,9 @@ SPLITS: list[tuple[Path, Bars]] = [
     (HERE / "dev_triage_3.jsonl", BARS),
     (HERE / "dev_triage_risk.jsonl", BARS),
     # blind splits
-    (DATA / "triage_holdout.jsonl", replace(UNSET, crisis_priority=0.91, faq_top1=0.84,
-                                            faq_alone=0)),
-    # (DATA / "triage_blind.jsonl", BARS),  # enable once the file is in the repository
+    (DATA / "triage_holdout.jsonl", replace(BARS, crisis_priority=0.93, faq_top1=0.84)),
+    (DATA / "triage_blind.jsonl", replace(BARS, crisis_priority=0.82, idioms_as_crisis=0.12,
+                                          faq_top1=0.86)),
 ]
 TUNING = [path for path, _ in SPLITS[:6]]
 CLASSES = ("inflected", "hopelessness", "abuse", "overdose", "third_party", "personal_faqlike",

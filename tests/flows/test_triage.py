@@ -116,6 +116,22 @@ def test_a_question_beside_the_request_is_still_answered(pack: Pack) -> None:
     assert (t.intent, t.faq_id) == ("human", "servizi-territorio")
 
 
+@pytest.mark.parametrize("text", [
+    "stanotte ho pensato a tante cose strane, non so a chi dirlo",
+    "things have gotten really weird lately and idk",
+    "mi consigli una pizzeria?",
+])
+def test_what_the_bot_cannot_place_goes_to_a_person(pack: Pack, text: str) -> None:
+    """Fail-safe: no lexicon entry, no FAQ, but a real message: a listener reads it."""
+    t = triage(pack, text)
+    assert (t.intent, t.reason, t.priority) == ("human", "unrecognised", "normal")
+
+
+@pytest.mark.parametrize("text", ["boh", "ah ok", "lol", "muoio dal ridere 😂", "ciao grazie"])
+def test_chatter_and_idioms_stay_with_the_bot(pack: Pack, text: str) -> None:
+    assert triage(pack, text).intent in ("unknown", "greeting")
+
+
 def test_commands_only_as_the_whole_message(pack: Pack) -> None:
     assert triage(pack, "stop al bullismo: ci sono incontri a scuola?").intent != "stop"
     assert triage(pack, "come si cancella la chat?").intent == "faq"
