@@ -87,7 +87,7 @@ def test_retry_after_is_respected(rt: Runtime) -> None:
     first = receive(rt, inbound("ciao")).replies[0]
     deliver(rt, first)
     row = rows(rt, Message, Message.id == first)[0]
-    wait = row.next_attempt_at.replace(tzinfo=None) - utcnow().replace(tzinfo=None)  # type: ignore[union-attr]
+    wait = row.next_attempt_at.replace(tzinfo=None) - utcnow().replace(tzinfo=None)
     assert wait > timedelta(seconds=100)
 
 
