@@ -3,7 +3,6 @@ same conversation. Real IMAP (pymap) and SMTP (aiosmtpd) servers on loopback."""
 
 from __future__ import annotations
 
-import time
 from email.message import Message as MimeMessage
 
 from tests.email.conftest import LINE, YOUNG, Line, compose
@@ -87,8 +86,7 @@ def test_the_bots_answer_to_one_mail_is_one_mail(line: Line) -> None:
     """The first answer (welcome, privacy notice, reply) arrives as one mail, not several."""
     line.write(compose("Ciao, vorrei sapere come funziona il servizio."))
     line.wait_replies(1)
-    wait_until(lambda: all(m.status == "sent" for m in line.outbound()), 30, what="sent")
-    time.sleep(1)
+    line.settle()
     assert len(line.replies()) == 1 and len(line.outbound()) == 1
 
 
