@@ -161,7 +161,7 @@ def test_a_message_with_markup_shows_as_text_and_runs_nothing(shift: Shift, page
     page.goto(f"{shift.url}/conversations/{conversation.id}")
     assert XSS in page.locator("#thread").inner_text()
     assert page.locator("img").count() == 0
-    page.wait_for_timeout(500)
+    page.wait_for_load_state("load")  # an image's onerror would have run by then
     assert page.dialogs == []
 
 

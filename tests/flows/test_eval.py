@@ -31,9 +31,14 @@ def check(report: Report, name: str) -> None:
     assert report.faq_accuracy >= 0.9
 
 
+def test_the_evaluation_data_is_there() -> None:
+    """A gate whose data is missing fails: it never passes or skips unseen."""
+    for path in (EVAL, HOLDOUT):
+        assert path.is_file() and read(path), f"{path} is missing or empty"
+    assert DEV, "no development sets (dev_triage*.jsonl) next to this test"
+
+
 def test_independent_evaluation_set(pack: Pack) -> None:
-    if not EVAL.exists():
-        pytest.skip(f"{EVAL} is not there yet")
     check(evaluate(pack, read(EVAL)), EVAL.name)
 
 
