@@ -46,12 +46,13 @@ format: $(VENV)/.installed-test  ## rewrite the code in ruff's format
 
 # Every benchmark, each printing its table, then one summary: each headline figure beside its
 # target. A target not met is reported, not an error; a benchmark that stops early is.
-BENCH_SUMMARY ?= var/bench-summary.jsonl
+BENCH_SUMMARY ?= $(CURDIR)/var/bench-summary.jsonl
 bench: $(VENV)/.installed-test  ## every benchmark, each printing a table, then the summary
 	@mkdir -p $(dir $(BENCH_SUMMARY)); rm -f $(BENCH_SUMMARY); failed=""; \
 	for b in benchmarks/bench_*.py; do echo "== $$b"; \
 	  SOS_BENCH_SUMMARY=$(BENCH_SUMMARY) $(BIN)/python $$b || failed="$$failed $$b"; done; \
-	$(BIN)/python benchmarks/summary.py $(BENCH_SUMMARY) --ran benchmarks/bench_*.py; \
+	$(BIN)/python benchmarks/summary.py $(BENCH_SUMMARY) --ran benchmarks/bench_*.py \
+	  || failed="$$failed (no headline recorded)"; \
 	if [ -n "$$failed" ]; then echo "failed:$$failed"; exit 1; fi
 
 # There is no released schema yet: regenerate the initial migration from the models.

@@ -93,6 +93,22 @@ def database_url(database: str, _template: str, tmp_path: Path) -> Iterator[str]
     yield f"sqlite:///{path}"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes() -> Iterator[None]:
+    """argon2 at its cheapest cost: the same code, a thousandth of the CPU per hash. The suite
+    hashes and checks passwords thousands of times; the service keeps the library's defaults."""
+    from argon2 import PasswordHasher, profiles
+
+    from operators import accounts
+
+    cheapest = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher", lambda: cheapest)
+        accounts._dummy_hash.cache_clear()
+        yield
+    accounts._dummy_hash.cache_clear()
+
+
 def make_settings(database_url: str, **overrides: Any) -> config.Settings:
     """Settings for tests: defaults, the test database, listeners always open."""
     env = {"SOS_DATABASE_URL": database_url, "SOS_SERVICE_HOURS": ALWAYS_OPEN,
