@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.engine import Engine
 
 from bot import config, db
@@ -57,7 +57,8 @@ def _template(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     test process has its own, dropped at the end)."""
     if database != "sqlite":
         if not _postgres_answers(database):
-            pytest.skip(f"PostgreSQL at {database} does not answer: its runs are skipped")
+            where = make_url(database).render_as_string(hide_password=True)
+            pytest.skip(f"PostgreSQL at {where} does not answer: its runs are skipped")
         schema = f"sos_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
         engine = db.make_engine(database)
         with engine.begin() as conn:
