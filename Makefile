@@ -3,13 +3,23 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+CHROMIUM := /usr/bin/chromium
+TEST_WORKERS ?= 6
 
-.PHONY: run test lint check-browser test-sqlite test-postgres bench migration clean
+.PHONY: run test deps lint format bench migration clean
 
 run: $(VENV)/.installed  ## create the venv, install, migrate the SQLite database, start everything
 	$(BIN)/sos-bot run
 
-test: $(VENV)/.installed-test check-browser lint test-sqlite test-postgres  ## install what tests need and run them
+# One pytest run, spread over TEST_WORKERS processes: every test on SQLite, and every test that
+# uses the database on PostgreSQL too (those runs are skipped, saying why, when it does not answer).
+# The tests mostly wait on servers and sockets, so more processes than cores pay off.
+test: $(VENV)/.installed-test lint | $(CHROMIUM)  ## install what tests need and run them
+	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; \
+	then databases="sqlite $(PG_URL)"; \
+	else databases=sqlite; echo "PostgreSQL at $(PG_URL) does not answer: its runs are skipped"; fi; \
+	echo "SOS_TEST_DATABASES=\"$$databases\" $(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal"; \
+	SOS_TEST_DATABASES="$$databases" $(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,30 +31,34 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
 
-# Browser tests drive Debian's chromium; install it when we may (root or sudo).
-check-browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "chromium not installed and no root: browser tests will be skipped"; fi; \
-	fi
+# Once per machine: the system packages the tests need, that is Debian's chromium for the browser
+# tests (installed when we may: root or sudo). `make test` runs it only when chromium is missing.
+deps:  ## install the system packages the tests need
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium not installed and no root: browser tests will be skipped"; fi
+
+$(CHROMIUM):
+	@$(MAKE) --no-print-directory deps
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check bot flows operators tests benchmarks docs
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test-sqlite: $(VENV)/.installed-test
-	$(BIN)/pytest -q
+format: $(VENV)/.installed-test  ## rewrite the code in ruff's format
+	$(BIN)/ruff format bot flows operators tests benchmarks docs
 
-# The same suite against PostgreSQL when the server answers; skipped (with the reason) otherwise.
-test-postgres: $(VENV)/.installed-test
-	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
-	  echo "== the suite again, on PostgreSQL =="; SOS_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q; \
-	else echo "PostgreSQL at $(PG_URL) does not answer: PostgreSQL run skipped"; fi
-
-bench: $(VENV)/.installed-test  ## every benchmark, each printing a table
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+# Every benchmark, each printing its table, then one summary: each headline figure beside its
+# target. A target not met is reported, not an error; a benchmark that stops early is.
+BENCH_SUMMARY ?= $(CURDIR)/var/bench-summary.jsonl
+bench: $(VENV)/.installed-test  ## every benchmark, each printing a table, then the summary
+	@mkdir -p $(dir $(BENCH_SUMMARY)); rm -f $(BENCH_SUMMARY); failed=""; \
+	for b in benchmarks/bench_*.py; do echo "== $$b"; \
+	  SOS_BENCH_SUMMARY=$(BENCH_SUMMARY) $(BIN)/python $$b || failed="$$failed $$b"; done; \
+	$(BIN)/python benchmarks/summary.py $(BENCH_SUMMARY) --ran benchmarks/bench_*.py \
+	  || failed="$$failed (no headline recorded)"; \
+	if [ -n "$$failed" ]; then echo "failed:$$failed"; exit 1; fi
 
 # There is no released schema yet: regenerate the initial migration from the models.
 migration: $(VENV)/.installed

@@ -1,6 +1,6 @@
 """Micro-benchmark of the hot path: inbox.receive() and the worker's deliver(), per call.
 
-    python benchmarks/bench_inbox.py [--calls 400] [--database-url postgresql://...]
+    python benchmarks/bench_inbox.py [--calls 400] [--database-url postgresql://...] [--smoke]
 
 Measured in one process, one thread, against a freshly migrated database:
   - baseline:  a bare SQLAlchemy Core insert of one Activity row + commit (the floor);
@@ -9,6 +9,7 @@ Measured in one process, one thread, against a freshly migrated database:
   - deliver, per message:       claim + send (a fake channel that accepts at once) + finish.
 SQLite always (a temporary file); PostgreSQL too when its URL answers, in a schema of its own
 (dropped at the end). Times are per call, in milliseconds; "x floor" is p50 / the baseline p50.
+--smoke makes 5 calls of each, to check that the benchmark still runs.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, text  # noqa: E402
 
+from benchmarks.summary import record  # noqa: E402
 from bot import config, db, worker  # noqa: E402
 from bot.channel import Inbound, Sent  # noqa: E402
 from bot.inbox import receive  # noqa: E402
@@ -130,6 +132,7 @@ def report(name: str, results: dict[str, list[float]]) -> None:
     floor = statistics.median(results["baseline: Core insert + commit"])
     print(f"\n{name}")
     print(f"  {'operation':<32} {'calls':>6} {'p50 ms':>8} {'p95 ms':>8} {'x floor':>8}")
+    print(f"  {'-' * 32} {'-' * 6} {'-' * 8} {'-' * 8} {'-' * 8}")
     for label, times in results.items():
         p50 = statistics.median(times)
         p95 = statistics.quantiles(times, n=20)[-1]
@@ -140,12 +143,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=400)
     parser.add_argument("--database-url", default=PG_URL, help="PostgreSQL (skipped if down)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="5 calls of each, to check the benchmark still runs")
     args = parser.parse_args()
+    calls = 5 if args.smoke else args.calls
     with sqlite_database() as url:
-        report("SQLite (WAL, file)", measure(url, args.calls))
+        results = measure(url, calls)
+        report("SQLite (WAL, file)", results)
+    record(__file__, "inbox.receive, new contact, p50 (SQLite)",
+           f"{statistics.median(results['receive, new contact']):.2f} ms", "-", None)
     if postgres_answers(args.database_url):
         with postgres_schema(args.database_url) as url:
-            report("PostgreSQL", measure(url, args.calls))
+            report("PostgreSQL", measure(url, calls))
     else:
         print(f"\nPostgreSQL: {args.database_url} does not answer, skipped")
 

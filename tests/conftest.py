@@ -1,4 +1,9 @@
-"""Shared fixtures: a fresh database per test (SQLite, or PostgreSQL with SOS_TEST_DATABASE_URL)."""
+"""Shared fixtures: a fresh database per test.
+
+Which databases: SOS_TEST_DATABASES, a list of `sqlite` and PostgreSQL URLs (default `sqlite`);
+every test that uses the database runs once on each, the others once. SOS_TEST_DATABASE_URL=URL
+is short for PostgreSQL alone. A PostgreSQL server that does not answer skips its runs, saying so.
+"""
 
 from __future__ import annotations
 
@@ -10,29 +15,59 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.engine import Engine
 
 from bot import config, db
 from bot.runtime import Runtime
 
-PG_URL = os.environ.get("SOS_TEST_DATABASE_URL", "")
-# Each test process works in a PostgreSQL schema of its own, dropped at the end, in a session
-# whose TimeZone is not UTC, so that a time read back without its zone fails a test.
+# PostgreSQL sessions of the tests run in a TimeZone that is not UTC, so that a time read back
+# without its zone fails a test.
 PG_TIMEZONE = "Europe/Rome"
 ALWAYS_OPEN = "mon-sun 00:00-24:00"
 
 
+def databases() -> list[str]:
+    """`sqlite` and/or PostgreSQL URLs, from the environment."""
+    if os.environ.get("SOS_TEST_DATABASE_URL"):
+        return [os.environ["SOS_TEST_DATABASE_URL"]]
+    return os.environ.get("SOS_TEST_DATABASES", "sqlite").replace(",", " ").split() or ["sqlite"]
+
+
+def _backend(database: str) -> str:
+    return "sqlite" if database == "sqlite" else database.split(":", 1)[0].split("+")[0]
+
+
+def _postgres_answers(url: str) -> bool:
+    try:
+        import psycopg
+
+        psycopg.connect(url.replace("+psycopg", "", 1), connect_timeout=3).close()
+        return True
+    except Exception:  # not installed, refused, unknown database...
+        return False
+
+
+@pytest.fixture(scope="session", params=databases(), ids=_backend)
+def database(request: pytest.FixtureRequest) -> str:
+    """`sqlite`, or the URL of a PostgreSQL server: each database test runs on each of them."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
-def _template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Migrate once per session: a SQLite file to copy, or a PostgreSQL schema of our own."""
-    if PG_URL:
+def _template(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Migrate once per session: a SQLite file to copy, or a PostgreSQL schema of our own (each
+    test process has its own, dropped at the end)."""
+    if database != "sqlite":
+        if not _postgres_answers(database):
+            where = make_url(database).render_as_string(hide_password=True)
+            pytest.skip(f"PostgreSQL at {where} does not answer: its runs are skipped")
         schema = f"sos_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        engine = db.make_engine(PG_URL)
+        engine = db.make_engine(database)
         with engine.begin() as conn:
             conn.execute(text(f"CREATE SCHEMA {schema}"))
         options = f"-csearch_path%3D{schema}%20-cTimeZone%3D{PG_TIMEZONE.replace('/', '%2F')}"
-        url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options={options}"
+        url = f"{database}{'&' if '?' in database else '?'}options={options}"
         db.upgrade(url)
         yield url
         with engine.begin() as conn:
@@ -45,9 +80,9 @@ def _template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def database_url(_template: str, tmp_path: Path) -> Iterator[str]:
+def database_url(database: str, _template: str, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database for this test."""
-    if PG_URL:
+    if database != "sqlite":
         engine = db.make_engine(_template)
         with engine.begin() as conn:
             tables = [r[0] for r in conn.execute(text(
@@ -61,6 +96,22 @@ def database_url(_template: str, tmp_path: Path) -> Iterator[str]:
     path = tmp_path / "sos.sqlite"
     shutil.copy(_template, path)
     yield f"sqlite:///{path}"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes() -> Iterator[None]:
+    """argon2 at its cheapest cost: the same code, a thousandth of the CPU per hash. The suite
+    hashes and checks passwords thousands of times; the service keeps the library's defaults."""
+    from argon2 import PasswordHasher, profiles
+
+    from operators import accounts
+
+    cheapest = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher", lambda: cheapest)
+        accounts._dummy_hash.cache_clear()
+        yield
+    accounts._dummy_hash.cache_clear()
 
 
 def make_settings(database_url: str, **overrides: Any) -> config.Settings:

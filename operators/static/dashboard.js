@@ -108,6 +108,10 @@
   }
 
   /* ---- swapping server-rendered parts of the page ---- */
+  // A form was sent (e.g. "Prendi in carico"): its answer is the next page, so a reload now
+  // would drop it, and with it the message the server has for us.
+  var leaving = false;
+  window.addEventListener("beforeunload", function () { leaving = true; });
   function typing() {
     var boxes = document.querySelectorAll("textarea");
     for (var i = 0; i < boxes.length; i++) {
@@ -140,6 +144,7 @@
     var head = $("conv-head");
     if (head && body.dataset.state && head.dataset.state !== body.dataset.state) {
       // Someone else claimed, transferred, released or closed it: the actions must change.
+      if (leaving) { return; }
       if (!typing()) { window.location.reload(); return; }
       var notice = $("live-status");
       notice.textContent = "La conversazione è cambiata: ricarica la pagina per vedere le azioni possibili.";

@@ -43,7 +43,7 @@ class Service:
     def mail_to(self, address: str) -> list[str]:
         mails = [message_from_bytes(r.raw, policy=policy.default) for r in self.smtp.received
                  if address in r.rcpt_tos]
-        return [str(m.get_content()) for m in mails]  # type: ignore[attr-defined]
+        return [str(m.get_content()) for m in mails]
 
     def run(self, minutes: float) -> None:
         self.worker.run_once(now=T0 + timedelta(minutes=minutes))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -84,23 +83,41 @@ def test_stream_without_an_id_starts_from_now(database_url: str, rt: Runtime) ->
     assert _events(dash.get("/events").get_data(as_text=True)) == []
 
 
+class Stream:
+    """An event stream read as it comes: each read runs the stream's polls in this thread."""
+
+    def __init__(self, response: Any) -> None:
+        self.response = response
+        self.chunks = iter(response.response)
+        self.raw = ""
+
+    def until(self, seen: Callable[[list[dict[str, Any]]], bool]) -> None:
+        """Read until seen(the events so far) holds; fail if the stream ends first."""
+        while not seen(_events(self.raw)):
+            chunk = next(self.chunks, None)
+            assert chunk is not None, f"the stream ended first:\n{self.raw}"
+            self.raw += chunk.decode() if isinstance(chunk, bytes) else chunk
+
+    def rest(self) -> list[dict[str, Any]]:
+        """Read to the end of the stream (its lifetime); every event it sent."""
+        for chunk in self.chunks:
+            self.raw += chunk.decode() if isinstance(chunk, bytes) else chunk
+        self.response.close()
+        return _events(self.raw)
+
+
 def test_stream_sees_changes_written_while_it_runs(database_url: str, rt: Runtime) -> None:
     """As when the webhook runs in another process: the stream only reads the database."""
     add_operator(rt, "anna")
     dash = Dash(_short_lived(database_url, rt, seconds=4).test_client())
     dash.login("anna")
     start = _latest(rt)
-    holder: dict[str, str] = {}
-
-    def later() -> None:
-        time.sleep(1.0)
-        holder["cid"] = waiting(rt, "arrivo mentre ascolti", priority="high")
-
-    writer = threading.Thread(target=later)
-    writer.start()
-    raw = dash.get(f"/events?after={start}").get_data(as_text=True)
-    writer.join(30)
-    assert any(e["conversation"] == holder["cid"] for e in _events(raw))
+    before = waiting(rt, "scrivo prima")
+    stream = Stream(dash.get(f"/events?after={start}", buffered=False))
+    stream.until(lambda events: any(e["conversation"] == before for e in events))
+    # the stream has read the database at least once: what comes now comes while it runs
+    during = waiting(rt, "arrivo mentre ascolti", priority="high")
+    assert any(e["conversation"] == during for e in stream.rest())
 
 
 def test_late_committed_changes_are_not_lost(database_url: str, rt: Runtime) -> None:
@@ -117,18 +134,11 @@ def test_late_committed_changes_are_not_lost(database_url: str, rt: Runtime) -> 
     with write_session(rt.db) as session:  # "low" is seen as not committed yet
         row = session.get(Activity, low)
         session.delete(row)
-    received: dict[str, str] = {}
-
-    def stream() -> None:
-        received["raw"] = dash.get(f"/events?after={low - 1}").get_data(as_text=True)
-
-    reader = threading.Thread(target=stream)
-    reader.start()
-    time.sleep(1.0)
+    stream = Stream(dash.get(f"/events?after={low - 1}", buffered=False))
+    stream.until(lambda events: [e["id"] for e in events] == [high])  # "low" was not there
     with write_session(rt.db) as session:  # ...and now it commits
         session.add(Activity(id=low, at=utcnow(), kind="message", conversation_id="a" * 32))
-    reader.join(30)
-    ids = [e["id"] for e in _events(received["raw"])]
+    ids = [e["id"] for e in stream.rest()]
     assert sorted(ids) == [low, high] and len(ids) == 2
 
 

@@ -135,6 +135,25 @@ class Line:
             self.worker_thread.join(30)
         self.engine.dispose()
 
+    def quiet(self) -> bool:
+        """Nothing left to do, and nothing can start without a new mail.
+
+        Read in this order: every reply row sent (or failed for good); every mail in the inbox
+        marked read, which the listener does after storing it and queueing its replies in one
+        transaction; the same reply rows again, so none was queued meanwhile. A reply sent
+        reaches the SMTP server before its row is marked sent, so a mail that an answering
+        machine sends back is in the inbox, unread, by then."""
+        before = [(m.id, m.status) for m in self.outbound()]
+        if any(status in ("queued", "sending") for _, status in before):
+            return False
+        if not all("\\Seen" in flags for _, flags, _ in self.imap.messages()):
+            return False
+        return [(m.id, m.status) for m in self.outbound()] == before
+
+    def settle(self, timeout: float = 60) -> None:
+        """Wait until the line is quiet: after this, a check that nothing more happened holds."""
+        wait_until(self.quiet, timeout, what="the line to have nothing left to do")
+
     # the young person's side
     def write(self, raw: bytes) -> int:
         """The young person's mail arrives in the line's inbox (delivered by the mail server)."""

@@ -187,7 +187,7 @@ class ImapServer:
             task.cancel()  # pymap answers a cancellation with "* BYE [UNAVAILABLE]"
         for task, _ in tasks:
             with suppress(BaseException):
-                await asyncio.wait_until(asyncio.shield(task), 5)
+                await asyncio.wait_for(asyncio.shield(task), 5)
 
     # the mailbox, straight through the backend (works while the server is not listening)
     def deliver(self, raw: bytes, folder: str = "INBOX", flags: tuple[str, ...] = ()) -> int:

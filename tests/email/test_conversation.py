@@ -3,7 +3,6 @@ same conversation. Real IMAP (pymap) and SMTP (aiosmtpd) servers on loopback."""
 
 from __future__ import annotations
 
-import time
 from email.message import Message as MimeMessage
 
 from tests.email.conftest import LINE, YOUNG, Line, compose
@@ -87,16 +86,16 @@ def test_the_bots_answer_to_one_mail_is_one_mail(line: Line) -> None:
     """The first answer (welcome, privacy notice, reply) arrives as one mail, not several."""
     line.write(compose("Ciao, vorrei sapere come funziona il servizio."))
     line.wait_replies(1)
-    wait_until(lambda: all(m.status == "sent" for m in line.outbound()), 30, what="sent")
-    time.sleep(1)
+    line.settle()
     assert len(line.replies()) == 1 and len(line.outbound()) == 1
 
 
 def test_join_replies_keeps_the_other_events_in_order() -> None:
     from bot.inbox import join_replies
-    from flows.events import ConsentShown, Escalate, Reply
+    from flows.events import ConsentShown, Escalate, Event, Reply
 
-    events = [ConsentShown(), Reply("benvenuto"), Escalate("high", "personal"), Reply("ciao")]
+    events: list[Event] = [ConsentShown(), Reply("benvenuto"), Escalate("high", "personal"),
+                           Reply("ciao")]
     assert join_replies(events) == [ConsentShown(), Reply("benvenuto\n\nciao"),
                                      Escalate("high", "personal")]
     assert join_replies([Reply("uno")]) == [Reply("uno")]

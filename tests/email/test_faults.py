@@ -4,7 +4,6 @@ charset garbage, HTML-only mail, huge attachments, an SMTP server that is down f
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from email import message_from_bytes
@@ -56,12 +55,7 @@ def test_two_bots_answering_each_other_stop(make_line: Callable[..., Line]) -> N
     line.write(compose("Il suo ordine è stato spedito.", sender=robot, name="Negozio",
                        subject="Ordine spedito"))
 
-    def settled() -> bool:
-        before = (len(line.replies(robot)), len(line.inbound()))
-        time.sleep(2)
-        return before == (len(line.replies(robot)), len(line.inbound())) and before[1] > 1
-
-    wait_until(settled, 90, interval=0, what="the ping-pong to stop")
+    line.settle(90)  # the last mail of theirs is stored, and nothing of ours is left to send
     replies, stored = line.replies(robot), line.inbound()
     assert 1 <= len(replies) <= 3
     assert len(stored) == len(replies) + 1  # every mail of theirs is kept
@@ -108,7 +102,7 @@ def test_a_bounce_marks_the_reply_failed_and_is_shown_in_the_conversation(line: 
     assert stored[1].meta["bounce"]["message"] == failed.id
     assert stored[1].conversation_id == stored[0].conversation_id  # where listeners look
     assert YOUNG not in stored[1].body
-    time.sleep(1)
+    line.settle()
     assert len(line.outbound()) == before  # nobody answers a bounce
     assert all("mailer-daemon" not in r.rcpt_tos[0] for r in line.smtp.received)
 
@@ -241,8 +235,7 @@ def test_smtp_server_down_then_back_sends_once(line: Line) -> None:
     assert line.smtp.received == []
     line.smtp.start()
     [reply] = line.wait_replies(1)
-    wait_until(lambda: all(m.status == "sent" for m in line.outbound()), 60, what="sent")
-    time.sleep(1.5)  # more retries would have arrived by now
+    line.settle()  # no row left to send or to retry
     assert len(line.replies()) == 1
     [row] = line.outbound()
     assert row.external_id == str(reply.message["Message-ID"]) and row.error_message is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import time
+import threading
 from datetime import timedelta
 
 import pytest
@@ -170,14 +170,15 @@ def test_sms_replies_leave_from_the_sms_number_written_to(
 def test_a_reply_wakes_the_worker_at_once(database_url: str, twilio_server: FakeTwilio) -> None:
     """`sos-bot run`: web and worker share the runtime; a webhook does not wait for a poll."""
     from bot.app import create_app
-    from bot.worker import Worker
+    from bot.worker import Duty, Worker
 
     rt = wired_runtime(database_url, twilio_env(twilio_server.base_url,
                                                 SOS_WORKER_POLL_SECONDS="3600"))
-    worker = Worker(rt)
+    first_round = threading.Event()  # the worker's duties run at the end of each round
+    worker = Worker(rt, extra=[Duty("first round", 0, lambda _rt, _now: first_round.set())])
     worker.start()
     try:
-        time.sleep(0.2)  # the worker's first round is over: now it only waits to be woken
+        assert first_round.wait(30)  # from now on the worker only waits to be woken
         hooks = Webhooks(create_app(rt=rt).test_client())
         assert hooks.message("ciao").status_code == 200
         twilio_server.wait_for(lambda: len(twilio_server.messages) >= 1, timeout=60)

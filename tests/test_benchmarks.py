@@ -1,0 +1,72 @@
+"""Every benchmark still starts, runs its code paths and prints its table (`--smoke`).
+
+Only that it runs is checked, never its figures: a loaded machine must not fail the tests. A new
+`benchmarks/bench_*.py` is picked up by the glob.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import summary
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = sorted((ROOT / "benchmarks").glob("bench_*.py"))
+RULE = re.compile(r"^[\s|]*-{10,}[-\s|]*$", re.MULTILINE)  # the line under a table's header
+
+
+def test_there_are_benchmarks() -> None:
+    assert len(BENCHMARKS) >= 5, BENCHMARKS
+
+
+@pytest.mark.parametrize("script", BENCHMARKS, ids=[p.stem for p in BENCHMARKS])
+def test_benchmark_runs_and_prints_its_table(script: Path, tmp_path: Path) -> None:
+    headlines = tmp_path / "headlines.jsonl"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOS_")}
+    env[summary.ENV] = str(headlines)
+    done = subprocess.run([sys.executable, str(script), "--smoke"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"{script.name} failed:\n{done.stdout}\n{done.stderr[-3000:]}"
+    assert RULE.search(done.stdout), f"{script.name} printed no table:\n{done.stdout}"
+    recorded = summary.read(headlines)
+    assert recorded and {h.benchmark for h in recorded} == {script.name}, recorded
+
+
+def test_summary_marks_each_figure_against_its_target(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "headlines.jsonl"
+    monkeypatch.setenv(summary.ENV, str(path))
+    summary.record("benchmarks/bench_a.py", "speed", "12 ms", "< 100 ms", True)
+    summary.record("benchmarks/bench_a.py", "throughput", "0.4x", ">= 0.6x", False)
+    summary.record("benchmarks/bench_b.py", "cost", "3 ms", "-", None)
+    text = summary.table(summary.read(path), ran=["bench_a.py", "bench_b.py", "bench_c.py"])
+    lines = text.splitlines()
+    assert lines[0].split() == ["benchmark", "measure", "figure", "target", "verdict"]
+    assert RULE.match(lines[1])
+    assert lines[2].split()[-1] == "met" and lines[3].endswith("NOT met")
+    assert lines[4].endswith("(no target)")
+    assert lines[5].startswith("bench_c.py") and lines[5].endswith("did not finish")
+
+
+def test_summary_exits_non_zero_when_a_benchmark_recorded_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "headlines.jsonl"
+    path.write_text('{"benchmark": "bench_a.py", "measure": "m", "figure": "1", '
+                    '"target": "< 2", "met": true}\n')
+    assert summary.main([str(path), "--ran", "benchmarks/bench_a.py"]) == 0
+    assert summary.main([str(path), "--ran", "bench_a.py", "bench_b.py"]) == 1
+    assert "bench_b.py" in capsys.readouterr().out
+
+
+def test_nothing_is_recorded_without_the_variable(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(summary.ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    summary.record("bench_a.py", "speed", "1 ms", "< 2 ms", True)
+    assert list(tmp_path.iterdir()) == []
