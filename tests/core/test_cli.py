@@ -135,3 +135,21 @@ def test_triage_evaluate_prints_each_split_and_fails_below_the_bars(
     assert code == 1 and "BELOW THE BAR" in out
     code, out = run(["triage", "--evaluate", str(tmp_path / "missing.jsonl")], database_url)
     assert code != 0 and "no such file" in out
+
+
+def test_web_hands_the_configuration_file_to_gunicorn(
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sos-bot --config F web`: the gunicorn workers build the app from the same file."""
+    import gunicorn.app.wsgiapp
+
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(f'[database]\nurl = "{database_url}"\n', encoding="utf-8")
+    started: list[list[str]] = []
+    monkeypatch.setattr(gunicorn.app.wsgiapp, "run", lambda: started.append(list(sys.argv)))
+    monkeypatch.setenv("SOS_CONFIG", "")  # restored afterwards: the command sets it
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    result = CliRunner().invoke(cli, ["--config", str(config_file), "web"],
+                                env={"SOS_SERVER_SECRET_KEY": "k" * 40})
+    assert result.exit_code == 0, result.output
+    assert started and started[0][-1] == "bot.app:create_app()"
+    assert os.environ["SOS_CONFIG"] == str(config_file)
