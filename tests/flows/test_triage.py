@@ -26,8 +26,9 @@ IDIOMS = [
     # words a crisis shares with sport, games, kitchen, shaving, school and the end of summer
     "mi sono fatto male a calcio", "mi butto giù dal letto alle sei", "addio estate",
     "goodbye summer", "ho fatto un'overdose di serie tv", "mi sono bruciata con la piastra",
-    "i burned myself on the stove", "lametta nuova per la barba", "la prof ci ha massacrati di compiti",
-    "ho picchiato il gomito contro la porta", "nel gioco devi buttarti dal ponte per finire il livello",
+    "i burned myself on the stove", "lametta nuova per la barba",
+    "la prof ci ha massacrati di compiti", "ho picchiato il gomito contro la porta",
+    "nel gioco devi buttarti dal ponte per finire il livello",
     "ho preso la pillola anticoncezionale in ritardo", "i'm done with homework for tonight",
     "che senso ha svegliarmi presto di domenica", "nascondo i segni dell'acne",
     "thinking about ending things with my boyfriend", "stasera me ne vado a dormire presto",
