@@ -41,12 +41,13 @@ SPLITS: list[tuple[Path, Bars]] = [
     (HERE / "dev_triage_2.jsonl", BARS),
     (HERE / "dev_triage_3.jsonl", BARS),
     (HERE / "dev_triage_risk.jsonl", BARS),
+    (DATA / "triage_dev_crisis2.jsonl", BARS),
     # blind splits
     (DATA / "triage_holdout.jsonl", replace(BARS, crisis_priority=0.93, faq_top1=0.84)),
     (DATA / "triage_blind.jsonl", replace(BARS, crisis_priority=0.82, idioms_as_crisis=0.12,
                                           faq_top1=0.86)),
 ]
-TUNING = [path for path, _ in SPLITS[:6]]
+TUNING = [path for path, _ in SPLITS[:7]]
 CLASSES = ("inflected", "hopelessness", "abuse", "overdose", "third_party", "personal_faqlike",
            "mixed_question", "idiom")
 

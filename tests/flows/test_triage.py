@@ -23,6 +23,15 @@ IDIOMS = [
     "mi uccide sto compito di mate",
     "la festa è stata una bomba", "sto morendo dal ridere 😂", "this homework is killing me lol",
     "mi sono tagliata i capelli", "voglio dormire", "ammazzare il tempo",
+    # words a crisis shares with sport, games, kitchen, shaving, school and the end of summer
+    "mi sono fatto male a calcio", "mi butto giù dal letto alle sei", "addio estate",
+    "goodbye summer", "ho fatto un'overdose di serie tv", "mi sono bruciata con la piastra",
+    "i burned myself on the stove", "lametta nuova per la barba",
+    "la prof ci ha massacrati di compiti", "ho picchiato il gomito contro la porta",
+    "nel gioco devi buttarti dal ponte per finire il livello",
+    "ho preso la pillola anticoncezionale in ritardo", "i'm done with homework for tonight",
+    "che senso ha svegliarmi presto di domenica", "nascondo i segni dell'acne",
+    "thinking about ending things with my boyfriend", "stasera me ne vado a dormire presto",
 ]
 
 
@@ -132,6 +141,15 @@ def test_chatter_and_idioms_stay_with_the_bot(pack: Pack, text: str) -> None:
     assert triage(pack, text).intent in ("unknown", "greeting")
 
 
+@pytest.mark.parametrize("text", [
+    "ho cancellato tutti i miei profili", "ho eliminato la chat con lui",
+    "yesterday i deleted everything from my phone",
+])
+def test_a_report_of_deleting_something_is_not_the_erase_command(pack: Pack, text: str) -> None:
+    """"cancellate i miei dati" is a request; "ho cancellato..." tells what happened."""
+    assert triage(pack, text).intent != "erase"
+
+
 def test_commands_only_as_the_whole_message(pack: Pack) -> None:
     assert triage(pack, "stop al bullismo: ci sono incontri a scuola?").intent != "stop"
     assert triage(pack, "come si cancella la chat?").intent == "faq"
@@ -197,6 +215,52 @@ CLASSES = {
     "third_party": [
         "la mia amica ha detto che vuole morire", "ho paura che mio fratello si faccia del male",
         "my sister is cutting herself", "i'm scared my brother will hurt himself",
+        "il mio migliore amico ha regalato le sue cose a tutti, mi preoccupa",
+    ],
+    "veiled_suicide": [
+        "se non esistessi sarebbe meglio per tutti", "i'm so sick of living",
+        "non riesco più a vedermi tra qualche anno", "ho già fissato la data",
+        "sto cercando modi indolori", "how many tylenol would it take to die",
+        "a settembre tanto non ci arrivo",
+    ],
+    "goodbye": [
+        "ho lasciato una lettera per i miei genitori sulla scrivania",
+        "left a note for my mom under her pillow", "stasera me ne vado e vi voglio bene",
+        "love you all, sorry for everything",
+    ],
+    "self_harm_slang": [
+        "mi sono ricaduta dopo tre settimane pulita", "been clean for 3 months and relapsed",
+        "my legs look like a barcode", "nascondo i tagli con i braccialetti",
+        "the urge to cut is so strong", "ho spento la sigaretta sul braccio",
+        "me so' fatto i tajetti",
+    ],
+    "sexual_abuse_indirect": [
+        "l'allenatore mi massaggia dove non dovrebbe", "my teacher puts his hand on my thigh",
+        "mio cugino si infila nel mio letto di notte",
+        "il mio ragazzo vuole farlo anche quando piangevo",
+    ],
+    "grooming": [
+        "he said i'm mature for my age and wants pics", "un ragazzo di 35 anni mi chiede foto",
+        "he's 30 and keeps asking for videos", "uno su tiktok mi chiede foto seggs",
+    ],
+    "sextortion": [
+        "ha gli screenshot della chiamata e minaccia di pubblicarli",
+        "he's threatening to expose me", "hanno le mie foto e vogliono una gift card",
+    ],
+    "drunk_violence": [
+        "mio padre è ubriaco e sta spaccando tutto", "my stepdad is drunk and hitting my mom",
+        "my boyfriend strangled me", "papà me vatte quann'è mbriaco",
+    ],
+    "overdose_now": [
+        "ho preso un sacco di gocce e ho la schiuma alla bocca", "took a whole box of pills",
+    ],
+    "eating_emergency": [
+        "vomito tutti i pasti e anche l'acqua", "i've been purging and my heart is racing",
+        "sto a 400 calorie e oggi sono crollata",
+    ],
+    "dialect_algospeak": [
+        "m'ammazzo stasera", "nun ce vojo più sta' a sto monno", "a m'voi amazè",
+        "ho voglia di fare sewer slide", "un ci la fazzu cchiù, mi vogghiu livari di mezzu",
     ],
 }
 
