@@ -14,7 +14,9 @@ copying blind wordings into the lexicons):
 - tests/data/triage_blind.jsonl (written 2026-12-02, 286 messages): first measured with the lemma
   lexicons: at-risk reaching a listener 159/176, crisis priority 104/126, idioms called crisis
   3/25, FAQ top-1 43/50; with the fail-safe for messages the bot cannot place: 175/176 reach a
-  listener (its misses had been seen by then: that figure is no longer blind).
+  listener (its misses had been seen by then: that figure is no longer blind). After a second
+  round of class work on a new tuning split (triage_dev_crisis2.jsonl) by someone who had not
+  seen it: crisis priority 112/126 (holdout: 42/45, unchanged).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ SPLITS: list[tuple[Path, Bars]] = [
     (DATA / "triage_dev_crisis2.jsonl", BARS),
     # blind splits
     (DATA / "triage_holdout.jsonl", replace(BARS, crisis_priority=0.93, faq_top1=0.84)),
-    (DATA / "triage_blind.jsonl", replace(BARS, crisis_priority=0.82, idioms_as_crisis=0.12,
+    (DATA / "triage_blind.jsonl", replace(BARS, crisis_priority=0.88, idioms_as_crisis=0.12,
                                           faq_top1=0.86)),
 ]
 TUNING = [path for path, _ in SPLITS[:7]]
