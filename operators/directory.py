@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlmodel import Session
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from bot import directory, referrals
@@ -211,8 +212,10 @@ def _age(value: str, label: str, errors: list[str]) -> int | None:
     return int(value)
 
 
-def read_form(form: Mapping[str, Any], service_id: str, *, previous: Row | None,
-              topics: list[str], zones: list[str], checker: str) -> tuple[Service | None, list[str]]:
+def read_form(
+    form: MultiDict[str, str], service_id: str, *, previous: Row | None, topics: list[str],
+    zones: list[str], checker: str,
+) -> tuple[Service | None, list[str]]:
     """The service the form describes, or the list of what is wrong (Italian)."""
     errors: list[str] = []
 
@@ -229,13 +232,12 @@ def read_form(form: Mapping[str, Any], service_id: str, *, previous: Row | None,
         errors.append("Scrivi il nome del servizio.")
     if not about_it:
         errors.append("Scrivi in breve di cosa si occupa il servizio (in italiano).")
-    getlist = getattr(form, "getlist", lambda key: [])
-    chosen_topics = [t for t in getlist("topics") if t]
+    chosen_topics = [t for t in form.getlist("topics") if t]
     if not chosen_topics:
         errors.append("Scegli almeno un tema: il bot propone il servizio sotto i suoi temi.")
     if any(t not in topics for t in chosen_topics):
         errors.append("Tema sconosciuto: ricarica la pagina e riprova.")
-    chosen_zones = [z for z in getlist("zones") if z]
+    chosen_zones = [z for z in form.getlist("zones") if z]
     if any(z not in zones for z in chosen_zones):
         errors.append("Comune o zona sconosciuti: ricarica la pagina e riprova.")
     age_min = _age(str(form.get("age_min", "")), "Età minima", errors)

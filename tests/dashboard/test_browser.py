@@ -7,19 +7,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlmodel import select
 
 from bot.channels import registry
-from bot.db import read_session
-from bot.models import Conversation, Operator
+from bot.cli import cli
+from bot.db import read_session, write_session
+from bot.models import Conversation, Operator, Referral, utcnow
 from bot.runtime import Runtime
+from tests.core.test_directory import first_import
 from tests.dashboard import browser
-from tests.dashboard.conftest import PASSWORD, add_operator
+from tests.dashboard.conftest import PASSWORD, add_operator, waiting
 from tests.whatsapp.conftest import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -295,15 +298,6 @@ def _refer(page: Any, url: str, conversation_id: str, service_id: str) -> str:
 
 def test_a_coordinator_adds_a_service_and_listeners_refer_to_it_counted_after_purge(
         shift: Shift, chromium: Any, page: Any) -> None:
-    from click.testing import CliRunner
-
-    from bot.cli import cli
-    from bot.db import write_session
-    from bot.models import Referral, utcnow
-    from tests.core.test_directory import first_import
-    from tests.dashboard.conftest import waiting
-    from tests.waiting import wait_until
-
     rt = shift.rt
     first_import(rt)  # the directory as `sos-bot db upgrade` leaves it
     add_operator(rt, "carla", "coordinator", name="Carla")
