@@ -163,3 +163,14 @@ def test_a_service_with_referrals_cannot_be_deleted(rt: Runtime) -> None:
             raise AssertionError("deleted a service with referrals")
     with read_session(rt.db) as session:
         assert session.exec(select(Row).where(Row.id == "riduzione-danno")).first() is not None
+
+
+def test_flows_check_refuses_a_menu_topic_that_is_not_a_closing_topic(
+        database_url: str, tmp_path: Path) -> None:
+    for f in DEFAULT_DIR.iterdir():
+        if f.is_file():
+            (tmp_path / f.name).write_bytes(f.read_bytes())
+    flow = tmp_path / "flow.toml"
+    flow.write_text(flow.read_text().replace('services = ["bisogni"]', 'services = ["cibo"]'))
+    code, out = run(["flows", "check", str(tmp_path)], database_url)
+    assert code != 0 and "node 'services-basic': 'cibo' is not a closing topic" in out, out
