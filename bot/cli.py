@@ -52,13 +52,47 @@ def settings(ctx: click.Context) -> config.Settings:
     return load()
 
 
+def _vocabulary(s: config.Settings) -> tuple[list[str], list[str]]:
+    """The closing topics and the configured zones: what services may name."""
+    from operators.catalog import CatalogError, load
+
+    try:
+        topics = [t.id for t in load(s).topics]
+    except CatalogError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return topics, list(s.directory.zones)
+
+
+def _pack_dir(s: config.Settings) -> Path:
+    from flows.pack import DEFAULT_DIR
+
+    return Path(s.service.flows_dir) if s.service.flows_dir else DEFAULT_DIR
+
+
+def _upgrade(s: config.Settings) -> None:
+    """Migrate the database; an empty services directory gets the pack's services.toml."""
+    from bot import directory
+    from flows import PackError
+
+    db.upgrade(s.database.url)
+    topics, zones = _vocabulary(s)
+    engine = db.make_engine(s.database.url)
+    try:
+        directory.first_import(engine, _pack_dir(s) / "services.toml", topics=topics,
+                               zones=zones)
+    except PackError as exc:
+        raise click.ClickException(f"services: {exc}") from exc
+    finally:
+        engine.dispose()
+
+
 def _runtime(ctx: click.Context, *, migrate: bool = True) -> Any:
     from bot.runtime import Runtime
     from flows import PackError
 
     s = settings(ctx)
     if migrate:
-        db.upgrade(s.database.url)
+        _upgrade(s)
     try:
         return Runtime.create(s)
     except PackError as exc:
@@ -73,9 +107,8 @@ def db_group() -> None:
 @db_group.command("upgrade")
 @click.pass_context
 def db_upgrade(ctx: click.Context) -> None:
-    """Create or migrate the database to the latest schema."""
-    s = settings(ctx)
-    db.upgrade(s.database.url)
+    """Create or migrate the database (an empty services directory gets services.toml)."""
+    _upgrade(settings(ctx))
     click.echo("database is up to date")
 
 
@@ -89,13 +122,22 @@ def flows_group() -> None:
 @click.pass_context
 def flows_check(ctx: click.Context, path: str | None) -> None:
     """Validate a flow/FAQ/services folder (default: the configured one)."""
+    from bot.directory import read_file
     from flows import PackError, load_pack
 
-    folder = path or settings(ctx).service.flows_dir or None
+    s = settings(ctx)
+    folder = path or s.service.flows_dir or None
+    topics, zones = _vocabulary(s)
     try:
         pack = load_pack(Path(folder) if folder else None)
+        read_file(pack.path / "services.toml", topics=topics, zones=zones)
     except PackError as exc:
         raise click.ClickException(str(exc)) from exc
+    for node in pack.nodes.values():
+        unknown = [t for t in node.services if t not in topics]
+        if unknown:
+            raise click.ClickException(f"flow.toml: node {node.id!r}: {unknown[0]!r} is not a "
+                                       f"closing topic (known: {', '.join(topics)})")
     click.echo(f"ok: {pack.summary()}" if hasattr(pack, "summary") else "ok")
 
 
@@ -244,7 +286,7 @@ def web_cmd(ctx: click.Context, workers: int, threads: int) -> None:
     from gunicorn.app.wsgiapp import run as gunicorn_run
 
     s = settings(ctx)
-    db.upgrade(s.database.url)
+    _upgrade(s)
     if ctx.find_root().obj["config_path"]:
         import os
 
@@ -278,6 +320,55 @@ def run_cmd(ctx: click.Context) -> None:
             server.shutdown()
 
     _wait_for_signal([_Server(), *running])
+
+
+@cli.group("services")
+def services_group() -> None:
+    """The local services directory, exchanged as TOML (see flows/default/services.toml)."""
+
+
+@services_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def services_import(ctx: click.Context, file: Path) -> None:
+    """Add the services of FILE and update those already there; all or nothing."""
+    from bot import directory
+    from bot.models import utcnow
+    from flows import PackError
+
+    s = settings(ctx)
+    _upgrade(s)
+    topics, zones = _vocabulary(s)
+    try:
+        services = directory.read_file(file, topics=topics, zones=zones)
+    except PackError as exc:
+        raise click.ClickException(f"nothing imported: {exc}") from exc
+    engine = db.make_engine(s.database.url)
+    with db.write_session(engine) as session:
+        added, changed = directory.import_services(session, services, operator_id=None,
+                                                   now=utcnow())
+    engine.dispose()
+    click.echo(f"{len(services)} services in {file}: {added} added, {changed} changed")
+
+
+@services_group.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.pass_context
+def services_export(ctx: click.Context, file: str) -> None:
+    """Write the whole directory (retired services too) to FILE as TOML ("-": the screen)."""
+    from bot import directory
+
+    s = settings(ctx)
+    _upgrade(s)
+    engine = db.make_engine(s.database.url)
+    with db.read_session(engine) as session:
+        text = directory.export(session)
+    engine.dispose()
+    if file == "-":
+        click.echo(text, nl=False)
+    else:
+        Path(file).write_text(text, encoding="utf-8")
+        click.echo(f"directory written to {file}")
 
 
 @cli.group("operator")

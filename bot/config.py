@@ -151,6 +151,17 @@ class Dashboard:
     shift_idle_minutes: int = 30  # "in turno" switches off after this long without using it
 
 
+def _default_zones() -> list[str]:
+    return ["Cesena", "Bagno di Romagna", "Mercato Saraceno", "Montiano", "Sarsina", "Verghereto"]
+
+
+@dataclass
+class Directory:
+    # the comuni or zones services are in and young people say they come from (never a street)
+    zones: list[str] = field(default_factory=_default_zones)
+    stale_months: int = 6  # a service not checked for longer is flagged "da verificare"
+
+
 @dataclass
 class Settings:
     server: Server = field(default_factory=Server)
@@ -162,6 +173,7 @@ class Settings:
     safety: Safety = field(default_factory=Safety)
     worker: Worker = field(default_factory=Worker)
     dashboard: Dashboard = field(default_factory=Dashboard)
+    directory: Directory = field(default_factory=Directory)
     source: str = "(defaults)"
 
     @property
@@ -272,6 +284,7 @@ def _validate(s: Settings) -> None:
         raise ConfigError("twilio.api_base_url: expected an http(s) URL")
     _validate_twilio(s)
     _validate_email(s)
+    _validate_directory(s)
     try:
         s.service.opening_hours()
     except HoursError as exc:
@@ -306,6 +319,16 @@ def _validate(s: Settings) -> None:
         raise ConfigError(
             "dashboard: live_poll_seconds > 0, window_warning_minutes >= 0 and trusted_proxies >= 0"
         )
+
+
+def _validate_directory(s: Settings) -> None:
+    zones = s.directory.zones
+    if not zones or not all(isinstance(z, str) and z.strip() and len(z) <= 64 for z in zones):
+        raise ConfigError("directory.zones: a list of names (at most 64 characters each)")
+    if len(set(zones)) != len(zones) or "not_stated" in zones:
+        raise ConfigError("directory.zones: each name once, and not 'not_stated'")
+    if s.directory.stale_months < 1:
+        raise ConfigError("directory.stale_months: at least 1")
 
 
 def _validate_twilio(s: Settings) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import and_, bindparam, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import activity, audit, outbox, presence, privacy
+from bot import activity, audit, directory, outbox, presence, privacy, referrals
 from bot.channel import Inbound
 from bot.db import checkpoint, table, write_session
 from bot.models import Contact, Conversation, Message, new_id, utcnow
@@ -258,6 +258,7 @@ def _step(
         verified=inbound.verified,
         erase_code=privacy.one_time_code() if inbound.channel in ERASE_BY_CODE else "",
         code_key=privacy.code_key(rt.secret),
+        directory=directory.current(rt.db, session),
     )
     state = conversation.flow_state or None
     try:
@@ -342,6 +343,12 @@ def apply(
                 erase = True
             case Closed(reason=reason):
                 close(session, conversation, now, outcome=f"bot:{reason}")
+            case Refer(service_id=service_id, topic=topic):
+                try:
+                    referrals.record(session, conversation, service_id, by="bot", now=now,
+                                     topic=topic)
+                except referrals.ReferralError:  # retired a moment ago: the card went anyway
+                    log.warning("referral to %s not counted: not in the directory", service_id)
     if stop:
         opt_out(session, contact, conversation, now, keep=set(receipt.replies))
     if erase:

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Index, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -105,6 +105,15 @@ class Conversation(SQLModel, table=True):
     crisis_at: datetime | None = _ts()  # the first crisis message of the conversation
     crisis_reply_at: datetime | None = _ts()  # a listener's first reply after crisis_at
     first_reply_at: datetime | None = _ts()  # a listener's first reply after escalated_at
+    # The anonymous profile, set by the listener at close (the bot never asks); kept at
+    # anonymisation. age_band: bot.directory.AGE_BANDS; zone: directory.zones, or not_stated.
+    age_band: str = Field(default="not_stated", max_length=16)
+    zone: str = Field(default="not_stated", max_length=64)
+    # None: not stated; False: first contact; True: returning. The column is "returning_contact":
+    # SQLite reads a bare `returning` as its RETURNING clause.
+    returning: bool | None = Field(
+        default=None, sa_column=Column("returning_contact", Boolean, nullable=True)
+    )
 
 
 class Message(SQLModel, table=True):
@@ -265,3 +274,47 @@ class TriageCorrection(SQLModel, table=True):
     message_id: str | None = Field(default=None, max_length=32)
     operator_id: str | None = Field(default=None, max_length=32)
     text: str | None = None  # the message, while retention allows
+
+
+class Service(SQLModel, table=True):
+    """A local service of the directory that the bot and the listeners refer young people to.
+
+    Kept by the coordinators; never deleted while referrals name it (retired instead).
+    """
+
+    id: str = Field(primary_key=True, max_length=64)  # a slug: "progetto-giovani"
+    name: str = Field(max_length=200)
+    about_it: str = ""  # what it helps with, in Italian (the card's text)
+    about_en: str = ""
+    topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    zones: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    age_min: int | None = None
+    age_max: int | None = None
+    languages: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    phone: str = Field(default="", max_length=64)
+    email: str = Field(default="", max_length=320)
+    address: str = Field(default="", max_length=300)
+    web: str = Field(default="", max_length=300)
+    hours: str = Field(default="", max_length=500)  # opening hours, free text
+    network: bool = False  # part of the Rete di mediazione comunitaria
+    active: bool = True  # False: retired, kept for the counts
+    position: int = 0  # order in the bot's menu and in the directory
+    checked_at: datetime | None = _ts()  # "last checked on"
+    checked_by: str = Field(default="", max_length=100)  # who checked it
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Referral(SQLModel, table=True):
+    """A young person pointed to a service, by the bot or a listener. No text, no address;
+    it survives anonymisation and erasure (conversation_id then becomes None)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: str = Field(foreign_key="service.id", index=True, max_length=64)
+    conversation_id: str | None = Field(default=None, max_length=32, index=True)
+    channel: str = Field(max_length=16)
+    by: str = Field(max_length=16)  # "bot" | "listener"
+    topic: str | None = Field(default=None, max_length=64)  # one of the closing topics
+    at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False, index=True)
+    )

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, update
 from sqlmodel import Session, col, delete, select
 
-from bot import activity, audit, corrections
+from bot import activity, audit, corrections, referrals
 from bot.models import AuditEvent, Contact, Conversation, Message, Note
 from bot.pseudonym import pseudonym
 
@@ -23,8 +23,10 @@ def anonymise(
     session: Session, conversation: Conversation, keep_messages: Set[str] = frozenset()
 ) -> None:
     """Delete a conversation's messages and its link to the contact; keep only anonymous counts
-    (triage corrections keep their category and the bot's reading, not the message)."""
+    (triage corrections keep their category and the bot's reading, not the message; referrals
+    their service, channel, topic and time; the profile noted at close)."""
     corrections.scrub(session, conversation.id)
+    referrals.unlink(session, conversation.id)
     query = delete(Message).where(col(Message.conversation_id) == conversation.id)
     if keep_messages:
         query = query.where(col(Message.id).not_in(keep_messages))

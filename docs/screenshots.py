@@ -3,8 +3,8 @@
     .venv/bin/python docs/screenshots.py
 
 Starts the real app on a loopback port with a throw-away SQLite database, fills it with a
-plausible shift (made-up people and numbers), and photographs the queue and a conversation with
-Debian's chromium through Playwright.
+plausible shift (made-up people and numbers), and photographs the queue, a conversation, the
+services directory and a referral with Debian's chromium through Playwright.
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ sys.path.insert(0, str(ROOT))
 
 from sqlmodel import select  # noqa: E402
 
-from bot import config, db  # noqa: E402
+from bot import config, db, directory  # noqa: E402
 from bot.channel import Inbound  # noqa: E402
 from bot.db import write_session  # noqa: E402
 from bot.inbox import escalate, receive  # noqa: E402
 from bot.models import Conversation, Message, utcnow  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
-from operators import accounts, handover, replies  # noqa: E402
+from flows.pack import DEFAULT_DIR  # noqa: E402
+from operators import accounts, catalog, handover, replies  # noqa: E402
 from tests.dashboard import browser  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
@@ -123,6 +124,9 @@ def main() -> int:
         "SOS_DATABASE_URL": url, "SOS_SERVICE_HOURS": "mon-sun 00:00-24:00",
         "SOS_SERVER_SECRET_KEY": "screenshots-secret-key-" + "x" * 32})
     rt = Runtime.create(settings)
+    directory.first_import(rt.db, DEFAULT_DIR / "services.toml",
+                           topics=[t.id for t in catalog.load(settings).topics],
+                           zones=settings.directory.zones)
     held = seed(rt)
     OUT.mkdir(parents=True, exist_ok=True)
     with browser.serving(rt, worker=False) as (_server, base), sync_playwright() as playwright:
@@ -137,6 +141,21 @@ def main() -> int:
             page.wait_for_selector("body[data-live-ready='1']")
             page.screenshot(path=str(OUT / f"conversation-{name}.png"), full_page=True)
             context.close()
+        context = chromium.new_context(viewport=browser.DESKTOP, locale="it-IT")
+        page = context.new_page()
+        browser.login(page, base, "carla", PASSWORD)
+        page.goto(f"{base}/services/")
+        page.screenshot(path=str(OUT / "services-desktop.png"), full_page=True)
+        context.close()
+        context = chromium.new_context(viewport=browser.DESKTOP, locale="it-IT")
+        page = context.new_page()
+        browser.login(page, base, "anna", PASSWORD)
+        page.goto(f"{base}/conversations/{held}")
+        page.click("#refer summary")
+        page.select_option("#refer-filter-topic", "famiglia")
+        page.click("[data-refer=centro-famiglie]")
+        page.screenshot(path=str(OUT / "referral-desktop.png"), full_page=True)
+        context.close()
         chromium.close()
     rt.db.dispose()
     for path in sorted(OUT.glob("*.png")):

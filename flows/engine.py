@@ -61,7 +61,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from flows import render
+from flows import directory, render
+from flows.directory import Service
 from flows.events import (
     Closed,
     ConsentShown,
@@ -106,6 +107,7 @@ class Context:
     verified: bool = True  # the channel proved the sender: else STOP and CANCELLA never act
     erase_code: str = ""  # a fresh one-time code: CANCELLA is confirmed with it (e-mail)
     code_key: bytes = b""  # the key of the code's HMAC (only the HMAC is kept in the state)
+    directory: tuple[Service, ...] = ()  # the local services, in order (bot.directory loads it)
 
 
 def code_digest(key: bytes, code: str) -> str:
@@ -359,22 +361,31 @@ class _Turn:
                 self.say_choices("choice_invalid")
             return
         node = self.pack.nodes[self.state.get("node") or self.pack.start]
+        if node.services:
+            listed = directory.on_topics(self.ctx.directory, node.services)
+            index = int(number) - 1
+            if 0 <= index < len(listed):
+                self.refer(node, listed[index])
+            else:
+                self.say(self.text("choice_invalid"), self.menu(node.id))
+            return
         option = node.option(str(int(number)))
         if option is None:
             self.say(self.text("choice_invalid"), self.menu(node.id))
         else:
             self.follow(node, option)
 
+    def refer(self, node: Node, service: Service) -> None:
+        """A service's card; the referral is counted under the node's topic it helps with."""
+        self.state["node"] = node.id  # another number picks another service
+        self.say(render.service_card(self.pack, service, self.lang))
+        self.events.append(Refer(service.id, directory.first_topic(service, node.services)))
+
     def follow(self, node: Node, option: Option) -> None:
         if option.goto:
             self.say(self.menu(option.goto))
         elif option.faq:
             self.answer(option.faq, 100.0)
-        elif option.service:
-            service = self.pack.services[option.service]
-            self.state["node"] = node.id  # another number picks another service
-            self.say(render.service_card(self.pack, service, self.ctx, self.lang))
-            self.events.append(Refer(service.id))
         elif option.action == "handover":
             self.handover(Triage("human", priority="normal", reason="asked_for_person"))
         elif option.action == "erase":

@@ -33,9 +33,10 @@ class FaqMatched:
 
 @dataclass(frozen=True)
 class Refer:
-    """The bot pointed the young person to a local service."""
+    """The bot pointed the young person to a local service (the caller counts a referral)."""
 
     service_id: str
+    topic: str | None = None  # the closing topic it was listed under
 
 
 @dataclass(frozen=True)

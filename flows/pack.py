@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flows import directory
 from flows.crisis import CrisisCheck
+from flows.directory import Service
 from flows.matcher import FaqMatcher
 from flows.normalize import Normalizer
 from flows.phrases import PhraseBook, PhraseSyntaxError
 from flows.render import (
-    CONTACT_FIELDS,
     LANGUAGES,
     PLACEHOLDERS,
     REQUIRED_PLACEHOLDERS,
@@ -44,23 +45,27 @@ Texts = Mapping[str, str]  # language -> text
 
 @dataclass(frozen=True)
 class Option:
-    """One numbered choice of a node: go to a node, answer a FAQ, show a service, or act."""
+    """One numbered choice of a node: go to a node, answer a FAQ, or act."""
 
     key: str
-    label: str | None = None  # text id; FAQ and service options default to their title/name
+    label: str | None = None  # text id; FAQ options default to their title
     goto: str | None = None
     faq: str | None = None
-    service: str | None = None
     action: str | None = None  # "handover" | "erase" | "menu"
 
 
 @dataclass(frozen=True)
 class Node:
-    """A step of the flow: a text, then a wait for one of its numbered options."""
+    """A step of the flow: a text, then a wait for one of its numbered options.
+
+    A node with `services` (closing topic ids) lists instead the directory's active services
+    on those topics, numbered in the directory's order; a number shows that service's card.
+    """
 
     id: str
     say: str  # text id
     options: tuple[Option, ...] = ()
+    services: tuple[str, ...] = ()
 
     def option(self, key: str) -> Option | None:
         return next((o for o in self.options if o.key == key), None)
@@ -74,14 +79,6 @@ class Faq:
     answer: Texts
     next: str | None = None  # a node to continue with after the answer
     keywords: tuple[str, ...] = ()  # topical words: one must be in a message to answer it
-
-
-@dataclass(frozen=True)
-class Service:
-    id: str
-    name: str
-    about: Texts
-    contacts: Mapping[str, str]  # CONTACT_FIELDS; "" = not known yet
 
 
 @dataclass(frozen=True)
@@ -119,7 +116,7 @@ class Pack:
     no_response_minutes: int
     texts: Mapping[str, Texts]
     faqs: Mapping[str, Faq]
-    services: Mapping[str, Service]
+    services: Mapping[str, Service]  # services.toml: the directory's first import
     nodes: Mapping[str, Node]
     normalize: Normalizer
     crisis: CrisisCheck
@@ -167,17 +164,14 @@ def _load(folder: Path, stamp: tuple[tuple[str, int, int], ...]) -> Pack:
     lexicon = _Lexicon(src["lexicon.toml"])
     texts = _texts(src["texts.toml"])
     faqs = _faqs(src["faq.toml"])
-    services = _services(src["services.toml"])
+    services = directory.parse(src["services.toml"])
     flow = src["flow.toml"]
-    start, minutes, nodes = _flow(flow, texts, faqs, services)
+    start, minutes, nodes = _flow(flow, texts, faqs)
     for faq in faqs.values():
         if faq.next and faq.next not in nodes:
             raise src["faq.toml"].error((faq.id, "next"), f"faq {faq.id!r}: no node {faq.next!r}")
         for lang, answer in faq.answer.items():
             _placeholders(src["faq.toml"], (faq.id, "answer", lang), answer)
-    for service in services.values():
-        for lang, about in service.about.items():
-            _placeholders(src["services.toml"], (service.id, "about", lang), about)
     crisis = _crisis(src["crisis.toml"], lexicon.normalize)
     crisis.risk = _risk(src["risk.toml"], lexicon.normalize, crisis)
 
@@ -323,30 +317,8 @@ def _faqs(src: Source) -> dict[str, Faq]:
     return faqs
 
 
-def _services(src: Source) -> dict[str, Service]:
-    services = {}
-    for service_id, value in src.data.items():
-        key: Key = (service_id,)
-        owner = f"service {service_id!r}"
-        _id(src, key, service_id, "service")
-        entry = _table(src, key, value, owner)
-        _only(src, key, entry, ("name", "about", "contacts"), owner)
-        contacts = _table(src, (*key, "contacts"), entry.get("contacts", {}), f"{owner}: contacts")
-        _only(src, (*key, "contacts"), contacts, CONTACT_FIELDS, f"{owner}: contacts")
-        services[service_id] = Service(
-            id=service_id,
-            name=_string(src, (*key, "name"), entry.get("name"), f"{owner}: name"),
-            about=_languages(src, (*key, "about"), entry.get("about"), "about", owner),
-            contacts={
-                f: _string(src, (*key, "contacts", f), contacts.get(f, ""), f, empty=True).strip()
-                for f in CONTACT_FIELDS
-            },
-        )
-    return services
-
-
 def _flow(
-    src: Source, texts: Mapping[str, Any], faqs: Mapping[str, Faq], services: Mapping[str, Service]
+    src: Source, texts: Mapping[str, Any], faqs: Mapping[str, Faq]
 ) -> tuple[str, int, dict[str, Node]]:
     _only(src, (), src.data, ("settings", "node"), "flow.toml")
     settings = _table(src, ("settings",), src.data.get("settings", {}), "[settings]")
@@ -361,7 +333,7 @@ def _flow(
         owner = f"node {node_id!r}"
         _id(src, key, node_id, "node")
         entry = _table(src, key, value, owner)
-        _only(src, key, entry, ("say", "option"), owner)
+        _only(src, key, entry, ("say", "option", "services"), owner)
         say = _string(src, (*key, "say"), entry.get("say"), f"{owner}: say")
         if say not in texts:
             raise src.error((*key, "say"), f"{owner}: no text {say!r} in texts.toml")
@@ -370,11 +342,19 @@ def _flow(
         if not isinstance(raw_options, list):
             raise src.error((*key, "option"), f"{owner}: options must be [[node.{node_id}.option]]")
         for i, raw in enumerate(raw_options):
-            options.append(_option(src, (*key, "option", i), raw, owner, texts, faqs, services))
+            options.append(_option(src, (*key, "option", i), raw, owner, texts, faqs))
             if options[-1].key in {o.key for o in options[:-1]}:
                 raise src.error((*key, "option", i, "key"), f"{owner}: option number "
                                 f"{options[-1].key} is used twice")
-        nodes[node_id] = Node(node_id, say, tuple(options))
+        listed: tuple[str, ...] = ()
+        if "services" in entry:
+            listed = _strings(src, (*key, "services"), entry["services"], f"{owner}: services")
+            for topic in listed:
+                _id(src, (*key, "services"), topic, "topic")
+            if options:
+                raise src.error((*key, "services"), f"{owner}: a node lists either services or "
+                                "options, not both")
+        nodes[node_id] = Node(node_id, say, tuple(options), listed)
     for node_id, node in nodes.items():
         for i, option in enumerate(node.options):
             if option.goto and option.goto not in nodes:
@@ -389,23 +369,24 @@ def _flow(
 
 def _option(
     src: Source, key: Key, raw: Any, owner: str, texts: Mapping[str, Any],
-    faqs: Mapping[str, Faq], services: Mapping[str, Service],
+    faqs: Mapping[str, Faq],
 ) -> Option:
     entry = _table(src, key, raw, f"{owner}: option")
-    _only(src, key, entry, ("key", "label", "goto", "faq", "service", "action"), f"{owner}: option")
+    if "service" in entry:
+        raise src.error((*key, "service"), f"{owner}: services come from the directory now: "
+                        'list them by topic on the node, e.g. services = ["famiglia"]')
+    _only(src, key, entry, ("key", "label", "goto", "faq", "action"), f"{owner}: option")
     number = entry.get("key")
     if not isinstance(number, str) or not _KEY.match(number):
         raise src.error((*key, "key"), f'{owner}: option key must be a number in quotes, e.g. "1"')
     what = f"{owner}: option {number}"
-    kinds = [k for k in ("goto", "faq", "service", "action") if k in entry]
+    kinds = [k for k in ("goto", "faq", "action") if k in entry]
     if len(kinds) != 1:
-        raise src.error(key, f"{what}: needs exactly one of goto, faq, service, action")
+        raise src.error(key, f"{what}: needs exactly one of goto, faq, action")
     kind = kinds[0]
     target = _string(src, (*key, kind), entry[kind], f"{what}: {kind}")
     if kind == "faq" and target not in faqs:
         raise src.error((*key, kind), f"{what}: no faq {target!r} in faq.toml")
-    if kind == "service" and target not in services:
-        raise src.error((*key, kind), f"{what}: no service {target!r} in services.toml")
     if kind == "action" and target not in ACTIONS:
         raise src.error((*key, kind), f"{what}: unknown action {target!r} ({', '.join(ACTIONS)})")
     label = entry.get("label")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import string
 from typing import TYPE_CHECKING
 
+from flows.directory import CONTACT_FIELDS, Service, on_topics
 from flows.hours import DAY_NAMES
 
 if TYPE_CHECKING:
     from flows.engine import Context
-    from flows.pack import Node, Option, Pack, Service
+    from flows.pack import Node, Option, Pack
 
 LANGUAGES = ("it", "en")
 
@@ -39,9 +40,8 @@ REQUIRED_TEXTS = (
     "now_open", "now_closed", "today_at", "tomorrow_at", "day_at", "when_unknown",
     "contact_phone", "contact_email", "contact_address", "contact_web", "contact_hours",
     "crisis_nobody", "handover_nobody", "personal_nobody", "queue_place", "queue_place_unsure",
-    "unrecognised_open", "unrecognised_closed", "unrecognised_nobody",
+    "unrecognised_open", "unrecognised_closed", "unrecognised_nobody", "services_none",
 )
-CONTACT_FIELDS = ("phone", "email", "address", "web", "hours")
 
 
 def placeholders(text: str) -> set[str]:
@@ -100,7 +100,14 @@ def format_text(pack: Pack, text: str, ctx: Context, lang: str, **own: str) -> s
 
 
 def menu(pack: Pack, node: Node, ctx: Context, lang: str) -> str:
-    """A node's text followed by its numbered options."""
+    """A node's text followed by its numbered options (or the directory's services)."""
+    if node.services:
+        listed = on_topics(ctx.directory, node.services)
+        if not listed:
+            return fill(pack, "services_none", ctx, lang)
+        lines = [fill(pack, node.say, ctx, lang)]
+        lines.extend(f"*{i}* {service.name}" for i, service in enumerate(listed, 1))
+        return "\n".join(lines)
     lines = [fill(pack, node.say, ctx, lang)]
     for option in node.options:
         lines.append(f"*{option.key}* {option_label(pack, option, lang)}")
@@ -112,18 +119,20 @@ def option_label(pack: Pack, option: Option, lang: str) -> str:
         return pack.text(option.label, lang)
     if option.faq:
         return pack.faqs[option.faq].title[lang]
-    if option.service:
-        return pack.services[option.service].name
     return option.key
 
 
-def service_card(pack: Pack, service: Service, ctx: Context, lang: str) -> str:
-    """Name, what it does and the contacts that are filled in (never an empty contact)."""
-    lines = [f"*{service.name}*", format_text(pack, service.about[lang], ctx, lang)]
+def service_card(pack: Pack, service: Service, lang: str) -> str:
+    """Name, what it does and the contacts that are filled in (never an empty contact).
+
+    The same card the bot sends and a listener puts in the reply box; its texts are plain
+    (a coordinator's words, no placeholders).
+    """
+    lines = [f"*{service.name}*", service.about_in(lang)]
     contacts = [
         f"{pack.text('contact_' + field, lang)}: {service.contacts[field]}"
         for field in CONTACT_FIELDS
         if service.contacts.get(field, "").strip()
     ]
-    lines.extend(contacts or [fill(pack, "service_no_contacts", ctx, lang)])
+    lines.extend(contacts or [pack.text("service_no_contacts", lang).strip()])
     return "\n".join(lines)

@@ -22,11 +22,11 @@ from flask import (
 from sqlmodel import Session, select
 from werkzeug.wrappers import Response
 
-from bot import activity, audit, corrections
+from bot import activity, audit, corrections, profile, referrals
 from bot.db import read_session, write_session
 from bot.models import Contact, Conversation, Operator, utcnow
 from bot.runtime import runtime
-from operators import access, accounts, handover, replies, transcript, window
+from operators import access, accounts, directory, handover, replies, transcript, window
 from operators.auth import coordinator_required, login_required, me, wants_fragment
 from operators.catalog import Catalog
 from operators.formatting import clock
@@ -139,6 +139,8 @@ def view(conversation_id: str) -> str:
         loads = {o.id: handover.held_count(db, o.id) for o in accounts.list_all(db) if o.active}
         colleagues = [o for o in accounts.list_all(db)
                       if o.active and o.id != conversation.listener_id]
+        contact_lang = page["contact"].language if page["contact"] else None
+        services = directory.cards(db, contact_lang) if page["holds"] else []
     revealed = None
     if operator.role == "coordinator" and session.pop("reveal", None) == conversation.id:
         revealed = page["contact"]
@@ -150,7 +152,8 @@ def view(conversation_id: str) -> str:
     return render_template(
         "conversation.html", **page, earlier=earlier, colleagues=colleagues, loads=loads,
         capacities=capacities, quick_replies=quick, catalog=_catalog(), revealed=revealed,
-        last_event=last_event,
+        last_event=last_event, services=services, zones=rt.settings.directory.zones,
+        age_bands=profile.AGE_BANDS,
     )
 
 
@@ -183,6 +186,8 @@ def reply(conversation_id: str) -> Any:
     """Send a message to the young person on their channel (through the outbox)."""
     body = request.form.get("body", "")
     quick_id = request.form.get("quick", "")
+    service_id = request.form.get("service", "")
+    topic = request.form.get("service_topic", "") or None
 
     def action(db: Session, operator: Operator) -> str:
         conversation = _visible(db, conversation_id, lock=True)
@@ -193,6 +198,12 @@ def reply(conversation_id: str) -> Any:
             text = quick.for_language(contact.language if contact else None)
         used = quick.id if quick and text.strip() == quick.for_language(
             contact.language if contact else None).strip() else None
+        if service_id:  # the card of a service: counted as a referral by a listener
+            try:
+                referrals.record(db, conversation, service_id, by="listener", now=utcnow(),
+                                 topic=topic)
+            except referrals.ReferralError as exc:
+                raise HandoverError(exc.message) from exc
         replies.reply(db, conversation, operator, text, utcnow(), quick_reply=used)
         return "Messaggio in invio."
 
@@ -270,11 +281,13 @@ def give_back(conversation_id: str) -> Any:
 @bp.post("/<conversation_id>/close")
 @login_required
 def close(conversation_id: str) -> Any:
-    """Close with an outcome and topic tags."""
+    """Close with an outcome, topic tags and the anonymous profile."""
     catalog = _catalog()
     outcome = request.form.get("outcome", "")
     topics = list(dict.fromkeys(request.form.getlist("topics")))
     correction = request.form.get("correction", "")
+    form = request.form
+    zones = runtime().settings.directory.zones
 
     def action(db: Session, operator: Operator) -> str:
         conversation = _visible(db, conversation_id)
@@ -285,7 +298,14 @@ def close(conversation_id: str) -> Any:
             raise HandoverError("Tema sconosciuto: ricarica la pagina e riprova.")
         if correction and correction not in corrections.CATEGORIES:
             raise HandoverError("Correzione sconosciuta: ricarica la pagina e riprova.")
+        try:
+            profile.note(conversation, age_band=form.get("age_band", ""),
+                         zone=form.get("zone", ""), returning=form.get("returning", ""),
+                         zones=zones)
+        except profile.ProfileError as exc:
+            raise HandoverError(str(exc)) from exc
         handover.close(db, conversation_id, operator, outcome, topics, utcnow())
+        referrals.settle_topics(db, conversation)
         if correction and corrections.read_by_bot(db, conversation.id):
             corrections.record(db, conversation, operator, correction, utcnow())
         return "Conversazione chiusa. Grazie!"

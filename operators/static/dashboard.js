@@ -223,6 +223,7 @@
         form.querySelectorAll("textarea").forEach(function (t) { t.value = ""; });
         var quick = form.querySelector("select[name=quick]");
         if (quick) { quick.value = ""; }
+        forgetReferral();
         if (error) { error.hidden = true; }
         refresh();
       } else if (error) {
@@ -260,12 +261,49 @@
     }
   });
 
+  /* ---- referral: a service's card into the reply box; sending it counts the referral ---- */
+  function forgetReferral() {
+    if ($("refer-service")) { $("refer-service").value = ""; $("refer-topic").value = ""; }
+  }
+
+  function filterServices() {
+    var topic = $("refer-filter-topic").value, zone = $("refer-filter-zone").value, shown = 0;
+    document.querySelectorAll("#refer-list li[data-topics]").forEach(function (item) {
+      var topics = item.getAttribute("data-topics").split(" ");
+      var zones = item.getAttribute("data-zones");
+      var fits = (!topic || topics.indexOf(topic) >= 0)
+        && (!zone || !zones || zones.split("|").indexOf(zone) >= 0);
+      item.hidden = !fits;
+      if (fits) { shown += 1; }
+    });
+    $("refer-empty").hidden = shown > 0;
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-refer]") : null;
+    if (!button) { return; }
+    var box = $("reply-body");
+    box.value = button.getAttribute("data-card");
+    $("refer-service").value = button.getAttribute("data-refer");
+    $("refer-topic").value = $("refer-filter-topic").value;
+    box.focus();
+  });
+
+  document.addEventListener("input", function (event) {
+    if (event.target.id === "reply-body" && !event.target.value.trim()) { forgetReferral(); }
+  });
+
   document.addEventListener("change", function (event) {
     var select = event.target;
+    if (select.id === "refer-filter-topic" || select.id === "refer-filter-zone") {
+      filterServices();
+      return;
+    }
     if (select.id === "quick" && select.value) {
       var option = select.options[select.selectedIndex];
       var box = $("reply-body");
       box.value = option.getAttribute("data-text");
+      forgetReferral();
       box.focus();
     }
   });

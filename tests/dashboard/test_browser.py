@@ -8,17 +8,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlmodel import select
 
 from bot.channels import registry
-from bot.db import read_session
-from bot.models import Conversation, Operator
+from bot.cli import cli
+from bot.db import read_session, write_session
+from bot.models import Conversation, Operator, Referral, utcnow
 from bot.runtime import Runtime
+from tests.core.test_directory import first_import
 from tests.dashboard import browser
-from tests.dashboard.conftest import PASSWORD, add_operator
+from tests.dashboard.conftest import PASSWORD, add_operator, waiting
 from tests.whatsapp.conftest import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -273,3 +277,76 @@ def test_listener_marks_the_bots_reading_as_wrong(shift: Shift, page: Any) -> No
     assert found.category == "should_be_crisis"
     assert found.text == "ho tanti lividi, a casa è un casino"
     assert found.operator_id == shift.anna.id and "triage_corrected" in actions
+
+
+def _refer(page: Any, url: str, conversation_id: str, service_id: str) -> str:
+    """Claim, pick the service by topic and zone, send its card; the text that was sent."""
+    page.goto(f"{url}/conversations/{conversation_id}")
+    page.locator("button[data-claim]").click()
+    page.wait_for_url(re.compile(r"/conversations/[0-9a-f]{32}$"))
+    page.click("#refer summary")
+    page.select_option("#refer-filter-topic", "scuola")
+    page.select_option("#refer-filter-zone", "Sarsina")
+    visible = page.locator("#refer-list li[data-topics]:visible")
+    assert visible.count() == 1 and "Sportello Giovani Sarsina" in visible.inner_text()
+    page.click(f"[data-refer={service_id}]")
+    card = page.input_value("#reply-body")
+    page.click("#send")
+    page.locator("#thread li", has_text="0547 111222").wait_for()  # sent, shown in the thread
+    return card
+
+
+def test_a_coordinator_adds_a_service_and_listeners_refer_to_it_counted_after_purge(
+        shift: Shift, chromium: Any, page: Any) -> None:
+    rt = shift.rt
+    first_import(rt)  # the directory as `sos-bot db upgrade` leaves it
+    add_operator(rt, "carla", "coordinator", name="Carla")
+    browser.login(page, shift.url, "carla", PASSWORD)
+    page.click("nav >> text=Servizi")
+    assert page.locator("#services tr[data-service]").count() == 14
+    page.click("#add-service")
+    page.fill("#service-name", "Sportello Giovani Sarsina")
+    page.fill("#service-about", "Ascolto e orientamento per chi va a scuola.")
+    page.check("input[name=topics][value=scuola]")
+    page.check("input[name=zones][value=Sarsina]")
+    page.fill("#service-phone", "0547 111222")
+    page.check("#service-checked")
+    page.click("#save-service")
+    page.wait_for_url(re.compile(r"/services/sportello-giovani-sarsina$"))
+    assert "Servizio aggiunto" in page.locator(".flash").inner_text()
+
+    listener = chromium.new_context(viewport=browser.PHONE, locale="it-IT").new_page()
+    listener.set_default_timeout(TIMEOUT_MS)
+    browser.login(listener, shift.url, "anna", PASSWORD)
+    assert shift.whatsapp("vorrei parlare con un volontario") == 200
+    on_whatsapp = shift.conversation_of("waiting")
+    card = _refer(listener, shift.url, on_whatsapp.id, "sportello-giovani-sarsina")
+    assert "*Sportello Giovani Sarsina*" in card and "Telefono: 0547 111222" in card
+    shift.twilio.wait_for(
+        lambda: any("0547 111222" in m["body"] for m in shift.twilio.messages), 60)
+
+    by_email = waiting(rt, channel="email")  # a mail, as the IMAP listener hands it in
+    _refer(listener, shift.url, by_email, "sportello-giovani-sarsina")
+
+    def counted() -> list[Referral]:
+        with read_session(rt.db) as session:
+            found = list(session.exec(select(Referral)))
+        return found if len(found) == 2 else []
+
+    made = wait_until(counted, 60, "two referrals")
+    assert sorted(r.channel for r in made) == ["email", "whatsapp"]
+    assert {(r.service_id, r.by, r.topic) for r in made} == {
+        ("sportello-giovani-sarsina", "listener", "scuola")}
+
+    with write_session(rt.db) as session:  # both closed long ago: past the retention period
+        for conversation_id in (on_whatsapp.id, by_email):
+            closed = session.get(Conversation, conversation_id)
+            assert closed is not None
+            closed.status, closed.closed_at = "closed", utcnow() - timedelta(days=400)
+    result = CliRunner().invoke(cli, ["purge"], env={"SOS_DATABASE_URL": rt.settings.database.url})
+    assert result.exit_code == 0 and "anonymised 2 conversations" in result.output, result.output
+    with read_session(rt.db) as session:
+        kept = list(session.exec(select(Referral)))
+    assert len(kept) == 2 and all(r.conversation_id is None for r in kept)
+    page.goto(f"{shift.url}/services/sportello-giovani-sarsina")
+    assert page.locator("#referral-count").inner_text() == "2"

@@ -30,8 +30,9 @@ def pack() -> Pack:
 
 
 @pytest.fixture
-def context() -> Callable[..., Context]:
-    """Build a Context: open hours on a Monday afternoon unless told otherwise."""
+def context(pack: Pack) -> Callable[..., Context]:
+    """Build a Context: open hours on a Monday afternoon unless told otherwise; the directory
+    is the pack's services.toml (as after the first import)."""
 
     def make(**changes: Any) -> Context:
         values: dict[str, Any] = {
@@ -41,6 +42,7 @@ def context() -> Callable[..., Context]:
             "status": "bot",
             "first_contact": False,
             "lang": None,
+            "directory": tuple(pack.services.values()),
         }
         values.update(changes)
         return Context(**values)

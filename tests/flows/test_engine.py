@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from flows import Context, EmergencyNumber, Pack, fallback, load_pack, step, timeout
+from flows import Context, EmergencyNumber, Pack, fallback, step, timeout
+from flows.directory import Service
 from flows.events import (
     Closed,
     ConsentShown,
@@ -23,7 +23,6 @@ from flows.events import (
     Reply,
 )
 from flows.hours import OpeningHours
-from flows.pack import DEFAULT_DIR
 from tests.flows.conftest import CLOSED, OPEN, ROME
 
 Make = Callable[..., Context]
@@ -296,22 +295,50 @@ def test_unknown_is_never_a_dead_end(pack: Pack, context: Make) -> None:
 
 
 def test_service_without_contacts_never_shows_an_empty_one(pack: Pack, context: Make) -> None:
-    result = step(pack, {"node": "services-basic"}, "1", context())
-    assert result.events[-1] == Refer("caritas")
+    result = step(pack, {"node": "services-basic"}, "3", context())
+    assert result.events[-1] == Refer("caritas", "bisogni")
     text = replies(result.events)[0]
     assert "chiedi a un volontario" in text
     assert "Telefono:" not in text and "E-mail:" not in text
 
 
-def test_service_contacts_filled_by_the_coordinator(tmp_path: Path, context: Make) -> None:
-    folder = tmp_path / "pack"
-    shutil.copytree(DEFAULT_DIR, folder)
-    path = folder / "services.toml"
-    path.write_text(path.read_text().replace(
-        '[caritas.contacts]\nphone = ""', '[caritas.contacts]\nphone = "0547 000000"'))
-    result = step(load_pack(folder), {"node": "services-basic"}, "1", context())
+def test_service_contacts_filled_by_the_coordinator(pack: Pack, context: Make) -> None:
+    caritas = pack.services["caritas"]
+    filled = replace(caritas, contacts={**caritas.contacts, "phone": "0547 000000"})
+    result = step(pack, {"node": "services-basic"}, "1", context(directory=(filled,)))
     text = replies(result.events)[0]
     assert "Telefono: 0547 000000" in text and "chiedi a un volontario" not in text
+
+
+def test_the_services_menu_comes_from_the_directory(pack: Pack, context: Make) -> None:
+    added = Service(id="sportello-ascolto", name="Sportello d'ascolto a scuola",
+                    about={"it": "Uno spazio di ascolto a scuola."}, topics=("bisogni",))
+    retired = replace(pack.services["caritas"], active=False)
+    directory = (pack.services["servizi-sociali"], retired, added)
+    menu = replies(step(pack, {"node": "services"}, "4", context(directory=directory)).events)[0]
+    assert menu.endswith("*1* Servizi Sociali del Comune di Cesena\n"
+                         "*2* Sportello d'ascolto a scuola")
+    assert "Caritas" not in menu
+    card = step(pack, {"node": "services-basic"}, "2", context(directory=directory))
+    assert card.events[-1] == Refer("sportello-ascolto", "bisogni")
+    assert "Uno spazio di ascolto a scuola." in replies(card.events)[0]
+
+
+def test_english_card_falls_back_to_italian(pack: Pack, context: Make) -> None:
+    only_it = Service(id="x", name="X", about={"it": "Solo in italiano."}, topics=("bisogni",))
+    result = step(pack, {"node": "services-basic", "lang": "en"}, "1",
+                  context(directory=(only_it,), lang="en"))
+    text = replies(result.events)[0]
+    assert "Solo in italiano." in text and "ask a volunteer" in text
+
+
+def test_no_service_on_a_topic_is_never_a_dead_end(pack: Pack, context: Make) -> None:
+    result = step(pack, {"node": "services"}, "4", context(directory=()))
+    text = replies(result.events)[0]
+    assert "Per ora non ho servizi" in text and "OPERATORE" in text
+    again = step(pack, result.state, "1", context(directory=()))
+    assert "Quel numero non c'è" in replies(again.events)[0]
+    assert not any(isinstance(e, Refer) for e in again.events)
 
 
 def test_a_personal_difficulty_goes_to_a_listener(pack: Pack, context: Make) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from flows import Pack, PackError, load_pack
+from flows.directory import on_topics
 from flows.pack import DEFAULT_DIR, FILES
 from flows.render import LANGUAGES
 
@@ -17,12 +18,12 @@ REQUIRED_FAQ = {
     "cancellazione", "servizi-territorio", "telefono", "volontariato", "banca-del-tempo",
     "emergenza",
 }
-NETWORK = {  # the 11 services of the Rete di mediazione comunitaria, and the others in the seeds
+NETWORK = {  # the 11 services of the Rete di mediazione comunitaria (seed 001)
     "mediazione-sociale", "polizia-sociale", "servizi-sociali", "via-delle-stelle",
     "riduzione-danno", "marmotta-rossa", "oltre-la-strada", "centro-stranieri",
-    "accoglienza-profughi", "caritas", "progetto-giovani", "centro-famiglie", "banca-del-tempo",
-    "stanze-mediazione",
+    "accoglienza-profughi", "caritas", "progetto-giovani",
 }
+OTHERS = {"centro-famiglie", "banca-del-tempo", "stanze-mediazione"}
 
 
 # -- the built-in pack ---------------------------------------------------------------------
@@ -30,7 +31,8 @@ NETWORK = {  # the 11 services of the Rete di mediazione comunitaria, and the ot
 
 def test_default_pack_has_everything(pack: Pack) -> None:
     assert REQUIRED_FAQ <= set(pack.faqs)
-    assert NETWORK <= set(pack.services)
+    assert set(pack.services) == NETWORK | OTHERS
+    assert {s.id for s in pack.services.values() if s.network} == NETWORK
     assert pack.no_response_minutes > 0
     assert pack.start in pack.nodes
     assert "FAQ" in pack.summary()
@@ -54,6 +56,14 @@ def test_no_phone_numbers_written_in_texts() -> None:
         text = (DEFAULT_DIR / name).read_text(encoding="utf-8")
         for number in ("112", "19696", "2327", "1522", "114"):
             assert number not in text, f"{name} writes the number {number}"
+
+
+def test_every_services_menu_lists_some_service(pack: Pack) -> None:
+    listing = [node for node in pack.nodes.values() if node.services]
+    assert len(listing) == 6
+    for node in listing:
+        assert on_topics(pack.services.values(), node.services), node.id
+    assert all(s.topics for s in pack.services.values())
 
 
 def test_contacts_are_left_for_the_coordinator(pack: Pack) -> None:
@@ -130,14 +140,24 @@ def test_menu_numbers_unique(tmp_path: Path) -> None:
     assert message == f"flow.toml:{line}: node 'menu': option number 1 is used twice"
 
 
-def test_option_to_an_unknown_faq_or_service(tmp_path: Path) -> None:
+def test_option_to_an_unknown_faq(tmp_path: Path) -> None:
     message, text = broken(tmp_path, "flow.toml", 'faq = "orari"', 'faq = "orario"')
     line = _line(text, 'faq = "orario"')
     assert message == f"flow.toml:{line}: node 'faq': option 2: no faq 'orario' in faq.toml"
-    message, text = broken(tmp_path / "b", "flow.toml", '"caritas"', '"karitas"')
-    line = _line(text, "karitas")
-    assert message == (f"flow.toml:{line}: node 'services-basic': option 1: "
-                       "no service 'karitas' in services.toml")
+
+
+def test_services_come_from_the_directory_not_from_options(tmp_path: Path) -> None:
+    old = 'services = ["bisogni"]'
+    new = '[[node.services-basic.option]]\nkey = "1"\nservice = "caritas"'
+    message, text = broken(tmp_path, "flow.toml", old, new)
+    line = _line(text, 'service = "caritas"')
+    assert message.startswith(f"flow.toml:{line}: node 'services-basic': services come from "
+                              "the directory now")
+    both = 'services = ["bisogni"]\n[[node.services-basic.option]]\nkey = "1"\naction = "menu"\n'
+    message, text = broken(tmp_path / "b", "flow.toml", old, both.replace("action", "label = "
+                                                                          '"menu_back"\naction'))
+    assert message == (f"flow.toml:{_line(text, old)}: node 'services-basic': a node lists "
+                       "either services or options, not both")
 
 
 def test_node_text_must_exist(tmp_path: Path) -> None:

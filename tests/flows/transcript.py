@@ -47,7 +47,7 @@ def play(pack: Pack, script: dict[str, Any]) -> list[list[dict[str, Any]]]:
         now = turn.get("now", now)
         status = turn.get("status", status)
         ctx = Context(now=now, hours=hours, emergency=NUMBERS, status=status,
-                      first_contact=first, lang=lang)
+                      first_contact=first, lang=lang, directory=tuple(pack.services.values()))
         if turn.get("timeout"):
             result = timeout(pack, state, ctx)
         else:
