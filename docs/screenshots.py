@@ -19,13 +19,18 @@ sys.path.insert(0, str(ROOT))
 
 from sqlmodel import select  # noqa: E402
 
-from bot import config, db  # noqa: E402
+from bot import (  # noqa: E402
+    config,
+    conversations,  # noqa: E402
+    db,
+)
 from bot.channel import Inbound  # noqa: E402
+from bot.conversations import Priority, escalate  # noqa: E402
 from bot.db import write_session  # noqa: E402
-from bot.inbox import escalate, receive  # noqa: E402
+from bot.inbox import receive  # noqa: E402
 from bot.models import Conversation, Message, utcnow  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
-from operators import accounts, handover, replies  # noqa: E402
+from operators import accounts, replies  # noqa: E402
 from tests.dashboard import browser  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
@@ -47,7 +52,7 @@ def _queue(rt: Runtime, cid: str, priority: str, minutes_ago: float, *,
         conversation = session.get(Conversation, cid)
         assert conversation is not None
         if conversation.status == "bot":
-            escalate(rt, session, conversation, priority, reason,
+            escalate(rt, session, conversation, Priority(priority), reason,
                      utcnow() - timedelta(minutes=minutes_ago))
         conversation.escalated_at = utcnow() - timedelta(minutes=minutes_ago)
         conversation.out_of_hours = out_of_hours
@@ -70,7 +75,7 @@ def seed(rt: Runtime) -> str:
     _queue(rt, held, "normal", 25)
     _deliver_all(rt, "read")
     with write_session(rt.db) as session:
-        handover.claim(session, held, anna, 3, utcnow() - timedelta(minutes=20))
+        conversations.claim(session, held, anna, 3, utcnow() - timedelta(minutes=20))
         conversation = session.get(Conversation, held)
         assert conversation is not None
         replies.reply(session, conversation, anna,

@@ -9,11 +9,11 @@ applies the events. CONTRACT (used by bot.inbox, bot.worker, the CLI and the tes
     fallback(pack, state, ctx) -> Step     # step() raised: hand over to a listener, safely
 
 `state` is a JSON-serialisable dict (None for a new conversation); `Step.state` replaces it.
-ctx.status says who holds the conversation:
-  "bot"      the bot answers (menu, FAQ, services, hand-over...)
-  "waiting"  in the listeners' queue: no menu; crisis still answered with the numbers;
-  "listener" a volunteer holds it: the bot stays silent, but a crisis still yields
-             Escalate("crisis", ...) so the dashboard is alerted, and the young person's
+ctx.status (a Holder; the core maps its conversation statuses onto it) says who answers:
+  BOT       the bot answers (menu, FAQ, services, hand-over...)
+  WAITING   in the listeners' queue: no menu; crisis still answered with the numbers;
+  LISTENER  a volunteer holds it: the bot stays silent, but a crisis still yields
+             Escalate(CRISIS, ...) so the dashboard is alerted, and the young person's
              commands still act and are answered: STOP, CANCELLA (and its confirmation),
              OPERATORE ("a volunteer is reading you already").
 
@@ -59,7 +59,8 @@ import hmac
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
 from flows import render
 from flows.events import (
@@ -71,6 +72,7 @@ from flows.events import (
     FaqMatched,
     LanguageSet,
     OptedOut,
+    Priority,
     Refer,
     Reply,
 )
@@ -79,7 +81,14 @@ from flows.pack import Node, Option, Pack
 from flows.presence import Presence
 from flows.triage import UNRECOGNISED, Triage, language, triage
 
-Status = Literal["bot", "waiting", "listener"]
+
+class Holder(StrEnum):
+    """Who answers the next message: what the engine knows of a conversation's status."""
+
+    BOT = "bot"
+    WAITING = "waiting"  # in the listeners' queue
+    LISTENER = "listener"  # a volunteer holds it
+
 
 _NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 _CODE = re.compile(r"(?<!\d)(\d{3})[ .-]?(\d{3})(?!\d)")  # a one-time code: "123456", "123 456"
@@ -99,7 +108,7 @@ class Context:
     now: datetime  # timezone-aware
     hours: OpeningHours
     emergency: tuple[EmergencyNumber, ...]
-    status: Status = "bot"
+    status: Holder = Holder.BOT
     first_contact: bool = False  # no consent notice shown to this contact yet
     lang: str | None = None  # the contact's known language, if any
     presence: Presence | None = None  # listeners on shift now; None: go by the opening hours
@@ -188,7 +197,7 @@ class _Turn:
             self.say(self.text("crisis"), self.queue_place("crisis"))
         else:
             self.say(self.text("crisis_closed"))
-        self.events.append(Escalate("crisis", t.reason or "crisis"))
+        self.events.append(Escalate(Priority.CRISIS, t.reason or "crisis"))
         self.state["crisis"] = told + 1
         self.forget_choices()
 
@@ -203,7 +212,7 @@ class _Turn:
     def handover(self, t: Triage) -> None:
         self.forget_choices()
         personal = t.priority == "high" or (t.reason or "").startswith("personal:")
-        priority = (t.priority or "high") if personal else "normal"
+        priority = Priority(t.priority or "high") if personal else Priority.NORMAL
         unrecognised = not personal and t.reason == UNRECOGNISED
         kind = "personal" if personal else "unrecognised" if unrecognised else "handover"
         if self.nobody:
@@ -215,9 +224,9 @@ class _Turn:
         if personal:
             self.events.append(Escalate(priority, t.reason or "personal"))
         elif unrecognised:
-            self.events.append(Escalate(t.priority or "normal", UNRECOGNISED))
+            self.events.append(Escalate(Priority(t.priority or "normal"), UNRECOGNISED))
         else:
-            self.events.append(Escalate("normal", "asked_for_person"))
+            self.events.append(Escalate(Priority.NORMAL, "asked_for_person"))
 
     def stop(self) -> None:
         self.forget_choices()
@@ -296,7 +305,7 @@ class _Turn:
     def waiting(self, t: Triage) -> None:
         if t.intent == "human" and t.priority == "high" and not self.state.get("raised"):
             self.state["raised"] = True
-            self.events.append(Escalate("high", t.reason or "personal"))
+            self.events.append(Escalate(Priority.HIGH, t.reason or "personal"))
         if not self.state.get("reminded") or t.reason == "asked_for_person":
             self.state["reminded"] = True
             presence = self.ctx.presence
@@ -307,7 +316,7 @@ class _Turn:
         """A volunteer holds the conversation: silent but for a crisis and the commands."""
         if t.intent == "crisis":
             self.forget_erase()
-            self.events.append(Escalate("crisis", t.reason or "crisis"))
+            self.events.append(Escalate(Priority.CRISIS, t.reason or "crisis"))
             return
         asked = t.intent in ("stop", "erase") or t.reason == "asked_for_person"
         if asked or "confirm" in self.state:  # the bot answers: in the young person's language
@@ -389,10 +398,10 @@ def step(
     """Advance the conversation by one inbound message."""
     turn = _Turn(pack, state, ctx)
     t = triage(pack, text)
-    if ctx.status == "listener":
+    if ctx.status == Holder.LISTENER:
         turn.held(t, text)
         return Step(turn.state, turn.events)
-    if ctx.status == "bot":
+    if ctx.status == Holder.BOT:
         turn.state.pop("reminded", None)
         turn.state.pop("raised", None)
     turn.choose_language(text)
@@ -403,7 +412,7 @@ def step(
             turn.welcome(with_menu=False)
         return Step(turn.state, turn.events)
     if ctx.first_contact:
-        turn.welcome(with_menu=ctx.status == "bot" and t.intent != "human")
+        turn.welcome(with_menu=ctx.status == Holder.BOT and t.intent != "human")
     if media and not turn.state.get("media"):
         turn.state["media"] = True
         turn.say(turn.text("media_note"))
@@ -411,7 +420,7 @@ def step(
             return Step(turn.state, turn.events)
     if turn.pending(text, t):
         return Step(turn.state, turn.events)
-    if ctx.status == "waiting":
+    if ctx.status == Holder.WAITING:
         if t.intent == "stop":
             turn.stop()
         elif t.intent == "erase":
@@ -457,7 +466,7 @@ def _in_bot(turn: _Turn, t: Triage, text: str) -> None:
 def timeout(pack: Pack, state: dict[str, Any] | None, ctx: Context) -> Step:
     """The young person did not answer: a gentle close (only while with the bot, only once)."""
     s = dict(state or {})
-    if ctx.status != "bot" or s.get("closed"):
+    if ctx.status != Holder.BOT or s.get("closed"):
         return Step(s, [])
     lang = ctx.lang or s.get("lang") or "it"
     lang = lang if lang in render.LANGUAGES else "it"
@@ -479,14 +488,14 @@ def fallback(pack: Pack, state: dict[str, Any] | None, ctx: Context) -> Step:
     turn.forget_erase()
     known = ctx.lang or turn.state.get("lang")
     turn.lang = known if known in render.LANGUAGES else "it"
-    if ctx.status == "listener":  # a volunteer reads it already
-        return Step(turn.state, [Escalate("high", "bot_error")])
-    if ctx.status == "bot":
+    if ctx.status == Holder.LISTENER:  # a volunteer reads it already
+        return Step(turn.state, [Escalate(Priority.HIGH, "bot_error")])
+    if ctx.status == Holder.BOT:
         try:
             turn.say(turn.text("handover_open" if turn.open else "handover_closed"))
             if ctx.first_contact:
                 turn.welcome(with_menu=False)
         except Exception:  # noqa: BLE001 - the hand-over below must happen whatever failed
             turn.events = [e for e in turn.events if not isinstance(e, ConsentShown)]
-    turn.events.append(Escalate("high", "bot_error"))
+    turn.events.append(Escalate(Priority.HIGH, "bot_error"))
     return Step(turn.state, turn.events)

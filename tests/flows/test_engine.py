@@ -19,6 +19,7 @@ from flows.events import (
     FaqMatched,
     LanguageSet,
     OptedOut,
+    Priority,
     Refer,
     Reply,
 )
@@ -66,7 +67,7 @@ def test_handover_in_and_out_of_hours(pack: Pack, context: Make) -> None:
     during = step(pack, {}, "operatore", context(now=OPEN))
     after = step(pack, {}, "operatore", context(now=CLOSED))
     for result in (during, after):  # queued either way, so a listener sees it when back
-        assert Escalate("normal", "asked_for_person") in result.events
+        assert Escalate(Priority.NORMAL, "asked_for_person") in result.events
     assert "appena si libera" in replies(during.events)[0]
     text = replies(after.events)[0]
     assert "tornano domani alle 15:00" in text and "*19696* Telefono Azzurro" in text
@@ -75,7 +76,7 @@ def test_handover_in_and_out_of_hours(pack: Pack, context: Make) -> None:
 def test_never_open_schedule(pack: Pack, context: Make) -> None:
     result = step(pack, {}, "operatore", context(hours=OpeningHours.parse("")))
     assert "gli orari non sono ancora stati fissati" in replies(result.events)[0]
-    assert Escalate("normal", "asked_for_person") in result.events
+    assert Escalate(Priority.NORMAL, "asked_for_person") in result.events
 
 
 def test_numbers_come_from_the_configuration(pack: Pack, context: Make) -> None:
@@ -93,14 +94,14 @@ def test_numbers_come_from_the_configuration(pack: Pack, context: Make) -> None:
 def test_crisis_answered_at_once(pack: Pack, context: Make, status: str) -> None:
     result = step(pack, {"node": "faq"}, "non voglio più vivere", context(status=status, lang="it"))
     assert kinds(result.events) == ["Reply", "Escalate"]
-    assert result.events[1] == Escalate("crisis", "crisis:suicide")
+    assert result.events[1] == Escalate(Priority.CRISIS, "crisis:suicide")
     assert "*112*" in replies(result.events)[0]
     assert "node" not in result.state
 
 
 def test_crisis_with_a_listener_is_only_an_alert(pack: Pack, context: Make) -> None:
     result = step(pack, {}, "mi taglio di nuovo", context(status="listener"))
-    assert result.events == [Escalate("crisis", "crisis:self_harm")]
+    assert result.events == [Escalate(Priority.CRISIS, "crisis:self_harm")]
     assert step(pack, {}, "ok grazie, ci penso", context(status="listener", lang="it")).events == []
 
 
@@ -203,7 +204,7 @@ def test_a_second_crisis_is_shorter(pack: Pack, context: Make) -> None:
     first = step(pack, {}, "voglio morire", context())
     second = step(pack, first.state, "voglio morire", context(status="waiting"))
     assert len(replies(second.events)[0]) < len(replies(first.events)[0])
-    assert Escalate("crisis", "crisis:suicide") in second.events
+    assert Escalate(Priority.CRISIS, "crisis:suicide") in second.events
 
 
 # -- first contact, commands ---------------------------------------------------------------------
@@ -264,7 +265,7 @@ def test_media_said_once_and_text_still_read(pack: Pack, context: Make) -> None:
     second = step(pack, first.state, "è gratis?", context(lang="it"), media=1)
     assert kinds(second.events) == ["Reply", "FaqMatched"]
     third = step(pack, second.state, "voglio morire", context(), media=3)
-    assert Escalate("crisis", "crisis:suicide") in third.events
+    assert Escalate(Priority.CRISIS, "crisis:suicide") in third.events
 
 
 # -- menus, FAQ, services ----------------------------------------------------------------------
@@ -279,7 +280,7 @@ def test_numbers_pick_from_the_node_on_screen(pack: Pack, context: Make) -> None
 
 def test_a_number_without_a_menu_on_screen_uses_the_main_menu(pack: Pack, context: Make) -> None:
     result = step(pack, {}, "3", context())
-    assert Escalate("normal", "asked_for_person") in result.events
+    assert Escalate(Priority.NORMAL, "asked_for_person") in result.events
 
 
 def test_a_number_out_of_range(pack: Pack, context: Make) -> None:
@@ -316,7 +317,7 @@ def test_service_contacts_filled_by_the_coordinator(tmp_path: Path, context: Mak
 
 def test_a_personal_difficulty_goes_to_a_listener(pack: Pack, context: Make) -> None:
     result = step(pack, {}, "a scuola mi prendono tutti in giro", context())
-    assert result.events[-1] == Escalate("high", "personal:bullying")
+    assert result.events[-1] == Escalate(Priority.HIGH, "personal:bullying")
     assert not any(isinstance(e, FaqMatched) for e in result.events)
 
 
@@ -351,7 +352,7 @@ def test_consent_shown_only_on_first_contact(pack: Pack, context: Make) -> None:
 
 def test_fallback_hands_the_conversation_to_a_listener(pack: Pack, context: Make) -> None:
     result = fallback(pack, {"node": "faq", "choices": ["a"], "lang": "en"}, context())
-    assert result.events[-1] == Escalate("high", "bot_error")
+    assert result.events[-1] == Escalate(Priority.HIGH, "bot_error")
     (text,) = replies(result.events)
     assert text.startswith("Okay! I'm passing you to a volunteer")
     assert "node" not in result.state and "choices" not in result.state
@@ -371,7 +372,7 @@ def test_fallback_out_of_hours_gives_the_numbers_and_the_consent_notice(
 def test_fallback_keeps_quiet_while_queued_or_with_a_listener(pack: Pack, context: Make) -> None:
     for status in ("waiting", "listener"):
         result = fallback(pack, {}, context(status=status))
-        assert result.events == [Escalate("high", "bot_error")]
+        assert result.events == [Escalate(Priority.HIGH, "bot_error")]
 
 
 def test_fallback_still_hands_over_when_even_the_texts_fail(
@@ -382,7 +383,7 @@ def test_fallback_still_hands_over_when_even_the_texts_fail(
 
     monkeypatch.setattr("flows.render.fill", broken)
     result = fallback(pack, {}, context(first_contact=True))
-    assert result.events == [Escalate("high", "bot_error")]
+    assert result.events == [Escalate(Priority.HIGH, "bot_error")]
 
 
 # -- fail-safe routing ------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flows import Context, Pack, render, step
-from flows.events import Escalate
+from flows.events import Escalate, Priority
 from flows.presence import Presence
 from tests.flows.conftest import CLOSED, OPEN
 from tests.flows.test_engine import replies
@@ -34,7 +34,7 @@ def test_a_crisis_in_opening_hours_with_nobody_on_shift_gets_its_own_text(
     assert "nessun volontario è collegato" in text
     assert "*112*" in text and "*19696*" in text and "*1522*" in text
     assert "il prima possibile" not in text  # no promise nobody can keep
-    assert Escalate("crisis", "crisis:suicide") in result.events
+    assert Escalate(Priority.CRISIS, "crisis:suicide") in result.events
 
 
 def test_a_crisis_with_a_free_listener_gets_the_usual_answer(pack: Pack, context: Make) -> None:
@@ -61,7 +61,7 @@ def test_asking_for_a_person_with_nobody_on_shift(pack: Pack, context: Make) -> 
     text = only_reply(result.events)
     assert text.startswith("In questo momento nessun volontario è collegato")
     assert "*19696* Telefono Azzurro" in text
-    assert Escalate("normal", "asked_for_person") in result.events
+    assert Escalate(Priority.NORMAL, "asked_for_person") in result.events
 
 
 def test_a_personal_difficulty_with_nobody_on_shift(pack: Pack, context: Make) -> None:
