@@ -35,21 +35,29 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, update
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from bot import activity, audit
+from bot.db import write_session
 from bot.models import Contact, Conversation, Operator
-from bot.runtime import Runtime
 from flows.engine import Context, Holder
 from flows.events import Priority
+from flows.pack import Pack
 from flows.presence import Presence
+from flows.state import FlowState
+
+if TYPE_CHECKING:  # the runtime loads the pack, then repairs the flow states with it
+    from bot.runtime import Runtime
 
 __all__ = [  # Priority and Holder are the engine's, named here too
     "ACTIVE", "ERASE_BY_CODE", "Holder", "Priority", "Refusal", "Refused", "Status", "claim",
-    "close", "close_by", "context_for", "escalate", "give_back", "held_count", "holder",
-    "open_for", "rank", "release", "release_all", "silent", "still_silent", "transfer",
+    "close", "close_by", "context_for", "escalate", "flow_state", "give_back", "held_count",
+    "holder", "open_for", "rank", "release", "release_all", "repair_states", "silent",
+    "still_silent", "transfer",
 ]
 
 log = logging.getLogger(__name__)
@@ -107,6 +115,36 @@ def context_for(rt: Runtime, contact: Contact, conversation: Conversation, now: 
         erase_code=f"{secrets.randbelow(10**6):06d}" if by_code else "",  # six random digits
         code_key=hashlib.sha256(f"one-time-code:{rt.secret}".encode()).digest(),
     )
+
+
+# the flow state --------------------------------------------------------------------------------
+
+
+def flow_state(pack: Pack, conversation: Conversation) -> FlowState:
+    """The conversation's flow state, migrated to the current version and fitted to the pack."""
+    state = FlowState.from_json(conversation.flow_state)
+    if state.fits(pack):
+        return state
+    log.warning("repaired 1 flow state pointing at content that is gone: back to the start")
+    return state.fitted(pack)
+
+
+def repair_states(db: Engine, pack: Pack) -> int:
+    """Fit every open conversation's flow state to a freshly loaded pack: a coordinator may
+    have removed or renamed a node or a FAQ that some of them point at. Logs the count."""
+    repaired = 0
+    with write_session(db) as session:
+        query = select(Conversation).where(Conversation.status != Status.CLOSED)
+        for conversation in session.exec(query.with_for_update()):
+            state = FlowState.from_json(conversation.flow_state)
+            if not state.fits(pack):
+                conversation.flow_state = state.fitted(pack).to_json()
+                session.add(conversation)
+                repaired += 1
+    if repaired:
+        log.warning("repaired %d flow states pointing at content that is gone: back to the "
+                    "start", repaired)
+    return repaired
 
 
 # the bot's side --------------------------------------------------------------------------------

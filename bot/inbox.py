@@ -224,14 +224,14 @@ def _step(
     present = None if held else presence.snapshot(session, rt.settings, now, conversation)
     ctx = conversations.context_for(rt, contact, conversation, now, presence=present,
                                     verified=inbound.verified)
-    state = conversation.flow_state or None
+    state = conversations.flow_state(rt.pack, conversation)
     try:
         result = engine.step(rt.pack, state, inbound.text, ctx, media=len(inbound.media))
     except Exception as exc:  # the message is kept and a listener takes over: never dropped
         log.error("the flow engine failed on a message in conversation %s (%s): handed to a "
                   "listener", conversation.id, where(exc))
         result = engine.fallback(rt.pack, state, ctx)
-    conversation.flow_state = result.state
+    conversation.flow_state = result.state.to_json()
     events = [e for e in result.events if not (inbound.quiet and isinstance(e, Reply))]
     if inbound.channel in ONE_REPLY_PER_MESSAGE:
         events = join_replies(events)

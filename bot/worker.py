@@ -157,14 +157,15 @@ def close_silent(rt: Runtime, now: datetime | None = None) -> int:
             assert contact is not None
             ctx = conversations.context_for(rt, contact, conversation, now)
             try:
-                result = engine.timeout(rt.pack, conversation.flow_state or None, ctx)
+                state = conversations.flow_state(rt.pack, conversation)
+                result = engine.timeout(rt.pack, state, ctx)
             except Exception as exc:  # one faulty conversation must not stop the others
                 log.error("the flow engine failed to close conversation %s (%s): tried again "
                           "later", conversation.id, inbox.where(exc))
                 conversation.last_activity_at = now
                 session.add(conversation)
                 continue
-            conversation.flow_state = result.state
+            conversation.flow_state = result.state.to_json()
             receipt = inbox.Receipt(duplicate=False, conversation_id=conversation.id)
             if contact.opted_out_at is not None:  # no bot messages after STOP
                 result.events[:] = [e for e in result.events if not isinstance(e, Reply)]

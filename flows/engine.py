@@ -8,7 +8,10 @@ applies the events. CONTRACT (used by bot.inbox, bot.worker, the CLI and the tes
                                            # for pack.no_response_minutes while with the bot
     fallback(pack, state, ctx) -> Step     # step() raised: hand over to a listener, safely
 
-`state` is a JSON-serialisable dict (None for a new conversation); `Step.state` replaces it.
+`state` is a FlowState (flows.state: typed, versioned, stored as JSON by the core; None for a
+new conversation); `Step.state` replaces it. A state pointing at a node or FAQ the pack no
+longer has is first sent back to the start node (FlowState.fitted): content edits never make
+a message fail.
 ctx.status (a Holder; the core maps its conversation statuses onto it) says who answers:
   BOT       the bot answers (menu, FAQ, services, hand-over...)
   WAITING   in the listeners' queue: no menu; crisis still answered with the numbers;
@@ -57,10 +60,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 from flows import render
 from flows.events import (
@@ -79,6 +81,7 @@ from flows.events import (
 from flows.hours import OpeningHours
 from flows.pack import Node, Option, Pack
 from flows.presence import Presence
+from flows.state import ErasureCode, FlowState
 from flows.triage import UNRECOGNISED, Triage, language, triage
 
 
@@ -124,17 +127,17 @@ def code_digest(key: bytes, code: str) -> str:
 
 @dataclass(frozen=True)
 class Step:
-    state: dict[str, Any]
+    state: FlowState
     events: list[Event] = field(default_factory=list)
 
 
 class _Turn:
     """One inbound message being answered: the state being changed and the events so far."""
 
-    def __init__(self, pack: Pack, state: dict[str, Any] | None, ctx: Context) -> None:
+    def __init__(self, pack: Pack, state: FlowState | None, ctx: Context) -> None:
         self.pack, self.ctx = pack, ctx
-        self.state: dict[str, Any] = dict(state or {})
-        self.state.pop("closed", None)
+        known = (state or FlowState()).fitted(pack)  # never a node or FAQ that is gone
+        self.state = replace(known, closed=False, choices=list(known.choices))  # a copy
         self.events: list[Event] = []
         self.lang = "it"
 
@@ -148,7 +151,7 @@ class _Turn:
 
     def menu(self, node_id: str | None = None) -> str:
         node = self.pack.nodes[node_id or self.pack.start]
-        self.state["node"] = node.id
+        self.state.node = node.id
         return render.menu(self.pack, node, self.ctx, self.lang)
 
     @property
@@ -178,17 +181,17 @@ class _Turn:
     # the steps ----------------------------------------------------------------------------
 
     def choose_language(self, text: str) -> None:
-        known = self.ctx.lang or self.state.get("lang")
+        known = self.ctx.lang or self.state.lang
         if known in render.LANGUAGES:
             self.lang = known
             return
         found = language(self.pack, text)
         if found:
-            self.lang = self.state["lang"] = found
+            self.lang = self.state.lang = found
             self.events.append(LanguageSet(found))
 
     def crisis(self, t: Triage) -> None:
-        told = self.state.get("crisis", 0)
+        told = self.state.crisis
         if told:
             self.say(self.text("crisis_again"))
         elif self.nobody:
@@ -198,7 +201,7 @@ class _Turn:
         else:
             self.say(self.text("crisis_closed"))
         self.events.append(Escalate(Priority.CRISIS, t.reason or "crisis"))
-        self.state["crisis"] = told + 1
+        self.state.crisis = told + 1
         self.forget_choices()
 
     def welcome(self, *, with_menu: bool) -> None:
@@ -206,8 +209,8 @@ class _Turn:
         self.events.append(ConsentShown())
 
     def forget_choices(self) -> None:
-        self.state.pop("node", None)
-        self.state.pop("choices", None)
+        self.state.node = None
+        self.state.choices = []
 
     def handover(self, t: Triage) -> None:
         self.forget_choices()
@@ -242,27 +245,26 @@ class _Turn:
             return
         code = self.ctx.erase_code
         if not code:
-            self.state["confirm"] = "erase"
+            self.state.confirm = "erase"
             self.say(self.text("erase_confirm"))
             return
         until = self.ctx.now + timedelta(minutes=CODE_MINUTES)
-        self.state["confirm"] = "erase_code"
-        self.state["code"] = {"digest": code_digest(self.ctx.code_key, code),
-                              "until": until.isoformat(), "tries": 0}
+        self.state.confirm = "erase_code"
+        self.state.code = ErasureCode(code_digest(self.ctx.code_key, code), until)
         text = render.fill(self.pack, "erase_code_sent", self.ctx, self.lang, code=code)
         self.events.append(Reply(text, secret=code))
 
     def forget_erase(self) -> None:
-        self.state.pop("confirm", None)
-        self.state.pop("code", None)
+        self.state.confirm = None
+        self.state.code = None
 
     def pending(self, text: str, t: Triage) -> bool:
         """An answer to a pending CANCELLA; True when nothing else is left to do."""
-        confirm = self.state.pop("confirm", None)
-        code = self.state.pop("code", None)
+        confirm, code = self.state.confirm, self.state.code
+        self.forget_erase()
         if confirm == "erase":
             return self.confirm_erase(text) or t.intent == "unknown"
-        if confirm == "erase_code" and isinstance(code, dict):
+        if confirm == "erase_code" and code is not None:
             return self.check_code(text, code, t)
         return False
 
@@ -277,37 +279,37 @@ class _Turn:
         self.say(self.text("erase_cancelled"))
         return False
 
-    def check_code(self, text: str, code: dict[str, Any], t: Triage) -> bool:
+    def check_code(self, text: str, code: ErasureCode, t: Triage) -> bool:
         """Handle a message while a one-time code is pending; True when nothing else is left."""
         found = _CODE.search(text)
         if found is None:
             self.say(self.text("erase_cancelled"))
             return t.intent == "unknown"
-        if self.ctx.now > datetime.fromisoformat(str(code.get("until"))):
+        if self.ctx.now > code.until:
             self.say(self.text("erase_code_expired"))
         elif not self.ctx.verified:
             self.say(self.text("erase_unverified"))
         elif hmac.compare_digest(code_digest(self.ctx.code_key, found.group(1) + found.group(2)),
-                                 str(code.get("digest"))):
+                                 code.digest):
             self.erase()
-        elif int(code.get("tries", 0)) + 1 >= CODE_TRIES:
+        elif code.tries + 1 >= CODE_TRIES:
             self.say(self.text("erase_code_failed"))
         else:
-            self.state["confirm"] = "erase_code"
-            self.state["code"] = {**code, "tries": int(code.get("tries", 0)) + 1}
+            self.state.confirm = "erase_code"
+            self.state.code = replace(code, tries=code.tries + 1)
             self.say(self.text("erase_code_wrong"))
         return True
 
     def erase(self) -> None:
         self.events.extend([EraseRequested(), Reply(self.text("erase_done"))])
-        self.state = {"lang": self.lang} if "lang" in self.state else {}
+        self.state = FlowState(lang=self.state.lang)
 
     def waiting(self, t: Triage) -> None:
-        if t.intent == "human" and t.priority == "high" and not self.state.get("raised"):
-            self.state["raised"] = True
+        if t.intent == "human" and t.priority == "high" and not self.state.raised:
+            self.state.raised = True
             self.events.append(Escalate(Priority.HIGH, t.reason or "personal"))
-        if not self.state.get("reminded") or t.reason == "asked_for_person":
-            self.state["reminded"] = True
+        if not self.state.reminded or t.reason == "asked_for_person":
+            self.state.reminded = True
             presence = self.ctx.presence
             priority = (presence.priority if presence else None) or "normal"
             self.say(self.text("waiting_reminder"), self.queue_place(priority))
@@ -319,7 +321,7 @@ class _Turn:
             self.events.append(Escalate(Priority.CRISIS, t.reason or "crisis"))
             return
         asked = t.intent in ("stop", "erase") or t.reason == "asked_for_person"
-        if asked or "confirm" in self.state:  # the bot answers: in the young person's language
+        if asked or self.state.confirm:  # the bot answers: in the young person's language
             self.choose_language(text)
         if self.pending(text, t):
             return
@@ -334,7 +336,7 @@ class _Turn:
         """Answer a FAQ; then_person: a listener follows, so no menu or footer."""
         faq = self.pack.faqs[faq_id]
         self.forget_choices()
-        self.state["answered"] = True
+        self.state.answered = True
         body = render.format_text(self.pack, faq.answer[self.lang], self.ctx, self.lang)
         if then_person:
             self.say(body)
@@ -348,26 +350,26 @@ class _Turn:
         assert t.faq_id is not None and t.score is not None
         choices = [(t.faq_id, t.score), *t.alternatives[:2]]
         self.forget_choices()
-        self.state["choices"] = [[faq_id, score] for faq_id, score in choices]
+        self.state.choices = choices
         self.say_choices("choose_faq")
 
     def say_choices(self, text_id: str) -> None:
-        titles = [self.pack.faqs[faq_id].title[self.lang] for faq_id, _ in self.state["choices"]]
+        titles = [self.pack.faqs[faq_id].title[self.lang] for faq_id, _ in self.state.choices]
         lines = [self.text(text_id)] + [f"*{i}* {t}" for i, t in enumerate(titles, 1)]
         self.say("\n".join(lines))
 
     def pick(self, number: str) -> None:
         """A number: one of the offered FAQ, or an option of the node on screen."""
-        choices = self.state.get("choices")
+        choices = self.state.choices
         if choices:
             index = int(number) - 1
             if 0 <= index < len(choices):
                 faq_id, score = choices[index]
-                self.answer(faq_id, float(score))
+                self.answer(faq_id, score)
             else:
                 self.say_choices("choice_invalid")
             return
-        node = self.pack.nodes[self.state.get("node") or self.pack.start]
+        node = self.pack.nodes[self.state.node or self.pack.start]
         option = node.option(str(int(number)))
         if option is None:
             self.say(self.text("choice_invalid"), self.menu(node.id))
@@ -381,7 +383,7 @@ class _Turn:
             self.answer(option.faq, 100.0)
         elif option.service:
             service = self.pack.services[option.service]
-            self.state["node"] = node.id  # another number picks another service
+            self.state.node = node.id  # another number picks another service
             self.say(render.service_card(self.pack, service, self.ctx, self.lang))
             self.events.append(Refer(service.id))
         elif option.action == "handover":
@@ -393,7 +395,7 @@ class _Turn:
 
 
 def step(
-    pack: Pack, state: dict[str, Any] | None, text: str, ctx: Context, *, media: int = 0
+    pack: Pack, state: FlowState | None, text: str, ctx: Context, *, media: int = 0
 ) -> Step:
     """Advance the conversation by one inbound message."""
     turn = _Turn(pack, state, ctx)
@@ -402,8 +404,7 @@ def step(
         turn.held(t, text)
         return Step(turn.state, turn.events)
     if ctx.status == Holder.BOT:
-        turn.state.pop("reminded", None)
-        turn.state.pop("raised", None)
+        turn.state.reminded = turn.state.raised = False
     turn.choose_language(text)
     if t.intent == "crisis":
         turn.forget_erase()
@@ -413,8 +414,8 @@ def step(
         return Step(turn.state, turn.events)
     if ctx.first_contact:
         turn.welcome(with_menu=ctx.status == Holder.BOT and t.intent != "human")
-    if media and not turn.state.get("media"):
-        turn.state["media"] = True
+    if media and not turn.state.media:
+        turn.state.media = True
         turn.say(turn.text("media_note"))
         if not text.strip():
             return Step(turn.state, turn.events)
@@ -449,7 +450,7 @@ def _in_bot(turn: _Turn, t: Triage, text: str) -> None:
             turn.say(turn.text("hello") if t.reason == "hello" else "", turn.menu())
     elif number:
         turn.pick(number.group(1))
-    elif t.distress and turn.state.get("answered"):  # second look: not another FAQ or menu
+    elif t.distress and turn.state.answered:  # second look: not another FAQ or menu
         turn.handover(Triage("human", priority="high", reason="personal:distress"))
     elif t.intent == "faq" and t.faq_id is not None and t.score is not None:
         if t.alternatives or t.score < turn.pack.matching.answer:
@@ -459,23 +460,22 @@ def _in_bot(turn: _Turn, t: Triage, text: str) -> None:
     elif t.reason == "thanks":
         turn.say(turn.text("thanks"))
     elif not first:
-        turn.state["answered"] = True
+        turn.state.answered = True
         turn.say(turn.text("not_understood"), turn.menu())
 
 
-def timeout(pack: Pack, state: dict[str, Any] | None, ctx: Context) -> Step:
+def timeout(pack: Pack, state: FlowState | None, ctx: Context) -> Step:
     """The young person did not answer: a gentle close (only while with the bot, only once)."""
-    s = dict(state or {})
-    if ctx.status != Holder.BOT or s.get("closed"):
+    s = state or FlowState()
+    if ctx.status != Holder.BOT or s.closed:
         return Step(s, [])
-    lang = ctx.lang or s.get("lang") or "it"
+    lang = ctx.lang or s.lang or "it"
     lang = lang if lang in render.LANGUAGES else "it"
     goodbye = render.fill(pack, "goodbye", ctx, lang)
-    kept = {k: s[k] for k in ("lang",) if k in s}
-    return Step({**kept, "closed": True}, [Reply(goodbye), Closed("no_response")])
+    return Step(FlowState(lang=s.lang, closed=True), [Reply(goodbye), Closed("no_response")])
 
 
-def fallback(pack: Pack, state: dict[str, Any] | None, ctx: Context) -> Step:
+def fallback(pack: Pack, state: FlowState | None, ctx: Context) -> Step:
     """step() failed on a message (a fault in the content or the code): a listener takes over.
 
     The message is never dropped: the conversation goes to the listeners' queue with priority
@@ -486,7 +486,7 @@ def fallback(pack: Pack, state: dict[str, Any] | None, ctx: Context) -> Step:
     turn = _Turn(pack, state, ctx)
     turn.forget_choices()
     turn.forget_erase()
-    known = ctx.lang or turn.state.get("lang")
+    known = ctx.lang or turn.state.lang
     turn.lang = known if known in render.LANGUAGES else "it"
     if ctx.status == Holder.LISTENER:  # a volunteer reads it already
         return Step(turn.state, [Escalate(Priority.HIGH, "bot_error")])
