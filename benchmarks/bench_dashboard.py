@@ -33,26 +33,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from flask import Flask  # noqa: E402
-from flask.testing import FlaskClient  # noqa: E402
-from sqlalchemy import text  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from werkzeug.serving import make_server
 
-from benchmarks.summary import record, render  # noqa: E402
-from bot import (  # noqa: E402
-    activity,
-    config,
-    conversations,  # noqa: E402
-    db,
-)
-from bot.app import create_app  # noqa: E402
-from bot.channel import Inbound  # noqa: E402
-from bot.conversations import Priority, escalate  # noqa: E402
-from bot.db import write_session  # noqa: E402
-from bot.inbox import receive  # noqa: E402
-from bot.models import Conversation, Operator, utcnow  # noqa: E402
-from bot.runtime import Runtime  # noqa: E402
-from operators import accounts  # noqa: E402
+from benchmarks.summary import record, render
+from bot import activity, config, conversations, db
+from bot.app import create_app
+from bot.channel import Inbound
+from bot.conversations import Priority, escalate
+from bot.db import write_session
+from bot.inbox import receive
+from bot.models import Conversation, Operator, utcnow
+from bot.runtime import Runtime
+from operators import accounts
 
 PASSWORD = "benchmark-password"
 ROWS: list[tuple[str, ...]] = []

@@ -19,11 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlmodel import select  # noqa: E402
 
-from bot import (  # noqa: E402
-    config,
-    conversations,  # noqa: E402
-    db,
-)
+from bot import config, conversations, db  # noqa: E402
 from bot.channel import Inbound  # noqa: E402
 from bot.conversations import Priority, escalate  # noqa: E402
 from bot.db import write_session  # noqa: E402

@@ -495,7 +495,7 @@ def fallback(pack: Pack, state: FlowState | None, ctx: Context) -> Step:
             turn.say(turn.text("handover_open" if turn.open else "handover_closed"))
             if ctx.first_contact:
                 turn.welcome(with_menu=False)
-        except Exception:  # noqa: BLE001 - the hand-over below must happen whatever failed
+        except Exception:  # the hand-over below must happen whatever failed
             turn.events = [e for e in turn.events if not isinstance(e, ConsentShown)]
     turn.events.append(Escalate(Priority.HIGH, "bot_error"))
     return Step(turn.state, turn.events)

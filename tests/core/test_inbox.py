@@ -61,7 +61,7 @@ def _at_once(n: int, fn: object) -> list[object]:
         barrier.wait()
         try:
             results.append(fn())  # type: ignore[operator]
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(n)]
