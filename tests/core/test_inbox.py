@@ -179,8 +179,7 @@ def test_media_is_kept_as_references(rt: Runtime) -> None:
 def _engine_fails_on(monkeypatch: pytest.MonkeyPatch, word: str) -> None:
     """A fault in the content or the code: triage raises on messages holding `word`."""
     import flows.engine
-
-    real = flows.engine.triage
+    from flows.triage import triage as real
 
     def triage(pack: object, text: str) -> object:
         if word in text:
