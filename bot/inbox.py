@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from bot import activity, audit, conversations, outbox, presence, privacy
 from bot.channel import Inbound
-from bot.conversations import Holder, Priority, Status
+from bot.conversations import Priority, Status
 from bot.db import checkpoint, table, write_session
 from bot.models import Contact, Conversation, Message, new_id, utcnow
 from bot.pseudonym import pseudonym
@@ -220,7 +220,7 @@ def _step(
 ) -> list[Event]:
     """Run the flow engine on the message (pure): the conversation's new state and the events."""
     # who can answer, read now: a listener holding the conversation needs no count
-    held = conversations.holder(conversation.status) == Holder.LISTENER
+    held = conversation.status == Status.LISTENER
     present = None if held else presence.snapshot(session, rt.settings, now, conversation)
     ctx = conversations.context_for(rt, contact, conversation, now, presence=present,
                                     verified=inbound.verified)
