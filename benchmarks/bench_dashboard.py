@@ -33,20 +33,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from flask import Flask  # noqa: E402
-from flask.testing import FlaskClient  # noqa: E402
-from sqlalchemy import text  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from werkzeug.serving import make_server
 
-from benchmarks.summary import record, render  # noqa: E402
-from bot import activity, config, db  # noqa: E402
-from bot.app import create_app  # noqa: E402
-from bot.channel import Inbound  # noqa: E402
-from bot.db import write_session  # noqa: E402
-from bot.inbox import escalate, receive  # noqa: E402
-from bot.models import Conversation, Operator, utcnow  # noqa: E402
-from bot.runtime import Runtime  # noqa: E402
-from operators import accounts, handover  # noqa: E402
+from benchmarks.summary import record, render
+from bot import activity, config, conversations, db
+from bot.app import create_app
+from bot.channel import Inbound
+from bot.conversations import Priority, escalate
+from bot.db import write_session
+from bot.inbox import receive
+from bot.models import Conversation, Operator, utcnow
+from bot.runtime import Runtime
+from operators import accounts
 
 PASSWORD = "benchmark-password"
 ROWS: list[tuple[str, ...]] = []
@@ -112,8 +113,9 @@ def add_waiting(rt: Runtime, count: int, start: int) -> None:
             conversation = session.get(Conversation, receipt.conversation_id)
             assert conversation is not None
             if conversation.status == "bot":
-                escalate(rt, session, conversation, ("normal", "high", "crisis")[i % 3],
-                         "asked_for_person", utcnow() - timedelta(minutes=i % 90))
+                priority = (Priority.NORMAL, Priority.HIGH, Priority.CRISIS)[i % 3]
+                escalate(rt, session, conversation, priority, "asked_for_person",
+                         utcnow() - timedelta(minutes=i % 90))
 
 
 def login(app: Flask) -> FlaskClient:
@@ -159,15 +161,15 @@ def bench_claims(rt: Runtime, listeners: list[Operator], rounds: int) -> None:
             conversation = session.get(Conversation, receipt.conversation_id)
             assert conversation is not None
             if conversation.status == "bot":
-                escalate(rt, session, conversation, "normal", "asked_for_person", utcnow())
+                escalate(rt, session, conversation, Priority.NORMAL, "asked_for_person", utcnow())
             return conversation.id
 
     def claim(operator: Operator, cid: str) -> bool:
         try:
             with write_session(rt.db) as session:
-                handover.claim(session, cid, operator, 1000, utcnow())
+                conversations.claim(session, cid, operator, 1000, utcnow())
             return True
-        except handover.HandoverError:
+        except conversations.Refused:
             return False
 
     single = []

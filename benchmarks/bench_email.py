@@ -27,17 +27,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.summary import record  # noqa: E402
-from bot import config, db  # noqa: E402
-from bot.channels import registry  # noqa: E402
-from bot.channels.email.listener import MailboxListener  # noqa: E402
-from bot.channels.email.outbound import SmtpSender  # noqa: E402
-from bot.models import Contact, Conversation, Message  # noqa: E402
-from bot.runtime import Runtime  # noqa: E402
-from bot.worker import Worker  # noqa: E402
-from tests.email.conftest import LINE, PASSWORD, compose  # noqa: E402
-from tests.email.mail_servers import ImapServer, Received, SmtpServer  # noqa: E402
-from tests.waiting import wait_until  # noqa: E402
+from benchmarks.summary import record
+from bot import config, db
+from bot.channels import registry
+from bot.channels.email.listener import MailboxListener
+from bot.channels.email.outbound import SmtpSender
+from bot.models import Contact, Conversation, Message
+from bot.runtime import Runtime
+from bot.worker import Worker
+from tests.email.conftest import LINE, PASSWORD, compose
+from tests.email.mail_servers import ImapServer, Received, SmtpServer
+from tests.waiting import wait_until
 
 TARGET_P95 = 3.0  # seconds, with IDLE
 

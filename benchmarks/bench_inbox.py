@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert, text  # noqa: E402
 
 from benchmarks.summary import record  # noqa: E402
-from bot import config, db, worker  # noqa: E402
+from bot import config, db, outbox, worker  # noqa: E402
 from bot.channel import Inbound, Sent  # noqa: E402
 from bot.inbox import receive  # noqa: E402
 from bot.models import Activity, Contact, Conversation, Message, utcnow  # noqa: E402
@@ -86,7 +86,7 @@ def measure(url: str, calls: int) -> dict[str, list[float]]:
         results["receive, returning contact"] = timed(
             calls, lambda i: receive(rt, inbound(addresses[i], i + 1)))
         with db.read_session(rt.db) as session:
-            due = worker.outbox.due(session, utcnow(), limit=calls)
+            due = outbox.due(session, utcnow(), limit=calls)
         results["deliver, per message"] = timed(len(due), lambda i: worker.deliver(rt, due[i]))
         return results
     finally:

@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rapidfuzz import fuzz, process  # noqa: E402
+from rapidfuzz import fuzz, process
 
-from benchmarks.summary import record  # noqa: E402
-from flows import Pack, load_pack, triage  # noqa: E402
-from flows.pack import DEFAULT_DIR  # noqa: E402
+from benchmarks.summary import record
+from flows import Pack, load_pack, triage
+from flows.pack import DEFAULT_DIR
 
 ENTRIES = 1_000
 RUNS = 300  # timed calls per message

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, func, select
 
 from bot import activity, audit, presence
+from bot.conversations import ACTIVE
 from bot.db import read_session, write_session
 from bot.models import Alert, Contact, Conversation, Message, Operator, new_id, utcnow
 from bot.reasons import reason
@@ -34,7 +35,7 @@ KIND = "alert"  # Message.kind of the outbox rows that carry an alert
 _UNANSWERED_CRISES = select(Conversation.id).where(
     col(Conversation.crisis_at).is_not(None),
     col(Conversation.crisis_reply_at).is_(None),
-    col(Conversation.status).in_(("waiting", "listener")),
+    col(Conversation.status).in_(ACTIVE),
 )
 
 
@@ -165,7 +166,7 @@ def check(rt: Runtime, now: datetime | None = None) -> int:
                 Conversation.id == conversation_id).with_for_update()).first()
             if conversation is None or conversation.crisis_at is None \
                     or conversation.crisis_reply_at is not None \
-                    or conversation.status not in ("waiting", "listener"):
+                    or conversation.status not in ACTIVE:
                 continue  # answered, closed or handed back meanwhile
             episode = conversation.crisis_at
             level = due_level(now - episode, after, again)

@@ -10,22 +10,21 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 from sqlalchemy import and_, bindparam, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import activity, audit, directory, outbox, presence, privacy, referrals
+from bot import activity, audit, conversations, directory, outbox, presence, privacy, referrals
 from bot.channel import Inbound
+from bot.conversations import Priority, Status
 from bot.db import checkpoint, table, write_session
 from bot.models import Contact, Conversation, Message, new_id, utcnow
 from bot.pseudonym import pseudonym
 from bot.runtime import Runtime
 from flows import engine
-from flows.engine import Context
 from flows.events import (
-    PRIORITY_RANK,
     Closed,
     ConsentShown,
     EraseRequested,
@@ -40,7 +39,6 @@ from flows.events import (
 
 log = logging.getLogger(__name__)
 ONE_REPLY_PER_MESSAGE = ("email",)  # channels where the bot's replies to a message leave as one
-ERASE_BY_CODE = ("email",)  # channels where CANCELLA is confirmed with a code sent to the address
 
 
 @dataclass
@@ -84,7 +82,7 @@ def _by_address(query: Any) -> Any:
 
 
 # The hot path's statements, built once (building one costs more than running it on SQLite).
-_OPEN = col(Conversation.status) != "closed"
+_OPEN = col(Conversation.status) != Status.CLOSED
 _OWNED = col(Conversation.contact_id) == Contact.id
 _NEWEST = col(Conversation.opened_at).desc()
 _SEEN = select(Message.id, Message.conversation_id).where(
@@ -97,31 +95,9 @@ _CONTACT_AND_CONVERSATION = (
     .limit(1)
     .with_for_update()
 )
-_OPEN_CONVERSATION = (
-    select(Conversation)
-    .where(Conversation.contact_id == bindparam("contact_id"), _OPEN)
-    .order_by(_NEWEST)
-    .with_for_update()
-)
 _INSERT_CONTACT = insert(table(Contact))
 _INSERT_CONVERSATION = insert(table(Conversation))
 _INSERT_MESSAGE = insert(table(Message))
-
-
-def open_conversation(session: Session, contact: Contact, now: datetime) -> Conversation:
-    """The contact's conversation that is not closed, or a new one."""
-    conversation = session.exec(_OPEN_CONVERSATION, params={"contact_id": contact.id}).first()
-    if conversation is None:
-        conversation = _new_conversation(session, contact, now)
-    return conversation
-
-
-def _new_conversation(session: Session, contact: Contact, now: datetime) -> Conversation:
-    conversation = Conversation(
-        contact_id=contact.id, channel=contact.channel, opened_at=now, last_activity_at=now
-    )
-    session.add(conversation)
-    return conversation
 
 
 def _contact_and_conversation(
@@ -134,7 +110,7 @@ def _contact_and_conversation(
         return known[0], known[1]
     contact = session.exec(_CONTACT, params=address).first()
     if contact is not None:  # locked now: its open conversation, if one was opened meanwhile
-        return contact, open_conversation(session, contact, now)
+        return contact, conversations.open_for(session, contact, now)
     _create(rt, session, inbound, now)  # a first message: the rows (Core), then read back
     created = session.exec(_CONTACT_AND_CONVERSATION, params=address).one()
     return created[0], created[1]
@@ -156,7 +132,7 @@ def _create(rt: Runtime, session: Session, inbound: Inbound, now: datetime) -> N
         "id": conversation_id,
         "contact_id": contact_id,
         "channel": inbound.channel,
-        "status": "bot",
+        "status": Status.BOT,
         "priority_rank": 0,
         "out_of_hours": False,
         "flow_state": {},
@@ -224,7 +200,7 @@ def _receive(rt: Runtime, session: Session, inbound: Inbound, now: datetime) -> 
     conversation.last_activity_at = now
     events = _step(rt, session, contact, conversation, inbound, now) if inbound.answer else []
     if inbound.hand_over and not inbound.answer:  # e.g. a mail nobody could parse: a person
-        events.append(Escalate(priority="normal", reason=inbound.hand_over))
+        events.append(Escalate(priority=Priority.NORMAL, reason=inbound.hand_over))
     message_id = _store(session, conversation, inbound, now, triage_of(events))
     receipt = Receipt(duplicate=False, message_id=message_id, conversation_id=conversation.id)
     activity.publish(session, "message", conversation.id, conversation.priority)
@@ -243,31 +219,20 @@ def _step(
     now: datetime,
 ) -> list[Event]:
     """Run the flow engine on the message (pure): the conversation's new state and the events."""
-    status = conversation.status if conversation.status in ("waiting", "listener") else "bot"
     # who can answer, read now: a listener holding the conversation needs no count
-    present = None if status == "listener" else presence.snapshot(
-        session, rt.settings, now, conversation)
-    ctx = Context(
-        now=now,
-        hours=rt.hours,
-        emergency=rt.emergency,
-        status=status,  # type: ignore[arg-type]
-        first_contact=contact.consent_at is None,
-        lang=contact.language,
-        presence=present,
-        verified=inbound.verified,
-        erase_code=privacy.one_time_code() if inbound.channel in ERASE_BY_CODE else "",
-        code_key=privacy.code_key(rt.secret),
-        directory=directory.current(rt.db, session),
-    )
-    state = conversation.flow_state or None
+    held = conversation.status == Status.LISTENER
+    present = None if held else presence.snapshot(session, rt.settings, now, conversation)
+    ctx = conversations.context_for(rt, contact, conversation, now, presence=present,
+                                    verified=inbound.verified,
+                                    directory=directory.current(rt.db, session))
+    state = conversations.flow_state(rt.pack, conversation)
     try:
         result = engine.step(rt.pack, state, inbound.text, ctx, media=len(inbound.media))
     except Exception as exc:  # the message is kept and a listener takes over: never dropped
         log.error("the flow engine failed on a message in conversation %s (%s): handed to a "
                   "listener", conversation.id, where(exc))
         result = engine.fallback(rt.pack, state, ctx)
-    conversation.flow_state = result.state
+    conversation.flow_state = result.state.to_json()
     events = [e for e in result.events if not (inbound.quiet and isinstance(e, Reply))]
     if inbound.channel in ONE_REPLY_PER_MESSAGE:
         events = join_replies(events)
@@ -330,7 +295,7 @@ def apply(
                     outbox.queue(session, conversation, text, author="bot", now=now, meta=meta)
                 )
             case Escalate(priority=priority, reason=reason):
-                escalate(rt, session, conversation, priority, reason, now)
+                conversations.escalate(rt, session, conversation, priority, reason, now)
                 receipt.escalated = conversation.priority
             case LanguageSet(lang=lang):
                 contact.language = lang
@@ -342,13 +307,17 @@ def apply(
             case EraseRequested():
                 erase = True
             case Closed(reason=reason):
-                close(session, conversation, now, outcome=f"bot:{reason}")
+                conversations.close(session, conversation, now, outcome=f"bot:{reason}")
             case Refer(service_id=service_id, topic=topic):
                 try:
                     referrals.record(session, conversation, service_id, by="bot", now=now,
                                      topic=topic)
                 except referrals.ReferralError:  # retired a moment ago: the card went anyway
                     log.warning("referral to %s not counted: not in the directory", service_id)
+            case FaqMatched():
+                pass  # kept in the message's meta (triage_of)
+            case _:
+                assert_never(event)
     if stop:
         opt_out(session, contact, conversation, now, keep=set(receipt.replies))
     if erase:
@@ -365,7 +334,7 @@ def opt_out(session: Session, contact: Contact, conversation: Conversation, now:
     if privacy.waits_for_a_listener(session, conversation):
         activity.publish(session, "status", conversation.id, conversation.priority)
     else:
-        close(session, conversation, now, outcome="stopped")
+        conversations.close(session, conversation, now, outcome="stopped")
 
 
 def _erase(rt: Runtime, session: Session, contact: Contact, conversation: Conversation,
@@ -382,38 +351,3 @@ def _erase(rt: Runtime, session: Session, contact: Contact, conversation: Conver
     )
     receipt.erased = True
 
-
-def escalate(
-    rt: Runtime,
-    session: Session,
-    conversation: Conversation,
-    priority: str,
-    reason: str,
-    now: datetime,
-) -> None:
-    """Queue the conversation for a listener, or raise its priority if it is there already."""
-    rank = PRIORITY_RANK[priority]
-    raised = rank > conversation.priority_rank
-    if priority == "crisis" and conversation.crisis_at is None:
-        conversation.crisis_at = now  # the time to a human is counted from here (bot.alerts)
-    if raised:
-        conversation.priority = priority
-        conversation.priority_rank = rank
-        conversation.escalation_reason = reason
-    if conversation.status == "bot":
-        conversation.status = "waiting"
-        conversation.escalated_at = now
-        conversation.out_of_hours = not rt.hours.is_open(now)
-    elif not raised:
-        return
-    kind = "crisis" if priority == "crisis" else "escalated"
-    activity.publish(session, kind, conversation.id, conversation.priority)
-    log.info("conversation %s escalated: %s (%s)", conversation.id, priority, reason)
-
-
-def close(session: Session, conversation: Conversation, now: datetime, *, outcome: str) -> None:
-    conversation.status = "closed"
-    conversation.closed_at = now
-    conversation.outcome = conversation.outcome or outcome
-    session.add(conversation)  # listener_id stays: who held it still sees how it ended
-    activity.publish(session, "closed", conversation.id)

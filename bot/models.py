@@ -82,11 +82,12 @@ class Conversation(SQLModel, table=True):
         default=None, foreign_key="contact.id", index=True, max_length=32
     )
     channel: str = Field(max_length=16)
-    status: str = Field(default="bot", max_length=16)  # bot | waiting | listener | closed
-    priority: str | None = Field(default=None, max_length=8)  # crisis | high | normal
-    priority_rank: int = Field(default=0)  # 3 crisis, 2 high, 1 normal, 0 none: for ordering
+    status: str = Field(default="bot", max_length=16)  # a bot.conversations.Status
+    priority: str | None = Field(default=None, max_length=8)  # a bot.conversations.Priority
+    priority_rank: int = Field(default=0)  # Priority.rank (0: none): for ordering the queue
     escalation_reason: str | None = Field(default=None, max_length=64)
     out_of_hours: bool = Field(default=False)
+    # a flows.state.FlowState as JSON (to_json / from_json)
     flow_state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     channel_data: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False)

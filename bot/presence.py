@@ -16,9 +16,9 @@ from sqlmodel import Session, col, func, select
 
 from bot import activity, audit
 from bot.config import Settings
+from bot.conversations import Priority, Status
 from bot.db import table
 from bot.models import Conversation, Operator
-from flows.events import PRIORITY_RANK
 from flows.presence import Presence
 
 SEEN_EVERY = timedelta(seconds=60)  # "last seen" is written at most this often
@@ -59,7 +59,7 @@ def on_shift(session: Session, settings: Settings, now: datetime) -> list[OnShif
         return []
     loads = dict(session.exec(
         select(Conversation.listener_id, func.count())
-        .where(Conversation.status == "listener",
+        .where(Conversation.status == Status.LISTENER,
                col(Conversation.listener_id).in_([p.id for p in people]))
         .group_by(col(Conversation.listener_id))
     ).all())
@@ -91,11 +91,12 @@ def _ahead(session: Session, conversation: Conversation | None) -> dict[str, int
     own = conversation.id if conversation is not None else None
     others = [(rank, at if at else None) for cid, rank, at in session.exec(
         select(Conversation.id, Conversation.priority_rank, Conversation.escalated_at)
-        .where(Conversation.status == "waiting")
+        .where(Conversation.status == Status.WAITING)
     ).all() if cid != own]
-    waiting = conversation is not None and conversation.status == "waiting"
-    ahead = {}
-    for priority, rank in PRIORITY_RANK.items():
+    waiting = conversation is not None and conversation.status == Status.WAITING
+    ahead: dict[str, int] = {}
+    for priority in Priority:
+        rank = priority.rank
         mine = None
         if waiting and conversation is not None and conversation.priority == priority:
             mine = conversation.escalated_at if conversation.escalated_at else None
@@ -112,7 +113,8 @@ def snapshot(session: Session, settings: Settings, now: datetime,
         return Presence(on_shift=0, free=0)
     free = sum(p.free for p in people)
     ahead = _ahead(session, conversation)
-    waiting = conversation.priority if conversation and conversation.status == "waiting" else None
+    queued = conversation is not None and conversation.status == Status.WAITING
+    waiting = conversation.priority if conversation and queued else None
     per_place = None
     if max(ahead.values(), default=0) + 1 > free:  # someone would wait: estimate how long
         handling = handling_minutes(session, now)

@@ -3,16 +3,15 @@ stops at once when they ask."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 from collections.abc import Set
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, update
 from sqlmodel import Session, col, delete, select
 
-from bot import activity, audit, corrections, referrals
+from bot import audit, conversations, corrections, referrals
+from bot.conversations import Priority, Status
 from bot.models import AuditEvent, Contact, Conversation, Message, Note
 from bot.pseudonym import pseudonym
 
@@ -39,16 +38,6 @@ def anonymise(
     session.add(conversation)
 
 
-def one_time_code() -> str:
-    """Six random digits that confirm a CANCELLA by e-mail."""
-    return f"{secrets.randbelow(10**6):06d}"
-
-
-def code_key(secret: str) -> bytes:
-    """The key one-time codes are kept under (their HMAC only), from the service's secret."""
-    return hashlib.sha256(f"one-time-code:{secret}".encode()).digest()
-
-
 def seen_by_a_listener(session: Session, conversation_id: str) -> bool:
     """Whether a listener or a coordinator has opened the conversation (the audit log says)."""
     query = select(AuditEvent.id).where(
@@ -60,8 +49,8 @@ def seen_by_a_listener(session: Session, conversation_id: str) -> bool:
 def waits_for_a_listener(session: Session, conversation: Conversation) -> bool:
     """A crisis still in the queue that no listener has opened: it never leaves unseen."""
     return (
-        conversation.status == "waiting"
-        and conversation.priority == "crisis"
+        conversation.status == Status.WAITING
+        and conversation.priority == Priority.CRISIS
         and not seen_by_a_listener(session, conversation.id)
     )
 
@@ -104,10 +93,8 @@ def erase_contact(
         keep = keep_messages if conversation is keep_conversation else frozenset()
         anonymise(session, conversation, set(keep))
         if conversation is keep_conversation:  # the listener who held it still sees the notice
-            conversation.status = "closed"
-            conversation.closed_at = now
-            conversation.outcome = "erased"
-            activity.publish(session, "closed", conversation.id)
+            conversation.outcome = None  # whatever it was, it ends as erased
+            conversations.close(session, conversation, now, outcome="erased")
     contact.erase_requested_at = now
     contact.erase_due_at = None
     contact.display_name = None
@@ -127,7 +114,7 @@ def erase_when_seen(session: Session, now: datetime) -> int:
         assert contact.erase_due_at is not None
         conversation = session.exec(
             select(Conversation)
-            .where(Conversation.contact_id == contact.id, Conversation.status != "closed")
+            .where(Conversation.contact_id == contact.id, Conversation.status != Status.CLOSED)
             .order_by(col(Conversation.opened_at).desc())
         ).first()
         waiting = conversation is not None and waits_for_a_listener(session, conversation)
@@ -175,7 +162,7 @@ def purge(session: Session, now: datetime, retention_days: int) -> int:
     """Anonymise conversations closed more than retention_days ago; drop contacts left empty."""
     cutoff = now - timedelta(days=retention_days)
     old = select(Conversation).where(
-        Conversation.status == "closed",
+        Conversation.status == Status.CLOSED,
         col(Conversation.closed_at) < cutoff,
         col(Conversation.contact_id).is_not(None),
     )

@@ -10,7 +10,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy.engine import Engine
 
-from bot import db
+from bot import conversations, db
 from bot.channel import Sender
 from bot.config import Settings
 from flows import Pack, load_pack
@@ -33,14 +33,17 @@ class Runtime:
     def create(
         cls, settings: Settings, *, engine: Engine | None = None, pack: Any = None
     ) -> Runtime:
-        """Wire the service from settings (the database must already be migrated)."""
+        """Wire the service from settings (the database must already be migrated), and fit
+        the open conversations' flow states to the content pack."""
         engine = engine or db.make_engine(settings.database.url)
         flows_dir = Path(settings.service.flows_dir) if settings.service.flows_dir else None
         secret = settings.server.secret_key or db.app_setting(engine, "secret_key")
+        pack = pack or load_pack(flows_dir)
+        conversations.repair_states(engine, pack)  # content may have changed since the last run
         return cls(
             settings=settings,
             db=engine,
-            pack=pack or load_pack(flows_dir),
+            pack=pack,
             secret=secret,
             hours=settings.service.opening_hours(),
             emergency=settings.safety.emergency(),

@@ -11,13 +11,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam
 from sqlmodel import col, select
 
-from bot import activity, alerts, inbox, outbox, presence, privacy
+from bot import activity, alerts, conversations, inbox, outbox, presence, privacy
 from bot.channel import PermanentFailure, TemporaryFailure
 from bot.db import checkpoint, read_session, write_session
 from bot.models import Contact, Conversation, Message, utcnow
 from bot.runtime import Runtime
 from flows import engine
-from flows.engine import Context
+from flows.events import Reply
 
 log = logging.getLogger(__name__)
 # The row to send with its conversation and contact (None once erased), built once.
@@ -146,35 +146,31 @@ def close_silent(rt: Runtime, now: datetime | None = None) -> int:
     now = now or utcnow()
     cutoff = now - timedelta(minutes=rt.pack.no_response_minutes)
     with read_session(rt.db) as session:
-        ids = list(session.exec(select(Conversation.id).where(
-            Conversation.status == "bot", col(Conversation.last_activity_at) < cutoff)))
+        ids = conversations.silent(session, cutoff)
     closed = 0
     for conversation_id in ids:
         with write_session(rt.db) as session:
-            conversation = session.get(Conversation, conversation_id)
-            if (conversation is None or conversation.status != "bot"
-                    or conversation.contact_id is None):
-                continue
-            if conversation.last_activity_at >= cutoff:
+            conversation = session.get(Conversation, conversation_id, with_for_update=True)
+            if conversation is None or not conversations.still_silent(conversation, cutoff):
                 continue
             contact = session.get(Contact, conversation.contact_id)
             assert contact is not None
-            ctx = Context(now=now, hours=rt.hours, emergency=rt.emergency, status="bot",
-                          first_contact=contact.consent_at is None, lang=contact.language)
+            ctx = conversations.context_for(rt, contact, conversation, now)
             try:
-                result = engine.timeout(rt.pack, conversation.flow_state or None, ctx)
+                state = conversations.flow_state(rt.pack, conversation)
+                result = engine.timeout(rt.pack, state, ctx)
             except Exception as exc:  # one faulty conversation must not stop the others
                 log.error("the flow engine failed to close conversation %s (%s): tried again "
                           "later", conversation.id, inbox.where(exc))
                 conversation.last_activity_at = now
                 session.add(conversation)
                 continue
-            conversation.flow_state = result.state
+            conversation.flow_state = result.state.to_json()
             receipt = inbox.Receipt(duplicate=False, conversation_id=conversation.id)
             if contact.opted_out_at is not None:  # no bot messages after STOP
-                result.events[:] = [e for e in result.events if type(e).__name__ != "Reply"]
+                result.events[:] = [e for e in result.events if not isinstance(e, Reply)]
             inbox.apply(rt, session, contact, conversation, result.events, now, receipt)
-            if conversation.status == "bot":  # the pack chose not to close: do not ask again
+            if conversation.status == conversations.Status.BOT:  # not closed: do not ask again
                 conversation.last_activity_at = now
             session.add(conversation)
             closed += 1

@@ -19,14 +19,15 @@ sys.path.insert(0, str(ROOT))
 
 from sqlmodel import select  # noqa: E402
 
-from bot import config, db, directory  # noqa: E402
+from bot import config, conversations, db, directory  # noqa: E402
 from bot.channel import Inbound  # noqa: E402
+from bot.conversations import Priority, escalate  # noqa: E402
 from bot.db import write_session  # noqa: E402
-from bot.inbox import escalate, receive  # noqa: E402
+from bot.inbox import receive  # noqa: E402
 from bot.models import Conversation, Message, utcnow  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from flows.pack import DEFAULT_DIR  # noqa: E402
-from operators import accounts, catalog, handover, replies  # noqa: E402
+from operators import accounts, catalog, replies  # noqa: E402
 from tests.dashboard import browser  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
@@ -48,7 +49,7 @@ def _queue(rt: Runtime, cid: str, priority: str, minutes_ago: float, *,
         conversation = session.get(Conversation, cid)
         assert conversation is not None
         if conversation.status == "bot":
-            escalate(rt, session, conversation, priority, reason,
+            escalate(rt, session, conversation, Priority(priority), reason,
                      utcnow() - timedelta(minutes=minutes_ago))
         conversation.escalated_at = utcnow() - timedelta(minutes=minutes_ago)
         conversation.out_of_hours = out_of_hours
@@ -71,7 +72,7 @@ def seed(rt: Runtime) -> str:
     _queue(rt, held, "normal", 25)
     _deliver_all(rt, "read")
     with write_session(rt.db) as session:
-        handover.claim(session, held, anna, 3, utcnow() - timedelta(minutes=20))
+        conversations.claim(session, held, anna, 3, utcnow() - timedelta(minutes=20))
         conversation = session.get(Conversation, held)
         assert conversation is not None
         replies.reply(session, conversation, anna,

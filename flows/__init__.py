@@ -2,11 +2,13 @@
 
 from flows.engine import Context, EmergencyNumber, Step, fallback, step, timeout
 from flows.pack import Pack, PackError, load_pack
+from flows.state import FlowState
 from flows.triage import Triage, triage
 
 __all__ = [
     "Context",
     "EmergencyNumber",
+    "FlowState",
     "Pack",
     "PackError",
     "Step",

@@ -8,12 +8,15 @@ applies the events. CONTRACT (used by bot.inbox, bot.worker, the CLI and the tes
                                            # for pack.no_response_minutes while with the bot
     fallback(pack, state, ctx) -> Step     # step() raised: hand over to a listener, safely
 
-`state` is a JSON-serialisable dict (None for a new conversation); `Step.state` replaces it.
-ctx.status says who holds the conversation:
-  "bot"      the bot answers (menu, FAQ, services, hand-over...)
-  "waiting"  in the listeners' queue: no menu; crisis still answered with the numbers;
-  "listener" a volunteer holds it: the bot stays silent, but a crisis still yields
-             Escalate("crisis", ...) so the dashboard is alerted, and the young person's
+`state` is a FlowState (flows.state: typed, versioned, stored as JSON by the core; None for a
+new conversation); `Step.state` replaces it. A state pointing at a node or FAQ the pack no
+longer has is first sent back to the start node (FlowState.fitted): content edits never make
+a message fail.
+ctx.status (a Holder; the core maps its conversation statuses onto it) says who answers:
+  BOT       the bot answers (menu, FAQ, services, hand-over...)
+  WAITING   in the listeners' queue: no menu; crisis still answered with the numbers;
+  LISTENER  a volunteer holds it: the bot stays silent, but a crisis still yields
+             Escalate(CRISIS, ...) so the dashboard is alerted, and the young person's
              commands still act and are answered: STOP, CANCELLA (and its confirmation),
              OPERATORE ("a volunteer is reading you already").
 
@@ -57,9 +60,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from enum import StrEnum
 
 from flows import directory, render
 from flows.directory import Service
@@ -72,15 +75,24 @@ from flows.events import (
     FaqMatched,
     LanguageSet,
     OptedOut,
+    Priority,
     Refer,
     Reply,
 )
 from flows.hours import OpeningHours
 from flows.pack import Node, Option, Pack
 from flows.presence import Presence
+from flows.state import ErasureCode, FlowState
 from flows.triage import UNRECOGNISED, Triage, language, triage
 
-Status = Literal["bot", "waiting", "listener"]
+
+class Holder(StrEnum):
+    """Who answers the next message: what the engine knows of a conversation's status."""
+
+    BOT = "bot"
+    WAITING = "waiting"  # in the listeners' queue
+    LISTENER = "listener"  # a volunteer holds it
+
 
 _NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
 _CODE = re.compile(r"(?<!\d)(\d{3})[ .-]?(\d{3})(?!\d)")  # a one-time code: "123456", "123 456"
@@ -100,7 +112,7 @@ class Context:
     now: datetime  # timezone-aware
     hours: OpeningHours
     emergency: tuple[EmergencyNumber, ...]
-    status: Status = "bot"
+    status: Holder = Holder.BOT
     first_contact: bool = False  # no consent notice shown to this contact yet
     lang: str | None = None  # the contact's known language, if any
     presence: Presence | None = None  # listeners on shift now; None: go by the opening hours
@@ -117,17 +129,17 @@ def code_digest(key: bytes, code: str) -> str:
 
 @dataclass(frozen=True)
 class Step:
-    state: dict[str, Any]
+    state: FlowState
     events: list[Event] = field(default_factory=list)
 
 
 class _Turn:
     """One inbound message being answered: the state being changed and the events so far."""
 
-    def __init__(self, pack: Pack, state: dict[str, Any] | None, ctx: Context) -> None:
+    def __init__(self, pack: Pack, state: FlowState | None, ctx: Context) -> None:
         self.pack, self.ctx = pack, ctx
-        self.state: dict[str, Any] = dict(state or {})
-        self.state.pop("closed", None)
+        known = (state or FlowState()).fitted(pack)  # never a node or FAQ that is gone
+        self.state = replace(known, closed=False, choices=list(known.choices))  # a copy
         self.events: list[Event] = []
         self.lang = "it"
 
@@ -141,7 +153,7 @@ class _Turn:
 
     def menu(self, node_id: str | None = None) -> str:
         node = self.pack.nodes[node_id or self.pack.start]
-        self.state["node"] = node.id
+        self.state.node = node.id
         return render.menu(self.pack, node, self.ctx, self.lang)
 
     @property
@@ -171,17 +183,17 @@ class _Turn:
     # the steps ----------------------------------------------------------------------------
 
     def choose_language(self, text: str) -> None:
-        known = self.ctx.lang or self.state.get("lang")
+        known = self.ctx.lang or self.state.lang
         if known in render.LANGUAGES:
             self.lang = known
             return
         found = language(self.pack, text)
         if found:
-            self.lang = self.state["lang"] = found
+            self.lang = self.state.lang = found
             self.events.append(LanguageSet(found))
 
     def crisis(self, t: Triage) -> None:
-        told = self.state.get("crisis", 0)
+        told = self.state.crisis
         if told:
             self.say(self.text("crisis_again"))
         elif self.nobody:
@@ -190,8 +202,8 @@ class _Turn:
             self.say(self.text("crisis"), self.queue_place("crisis"))
         else:
             self.say(self.text("crisis_closed"))
-        self.events.append(Escalate("crisis", t.reason or "crisis"))
-        self.state["crisis"] = told + 1
+        self.events.append(Escalate(Priority.CRISIS, t.reason or "crisis"))
+        self.state.crisis = told + 1
         self.forget_choices()
 
     def welcome(self, *, with_menu: bool) -> None:
@@ -199,13 +211,13 @@ class _Turn:
         self.events.append(ConsentShown())
 
     def forget_choices(self) -> None:
-        self.state.pop("node", None)
-        self.state.pop("choices", None)
+        self.state.node = None
+        self.state.choices = []
 
     def handover(self, t: Triage) -> None:
         self.forget_choices()
         personal = t.priority == "high" or (t.reason or "").startswith("personal:")
-        priority = (t.priority or "high") if personal else "normal"
+        priority = Priority(t.priority or "high") if personal else Priority.NORMAL
         unrecognised = not personal and t.reason == UNRECOGNISED
         kind = "personal" if personal else "unrecognised" if unrecognised else "handover"
         if self.nobody:
@@ -217,9 +229,9 @@ class _Turn:
         if personal:
             self.events.append(Escalate(priority, t.reason or "personal"))
         elif unrecognised:
-            self.events.append(Escalate(t.priority or "normal", UNRECOGNISED))
+            self.events.append(Escalate(Priority(t.priority or "normal"), UNRECOGNISED))
         else:
-            self.events.append(Escalate("normal", "asked_for_person"))
+            self.events.append(Escalate(Priority.NORMAL, "asked_for_person"))
 
     def stop(self) -> None:
         self.forget_choices()
@@ -235,27 +247,26 @@ class _Turn:
             return
         code = self.ctx.erase_code
         if not code:
-            self.state["confirm"] = "erase"
+            self.state.confirm = "erase"
             self.say(self.text("erase_confirm"))
             return
         until = self.ctx.now + timedelta(minutes=CODE_MINUTES)
-        self.state["confirm"] = "erase_code"
-        self.state["code"] = {"digest": code_digest(self.ctx.code_key, code),
-                              "until": until.isoformat(), "tries": 0}
+        self.state.confirm = "erase_code"
+        self.state.code = ErasureCode(code_digest(self.ctx.code_key, code), until)
         text = render.fill(self.pack, "erase_code_sent", self.ctx, self.lang, code=code)
         self.events.append(Reply(text, secret=code))
 
     def forget_erase(self) -> None:
-        self.state.pop("confirm", None)
-        self.state.pop("code", None)
+        self.state.confirm = None
+        self.state.code = None
 
     def pending(self, text: str, t: Triage) -> bool:
         """An answer to a pending CANCELLA; True when nothing else is left to do."""
-        confirm = self.state.pop("confirm", None)
-        code = self.state.pop("code", None)
+        confirm, code = self.state.confirm, self.state.code
+        self.forget_erase()
         if confirm == "erase":
             return self.confirm_erase(text) or t.intent == "unknown"
-        if confirm == "erase_code" and isinstance(code, dict):
+        if confirm == "erase_code" and code is not None:
             return self.check_code(text, code, t)
         return False
 
@@ -270,37 +281,37 @@ class _Turn:
         self.say(self.text("erase_cancelled"))
         return False
 
-    def check_code(self, text: str, code: dict[str, Any], t: Triage) -> bool:
+    def check_code(self, text: str, code: ErasureCode, t: Triage) -> bool:
         """Handle a message while a one-time code is pending; True when nothing else is left."""
         found = _CODE.search(text)
         if found is None:
             self.say(self.text("erase_cancelled"))
             return t.intent == "unknown"
-        if self.ctx.now > datetime.fromisoformat(str(code.get("until"))):
+        if self.ctx.now > code.until:
             self.say(self.text("erase_code_expired"))
         elif not self.ctx.verified:
             self.say(self.text("erase_unverified"))
         elif hmac.compare_digest(code_digest(self.ctx.code_key, found.group(1) + found.group(2)),
-                                 str(code.get("digest"))):
+                                 code.digest):
             self.erase()
-        elif int(code.get("tries", 0)) + 1 >= CODE_TRIES:
+        elif code.tries + 1 >= CODE_TRIES:
             self.say(self.text("erase_code_failed"))
         else:
-            self.state["confirm"] = "erase_code"
-            self.state["code"] = {**code, "tries": int(code.get("tries", 0)) + 1}
+            self.state.confirm = "erase_code"
+            self.state.code = replace(code, tries=code.tries + 1)
             self.say(self.text("erase_code_wrong"))
         return True
 
     def erase(self) -> None:
         self.events.extend([EraseRequested(), Reply(self.text("erase_done"))])
-        self.state = {"lang": self.lang} if "lang" in self.state else {}
+        self.state = FlowState(lang=self.state.lang)
 
     def waiting(self, t: Triage) -> None:
-        if t.intent == "human" and t.priority == "high" and not self.state.get("raised"):
-            self.state["raised"] = True
-            self.events.append(Escalate("high", t.reason or "personal"))
-        if not self.state.get("reminded") or t.reason == "asked_for_person":
-            self.state["reminded"] = True
+        if t.intent == "human" and t.priority == "high" and not self.state.raised:
+            self.state.raised = True
+            self.events.append(Escalate(Priority.HIGH, t.reason or "personal"))
+        if not self.state.reminded or t.reason == "asked_for_person":
+            self.state.reminded = True
             presence = self.ctx.presence
             priority = (presence.priority if presence else None) or "normal"
             self.say(self.text("waiting_reminder"), self.queue_place(priority))
@@ -309,10 +320,10 @@ class _Turn:
         """A volunteer holds the conversation: silent but for a crisis and the commands."""
         if t.intent == "crisis":
             self.forget_erase()
-            self.events.append(Escalate("crisis", t.reason or "crisis"))
+            self.events.append(Escalate(Priority.CRISIS, t.reason or "crisis"))
             return
         asked = t.intent in ("stop", "erase") or t.reason == "asked_for_person"
-        if asked or "confirm" in self.state:  # the bot answers: in the young person's language
+        if asked or self.state.confirm:  # the bot answers: in the young person's language
             self.choose_language(text)
         if self.pending(text, t):
             return
@@ -327,7 +338,7 @@ class _Turn:
         """Answer a FAQ; then_person: a listener follows, so no menu or footer."""
         faq = self.pack.faqs[faq_id]
         self.forget_choices()
-        self.state["answered"] = True
+        self.state.answered = True
         body = render.format_text(self.pack, faq.answer[self.lang], self.ctx, self.lang)
         if then_person:
             self.say(body)
@@ -341,26 +352,26 @@ class _Turn:
         assert t.faq_id is not None and t.score is not None
         choices = [(t.faq_id, t.score), *t.alternatives[:2]]
         self.forget_choices()
-        self.state["choices"] = [[faq_id, score] for faq_id, score in choices]
+        self.state.choices = choices
         self.say_choices("choose_faq")
 
     def say_choices(self, text_id: str) -> None:
-        titles = [self.pack.faqs[faq_id].title[self.lang] for faq_id, _ in self.state["choices"]]
+        titles = [self.pack.faqs[faq_id].title[self.lang] for faq_id, _ in self.state.choices]
         lines = [self.text(text_id)] + [f"*{i}* {t}" for i, t in enumerate(titles, 1)]
         self.say("\n".join(lines))
 
     def pick(self, number: str) -> None:
         """A number: one of the offered FAQ, or an option of the node on screen."""
-        choices = self.state.get("choices")
+        choices = self.state.choices
         if choices:
             index = int(number) - 1
             if 0 <= index < len(choices):
                 faq_id, score = choices[index]
-                self.answer(faq_id, float(score))
+                self.answer(faq_id, score)
             else:
                 self.say_choices("choice_invalid")
             return
-        node = self.pack.nodes[self.state.get("node") or self.pack.start]
+        node = self.pack.nodes[self.state.node or self.pack.start]
         if node.services:
             listed = directory.on_topics(self.ctx.directory, node.services)
             index = int(number) - 1
@@ -377,7 +388,7 @@ class _Turn:
 
     def refer(self, node: Node, service: Service) -> None:
         """A service's card; the referral is counted under the node's topic it helps with."""
-        self.state["node"] = node.id  # another number picks another service
+        self.state.node = node.id  # another number picks another service
         self.say(render.service_card(self.pack, service, self.lang))
         self.events.append(Refer(service.id, directory.first_topic(service, node.services)))
 
@@ -395,17 +406,16 @@ class _Turn:
 
 
 def step(
-    pack: Pack, state: dict[str, Any] | None, text: str, ctx: Context, *, media: int = 0
+    pack: Pack, state: FlowState | None, text: str, ctx: Context, *, media: int = 0
 ) -> Step:
     """Advance the conversation by one inbound message."""
     turn = _Turn(pack, state, ctx)
     t = triage(pack, text)
-    if ctx.status == "listener":
+    if ctx.status == Holder.LISTENER:
         turn.held(t, text)
         return Step(turn.state, turn.events)
-    if ctx.status == "bot":
-        turn.state.pop("reminded", None)
-        turn.state.pop("raised", None)
+    if ctx.status == Holder.BOT:
+        turn.state.reminded = turn.state.raised = False
     turn.choose_language(text)
     if t.intent == "crisis":
         turn.forget_erase()
@@ -414,15 +424,15 @@ def step(
             turn.welcome(with_menu=False)
         return Step(turn.state, turn.events)
     if ctx.first_contact:
-        turn.welcome(with_menu=ctx.status == "bot" and t.intent != "human")
-    if media and not turn.state.get("media"):
-        turn.state["media"] = True
+        turn.welcome(with_menu=ctx.status == Holder.BOT and t.intent != "human")
+    if media and not turn.state.media:
+        turn.state.media = True
         turn.say(turn.text("media_note"))
         if not text.strip():
             return Step(turn.state, turn.events)
     if turn.pending(text, t):
         return Step(turn.state, turn.events)
-    if ctx.status == "waiting":
+    if ctx.status == Holder.WAITING:
         if t.intent == "stop":
             turn.stop()
         elif t.intent == "erase":
@@ -451,7 +461,7 @@ def _in_bot(turn: _Turn, t: Triage, text: str) -> None:
             turn.say(turn.text("hello") if t.reason == "hello" else "", turn.menu())
     elif number:
         turn.pick(number.group(1))
-    elif t.distress and turn.state.get("answered"):  # second look: not another FAQ or menu
+    elif t.distress and turn.state.answered:  # second look: not another FAQ or menu
         turn.handover(Triage("human", priority="high", reason="personal:distress"))
     elif t.intent == "faq" and t.faq_id is not None and t.score is not None:
         if t.alternatives or t.score < turn.pack.matching.answer:
@@ -461,23 +471,22 @@ def _in_bot(turn: _Turn, t: Triage, text: str) -> None:
     elif t.reason == "thanks":
         turn.say(turn.text("thanks"))
     elif not first:
-        turn.state["answered"] = True
+        turn.state.answered = True
         turn.say(turn.text("not_understood"), turn.menu())
 
 
-def timeout(pack: Pack, state: dict[str, Any] | None, ctx: Context) -> Step:
+def timeout(pack: Pack, state: FlowState | None, ctx: Context) -> Step:
     """The young person did not answer: a gentle close (only while with the bot, only once)."""
-    s = dict(state or {})
-    if ctx.status != "bot" or s.get("closed"):
+    s = state or FlowState()
+    if ctx.status != Holder.BOT or s.closed:
         return Step(s, [])
-    lang = ctx.lang or s.get("lang") or "it"
+    lang = ctx.lang or s.lang or "it"
     lang = lang if lang in render.LANGUAGES else "it"
     goodbye = render.fill(pack, "goodbye", ctx, lang)
-    kept = {k: s[k] for k in ("lang",) if k in s}
-    return Step({**kept, "closed": True}, [Reply(goodbye), Closed("no_response")])
+    return Step(FlowState(lang=s.lang, closed=True), [Reply(goodbye), Closed("no_response")])
 
 
-def fallback(pack: Pack, state: dict[str, Any] | None, ctx: Context) -> Step:
+def fallback(pack: Pack, state: FlowState | None, ctx: Context) -> Step:
     """step() failed on a message (a fault in the content or the code): a listener takes over.
 
     The message is never dropped: the conversation goes to the listeners' queue with priority
@@ -488,16 +497,16 @@ def fallback(pack: Pack, state: dict[str, Any] | None, ctx: Context) -> Step:
     turn = _Turn(pack, state, ctx)
     turn.forget_choices()
     turn.forget_erase()
-    known = ctx.lang or turn.state.get("lang")
+    known = ctx.lang or turn.state.lang
     turn.lang = known if known in render.LANGUAGES else "it"
-    if ctx.status == "listener":  # a volunteer reads it already
-        return Step(turn.state, [Escalate("high", "bot_error")])
-    if ctx.status == "bot":
+    if ctx.status == Holder.LISTENER:  # a volunteer reads it already
+        return Step(turn.state, [Escalate(Priority.HIGH, "bot_error")])
+    if ctx.status == Holder.BOT:
         try:
             turn.say(turn.text("handover_open" if turn.open else "handover_closed"))
             if ctx.first_contact:
                 turn.welcome(with_menu=False)
-        except Exception:  # noqa: BLE001 - the hand-over below must happen whatever failed
+        except Exception:  # the hand-over below must happen whatever failed
             turn.events = [e for e in turn.events if not isinstance(e, ConsentShown)]
-    turn.events.append(Escalate("high", "bot_error"))
+    turn.events.append(Escalate(Priority.HIGH, "bot_error"))
     return Step(turn.state, turn.events)

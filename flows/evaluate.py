@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flows.engine import Context, EmergencyNumber, step
+from flows.engine import Context, EmergencyNumber, Holder, step
 from flows.events import Escalate, FaqMatched
 from flows.hours import OpeningHours
 from flows.pack import Pack, load_pack
@@ -180,7 +180,7 @@ def read(path: Path) -> list[dict[str, Any]]:
 
 def first_contact(pack: Pack, text: str) -> tuple[str | None, str | None]:
     """The escalation priority and the FAQ answered when this is a young person's first message."""
-    ctx = Context(now=_NOW, hours=_HOURS, emergency=_NUMBERS, status="bot", first_contact=True)
+    ctx = Context(now=_NOW, hours=_HOURS, emergency=_NUMBERS, status=Holder.BOT, first_contact=True)
     events = step(pack, None, text, ctx).events
     priorities = [e.priority for e in events if isinstance(e, Escalate)]
     faqs = [e.faq_id for e in events if isinstance(e, FaqMatched)]

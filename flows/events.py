@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from enum import StrEnum
 
-Priority = Literal["crisis", "high", "normal"]
-PRIORITY_RANK: dict[str, int] = {"crisis": 3, "high": 2, "normal": 1}
+
+class Priority(StrEnum):
+    """How soon a listener must answer: crisis before high before normal."""
+
+    CRISIS = "crisis"
+    HIGH = "high"
+    NORMAL = "normal"
+
+    @property
+    def rank(self) -> int:
+        """Its order in the queue, highest first (0 is left for "no priority")."""
+        return _RANK[self]
+
+
+_RANK = {Priority.CRISIS: 3, Priority.HIGH: 2, Priority.NORMAL: 1}
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, func, select
 
-from bot import audit
+from bot import audit, conversations
 from bot.config import Settings
 from bot.models import Operator, utcnow
 from operators import logins
@@ -160,8 +160,6 @@ def set_active(session: Session, operator: Operator, active: bool, *, by: str | 
 
     Returns the ids of the conversations released.
     """
-    from operators import handover
-
     last_coordinator = operator.role == "coordinator" and active_coordinators(session) <= 1
     if not active and operator.active and last_coordinator:
         raise AccountError("Non si può disattivare l'ultimo coordinatore attivo.")
@@ -172,7 +170,7 @@ def set_active(session: Session, operator: Operator, active: bool, *, by: str | 
     if active:
         return []
     logins.end_all(session, operator.id)
-    return handover.release_all(session, operator, by=by, now=now or utcnow())
+    return conversations.release_all(session, operator, by=by, now=now or utcnow())
 
 
 def list_all(session: Session) -> list[Operator]:

@@ -9,10 +9,11 @@ from sqlmodel import col, func, select
 from werkzeug.wrappers import Response
 
 from bot import audit
+from bot.conversations import Status, held_count
 from bot.db import read_session, write_session
 from bot.models import AuditEvent, Contact, Conversation, Operator, utcnow
 from bot.runtime import runtime
-from operators import accounts, handover, transcript
+from operators import accounts, transcript
 from operators.auth import coordinator_required, me
 
 bp = Blueprint("admin", __name__)
@@ -56,7 +57,7 @@ ACTION_LABELS = {
     "triage_corrected": "ha corretto la lettura del bot in",
     "corrections_exported": "ha esportato le correzioni del bot",
 }
-STATUSES = ("waiting", "listener", "bot", "closed")
+STATUSES = (Status.WAITING, Status.LISTENER, Status.BOT, Status.CLOSED)
 
 
 @bp.get("/operators")
@@ -66,7 +67,7 @@ def operators() -> str:
     rt = runtime()
     with read_session(rt.db) as db:
         people = accounts.list_all(db)
-        loads = {o.id: handover.held_count(db, o.id) for o in people}
+        loads = {o.id: held_count(db, o.id) for o in people}
     capacities = {o.id: accounts.capacity(o, rt.settings) for o in people}
     return render_template("operators.html", people=people, loads=loads, capacities=capacities,
                            roles=accounts.ROLE_LABELS,

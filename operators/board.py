@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_
 from sqlmodel import Session, col, func, select
 
+from bot.conversations import Priority, Status
 from bot.models import Contact, Conversation, Message, Operator
 from operators import places, window
 
@@ -75,7 +76,7 @@ def _items(session: Session, rows: list[tuple[Conversation, Contact | None, Oper
     ids = [c.id for c, _, _ in rows]
     last_in = _last_inbound(session, ids)
     replied = _last_listener_reply(session, ids)
-    shared = places.latest(session, [c.id for c, _, _ in rows if c.priority == "crisis"])
+    shared = places.latest(session, [c.id for c, _, _ in rows if c.priority == Priority.CRISIS])
     items = []
     for conversation, contact, holder in rows:
         message = last_in.get(conversation.id)
@@ -94,7 +95,7 @@ def _items(session: Session, rows: list[tuple[Conversation, Contact | None, Oper
             subject=str((message.meta or {}).get("subject", ""))[:200] if message else "",
             since=conversation.claimed_at if since_claim else conversation.escalated_at,
             holder=(holder.display_name or holder.username) if holder else None,
-            crisis=conversation.priority == "crisis",
+            crisis=conversation.priority == Priority.CRISIS,
             window_closes_at=closes,
             window_closing=bool(
                 whatsapp and contact and window.closing_soon(contact, now, warning)),
@@ -116,7 +117,7 @@ def _query(*where: object) -> object:
 
 def waiting(session: Session, now: datetime, warning: timedelta) -> list[Item]:
     """Waiting conversations: crisis first, then high, then normal; longest wait first."""
-    query = _query(Conversation.status == "waiting").order_by(  # type: ignore[attr-defined]
+    query = _query(Conversation.status == Status.WAITING).order_by(  # type: ignore[attr-defined]
         col(Conversation.priority_rank).desc(), col(Conversation.escalated_at).asc())
     return _items(session, list(session.exec(query)), now, warning, since_claim=False)
 
@@ -124,7 +125,7 @@ def waiting(session: Session, now: datetime, warning: timedelta) -> list[Item]:
 def held(session: Session, now: datetime, warning: timedelta, *, by: str | None = None,
          not_by: str | None = None) -> list[Item]:
     """Conversations with a listener (one listener's, or everyone else's)."""
-    where = [Conversation.status == "listener"]
+    where = [Conversation.status == Status.LISTENER]
     if by is not None:
         where.append(Conversation.listener_id == by)
     if not_by is not None:

@@ -22,15 +22,16 @@ from flask import (
 from sqlmodel import Session, select
 from werkzeug.wrappers import Response
 
-from bot import activity, audit, corrections, profile, referrals
+from bot import activity, audit, conversations, corrections, profile, referrals
+from bot.conversations import Refused
 from bot.db import read_session, write_session
 from bot.models import Contact, Conversation, Operator, utcnow
 from bot.runtime import runtime
-from operators import access, accounts, directory, handover, replies, transcript, window
+from operators import access, accounts, directory, replies, transcript, window
 from operators.auth import coordinator_required, login_required, me, wants_fragment
 from operators.catalog import Catalog
 from operators.formatting import clock
-from operators.handover import HandoverError
+from operators.handover import HandoverError, explain
 
 bp = Blueprint("conversation", __name__, url_prefix="/conversations")
 
@@ -72,6 +73,9 @@ def _act(conversation_id: str, action: Callable[[Session, Operator], str], *,
     try:
         with write_session(rt.db) as db:
             message = action(db, me())
+    except Refused as refused:
+        said = explain(refused, me())
+        return _done(conversation_id, said.message, ok=False, to_queue=to_queue_on_error)
     except HandoverError as exc:
         return _done(conversation_id, exc.message, ok=False, to_queue=to_queue_on_error)
     rt.wake_outbox()
@@ -136,7 +140,8 @@ def view(conversation_id: str) -> str:
         page = _page(db, conversation)
         earlier = transcript.previous(db, conversation, viewer=operator)
         capacities = _capacities(db)
-        loads = {o.id: handover.held_count(db, o.id) for o in accounts.list_all(db) if o.active}
+        loads = {o.id: conversations.held_count(db, o.id)
+                 for o in accounts.list_all(db) if o.active}
         colleagues = [o for o in accounts.list_all(db)
                       if o.active and o.id != conversation.listener_id]
         contact_lang = page["contact"].language if page["contact"] else None
@@ -174,7 +179,7 @@ def claim(conversation_id: str) -> Any:
 
     def action(db: Session, operator: Operator) -> str:
         capacity = accounts.capacity(operator, settings)
-        handover.claim(db, conversation_id, operator, capacity, utcnow())
+        conversations.claim(db, conversation_id, operator, capacity, utcnow())
         return "Conversazione presa in carico."
 
     return _act(conversation_id, action, to_queue_on_error=True)
@@ -244,8 +249,8 @@ def transfer(conversation_id: str) -> Any:
 
     def action(db: Session, operator: Operator) -> str:
         _visible(db, conversation_id)
-        target = handover.transfer(db, conversation_id, operator, target_id, _capacities(db),
-                                   utcnow())
+        target = conversations.transfer(db, conversation_id, operator, target_id,
+                                        _capacities(db), utcnow())
         return f"Conversazione passata a {accounts.name(target)}."
 
     mine_after = target_id == me().id
@@ -259,7 +264,7 @@ def release(conversation_id: str) -> Any:
 
     def action(db: Session, operator: Operator) -> str:
         _visible(db, conversation_id)
-        handover.release(db, conversation_id, operator, utcnow())
+        conversations.release(db, conversation_id, operator, utcnow())
         return "Conversazione rimessa in coda."
 
     return _act(conversation_id, action, to_queue=True)
@@ -272,7 +277,7 @@ def give_back(conversation_id: str) -> Any:
 
     def action(db: Session, operator: Operator) -> str:
         _visible(db, conversation_id)
-        handover.give_back(db, conversation_id, operator, utcnow())
+        conversations.give_back(db, conversation_id, operator, utcnow())
         return "Conversazione restituita al bot."
 
     return _act(conversation_id, action, to_queue=True)
@@ -304,7 +309,7 @@ def close(conversation_id: str) -> Any:
                          zones=zones)
         except profile.ProfileError as exc:
             raise HandoverError(str(exc)) from exc
-        handover.close(db, conversation_id, operator, outcome, topics, utcnow())
+        conversations.close_by(db, conversation_id, operator, outcome, topics, utcnow())
         referrals.settle_topics(db, conversation)
         if correction and corrections.read_by_bot(db, conversation.id):
             corrections.record(db, conversation, operator, correction, utcnow())

@@ -9,14 +9,15 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from bot.conversations import Priority, Status
 from bot.models import Message, utcnow
 from bot.reasons import reason
 from bot.runtime import runtime
 
-PRIORITY_LABELS = {"crisis": "Crisi", "high": "Alta", "normal": "Normale"}
+PRIORITY_LABELS = {Priority.CRISIS: "Crisi", Priority.HIGH: "Alta", Priority.NORMAL: "Normale"}
 CHANNEL_LABELS = {"whatsapp": "WhatsApp", "sms": "SMS", "email": "E-mail", "web": "Simulatore"}
-STATUS_LABELS = {"bot": "con il bot", "waiting": "in coda", "listener": "in carico",
-                 "closed": "chiusa"}
+STATUS_LABELS = {Status.BOT: "con il bot", Status.WAITING: "in coda",
+                 Status.LISTENER: "in carico", Status.CLOSED: "chiusa"}
 MAIL_KINDS = {
     "auto_reply": "risposta automatica", "bounce": "mancato recapito", "list": "mailing list",
     "bulk": "invio di massa", "no_reply": "indirizzo no-reply", "own": "dalla nostra casella",
@@ -108,4 +109,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(size)
     app.add_template_filter(reason)
     app.jinja_env.globals.update(PRIORITY_LABELS=PRIORITY_LABELS, CHANNEL_LABELS=CHANNEL_LABELS,
-                                 STATUS_LABELS=STATUS_LABELS, MAIL_KINDS=MAIL_KINDS)
+                                 STATUS_LABELS=STATUS_LABELS, MAIL_KINDS=MAIL_KINDS,
+                                 Status=Status)

@@ -10,9 +10,10 @@ from sqlmodel import Session
 from bot import activity, audit, figures, outbox
 from bot.channels.whatsapp import ReengageError, queue_reengagement
 from bot.config import Settings
+from bot.conversations import Status
 from bot.models import Contact, Conversation, Message, Note, Operator
 from operators import window
-from operators.handover import HELD, HandoverError
+from operators.handover import HandoverError
 
 MAX_REPLY = 10_000
 MAX_NOTE = 5_000
@@ -25,7 +26,7 @@ def _writable(session: Session, conversation: Conversation, operator: Operator) 
         raise HandoverError("Ha chiesto di cancellare i suoi dati: non si può rispondere.")
     if contact.opted_out_at is not None:
         raise HandoverError("Ha scritto STOP: non riceverà messaggi finché non scrive di nuovo.")
-    if conversation.status != HELD or conversation.listener_id != operator.id:
+    if conversation.status != Status.LISTENER or conversation.listener_id != operator.id:
         raise HandoverError("Per rispondere prendi in carico la conversazione.")
     return contact
 
@@ -80,7 +81,7 @@ def add_note(session: Session, conversation: Conversation, operator: Operator, b
         raise HandoverError("La nota è vuota.")
     if len(text) > MAX_NOTE:
         raise HandoverError(f"La nota è troppo lunga (massimo {MAX_NOTE} caratteri).")
-    held_by_me = conversation.status == HELD and conversation.listener_id == operator.id
+    held_by_me = conversation.status == Status.LISTENER and conversation.listener_id == operator.id
     if not held_by_me and operator.role != "coordinator":
         raise HandoverError("Puoi annotare solo le conversazioni che hai in carico.")
     if conversation.contact_id is None or conversation.outcome == "erased":

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 import bot.alerts as alerting
 from bot import activity, audit
+from bot.conversations import Status
 from bot.db import read_session, write_session
 from bot.models import Alert, Conversation, Note, utcnow
 from bot.runtime import runtime
@@ -61,7 +62,7 @@ def note(conversation_id: str) -> Any:
         abort(403)
     with write_session(runtime().db) as db:
         conversation = _locked(db, conversation_id)
-        if conversation.status != "listener" or conversation.listener_id is None:
+        if conversation.status != Status.LISTENER or conversation.listener_id is None:
             return _answer(conversation_id, "Nessun volontario ha in carico questa "
                                             "conversazione.", ok=False)
         if not body or len(body) > MAX_NOTE:

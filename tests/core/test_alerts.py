@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from bot import conversations
 from bot.db import write_session
 from bot.inbox import receive
 from bot.models import Contact, Conversation, Operator
 from bot.runtime import Runtime
 from bot.worker import Worker
-from operators import handover, replies
+from operators import replies
 from tests.dashboard.conftest import add_operator, audit_events, young
 from tests.email.mail_servers import SmtpServer
 from tests.whatsapp.conftest import twilio_env, wired_runtime
@@ -125,7 +126,7 @@ def test_an_unanswered_crisis_alerts_once_per_period_and_stops_when_a_listener_a
     assert len(service.mail_to("carla@example.org")) == 2
 
     with write_session(rt.db) as session:
-        handover.claim(session, conversation_id, anna, 3, T0 + timedelta(minutes=16))
+        conversations.claim(session, conversation_id, anna, 3, T0 + timedelta(minutes=16))
     with write_session(rt.db) as session:
         found = session.get(Conversation, conversation_id)
         assert found is not None
@@ -143,7 +144,7 @@ def test_a_claimed_but_silent_crisis_still_alerts(service: Service) -> None:
     anna = add_operator(rt, "anna")
     conversation_id = crisis(rt)
     with write_session(rt.db) as session:
-        handover.claim(session, conversation_id, anna, 3, T0 + timedelta(minutes=1))
+        conversations.claim(session, conversation_id, anna, 3, T0 + timedelta(minutes=1))
     service.run(6)
     assert len(service.sms_to(CARLA_PHONE)) == 1
 

@@ -61,7 +61,7 @@ def _at_once(n: int, fn: object) -> list[object]:
         barrier.wait()
         try:
             results.append(fn())  # type: ignore[operator]
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(n)]
@@ -179,8 +179,7 @@ def test_media_is_kept_as_references(rt: Runtime) -> None:
 def _engine_fails_on(monkeypatch: pytest.MonkeyPatch, word: str) -> None:
     """A fault in the content or the code: triage raises on messages holding `word`."""
     import flows.engine
-
-    real = flows.engine.triage
+    from flows.triage import triage as real
 
     def triage(pack: object, text: str) -> object:
         if word in text:

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import col, select
 
-from bot import figures, presence, privacy
+from bot import conversations, figures, presence, privacy
 from bot.db import read_session, write_session
 from bot.inbox import receive
 from bot.models import AuditEvent, Conversation, Message, Operator
 from bot.runtime import Runtime
-from operators import handover, replies
+from operators import replies
 from tests.conftest import make_settings
 from tests.core.helpers import conversation
 from tests.dashboard.conftest import add_operator, waiting, young
@@ -31,7 +31,7 @@ def on_shift(rt: Runtime, operator: Operator, *, since: datetime, seen: datetime
 
 def claim(rt: Runtime, conversation_id: str, operator: Operator, at: datetime) -> None:
     with write_session(rt.db) as session:
-        handover.claim(session, conversation_id, operator, 10, at)
+        conversations.claim(session, conversation_id, operator, 10, at)
 
 
 def reply_text(rt: Runtime, text: str, at: datetime, address: str) -> str:
@@ -88,7 +88,7 @@ def _history(rt: Runtime, listener: Operator) -> None:
         cid = waiting(rt, at=claimed - timedelta(minutes=1), address=f"whatsapp:+39335000{i:04d}")
         claim(rt, cid, listener, claimed)
         with write_session(rt.db) as session:
-            handover.close(session, cid, listener, "listened", [], closed)
+            conversations.close_by(session, cid, listener, "listened", [], closed)
 
 
 def test_everyone_busy_gives_the_place_and_an_estimate_from_recent_handling_times(
@@ -158,7 +158,7 @@ def test_first_replies_are_stored_and_kept_when_the_conversation_is_anonymised(
     assert figures._wait(stored.crisis_at, stored.crisis_reply_at) == 4
     assert figures._wait(stored.escalated_at, stored.first_reply_at) == 4
     with write_session(rt.db) as session:
-        handover.close(session, stored.id, anna, "listened", [], T0 + timedelta(minutes=30))
+        conversations.close_by(session, stored.id, anna, "listened", [], T0 + timedelta(minutes=30))
     with write_session(rt.db) as session:
         assert privacy.purge(session, T0 + timedelta(days=400), 180) == 1
     kept = conversation(rt, receipt.conversation_id)

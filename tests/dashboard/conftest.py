@@ -15,8 +15,9 @@ from flask import Flask
 from sqlmodel import col, select
 
 from bot.channel import Inbound
+from bot.conversations import Priority, escalate
 from bot.db import read_session, write_session
-from bot.inbox import escalate, receive
+from bot.inbox import receive
 from bot.models import Activity, AuditEvent, Conversation, Message, Operator, utcnow
 from bot.runtime import Runtime
 from operators import accounts
@@ -125,7 +126,7 @@ def waiting(rt: Runtime, text: str = "ho bisogno di parlare con qualcuno", *,
             conversation.status, conversation.priority, conversation.priority_rank = "bot", None, 0
         if conversation.status != "waiting":
             default = {"crisis": "crisis:suicide", "high": "personal:family"}
-            escalate(rt, session, conversation, priority,
+            escalate(rt, session, conversation, Priority(priority),
                      reason or default.get(priority, "asked_for_person"), now)
     return receipt.conversation_id
 

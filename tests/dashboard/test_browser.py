@@ -176,14 +176,14 @@ def _only_conversation(shift: Shift) -> Conversation:
 
 
 def _escalate(rt: Runtime, conversation_id: str) -> None:
+    from bot.conversations import Priority, escalate
     from bot.db import write_session
-    from bot.inbox import escalate
     from bot.models import utcnow
 
     with write_session(rt.db) as session:
         found = session.get(Conversation, conversation_id)
         assert found is not None
-        escalate(rt, session, found, "normal", "asked_for_person", utcnow())
+        escalate(rt, session, found, Priority.NORMAL, "asked_for_person", utcnow())
 
 
 def test_two_listeners_claim_at_once_exactly_one_gets_it(

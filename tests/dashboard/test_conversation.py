@@ -12,12 +12,11 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot import activity
+from bot import activity, conversations
 from bot.db import read_session, write_session
 from bot.inbox import receive
 from bot.models import Contact, Conversation, Message, Note, Operator, utcnow
 from bot.runtime import Runtime
-from operators import handover
 from tests.conftest import make_settings
 from tests.dashboard.conftest import (
     Dash,
@@ -212,9 +211,9 @@ def test_two_listeners_claiming_at_once_exactly_one_wins(
             barrier.wait()
             try:
                 with ws(rt.db) as session:
-                    handover.claim(session, cid, operator, 3, utcnow())
+                    conversations.claim(session, cid, operator, 3, utcnow())
                 results.append(operator.id)
-            except handover.HandoverError as exc:
+            except conversations.Refused as exc:
                 results.append(exc)
 
         threads = [threading.Thread(target=claim, args=(o,)) for o in listeners]
@@ -223,7 +222,7 @@ def test_two_listeners_claiming_at_once_exactly_one_wins(
         for t in threads:
             t.join(60)
         winners = [r for r in results if isinstance(r, str)]
-        losers = [r for r in results if isinstance(r, handover.HandoverError)]
+        losers = [r for r in results if isinstance(r, conversations.Refused)]
         assert len(winners) == 1 and len(losers) == len(listeners) - 1
         assert conversation(rt, cid).listener_id == winners[0]
         names = {o.id: o.display_name or o.username for o in listeners}
@@ -492,9 +491,9 @@ def test_a_crisis_while_held_raises_priority_and_alerts(rt: Runtime, anna: Dash)
     with write_session(rt.db) as session:
         found = session.get(Conversation, cid)
         assert found is not None
-        from bot.inbox import escalate
+        from bot.conversations import Priority, escalate
 
-        escalate(rt, session, found, "crisis", "crisis:test", utcnow())
+        escalate(rt, session, found, Priority.CRISIS, "crisis:test", utcnow())
     assert conversation(rt, cid).status == "listener"
     assert "crisis" in activity_kinds(rt, cid)
     assert 'class="card prio-crisis"' in anna.get("/queue").text

@@ -59,14 +59,14 @@ def test_a_listener_reply_reaches_the_simulator(
     anna.post("/simulator/send", {"text": "voglio parlare con una persona"})
     (conversation,) = _web_conversations(rt)
     if conversation.status != "waiting":  # the bot may first ask; escalate as it would
+        from bot.conversations import Priority, escalate
         from bot.db import write_session
-        from bot.inbox import escalate
         from bot.models import utcnow
 
         with write_session(rt.db) as session:
             found = session.get(Conversation, conversation.id)
             assert found is not None
-            escalate(rt, session, found, "normal", "asked_for_person", utcnow())
+            escalate(rt, session, found, Priority.NORMAL, "asked_for_person", utcnow())
     assert conversation.id in anna.get("/").text  # it waits in the real queue
     anna.post(f"/conversations/{conversation.id}/claim")
     anna.post(f"/conversations/{conversation.id}/reply", {"body": "Ciao, sono Anna!"})

@@ -268,7 +268,7 @@ class RecordingHandler:
     on_message: Callable[[Received], None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse:
             return self.refuse
         item = Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content),

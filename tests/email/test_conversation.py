@@ -92,10 +92,10 @@ def test_the_bots_answer_to_one_mail_is_one_mail(line: Line) -> None:
 
 def test_join_replies_keeps_the_other_events_in_order() -> None:
     from bot.inbox import join_replies
-    from flows.events import ConsentShown, Escalate, Event, Reply
+    from flows.events import ConsentShown, Escalate, Event, Priority, Reply
 
-    events: list[Event] = [ConsentShown(), Reply("benvenuto"), Escalate("high", "personal"),
+    events: list[Event] = [ConsentShown(), Reply("benvenuto"), Escalate(Priority.HIGH, "personal"),
                            Reply("ciao")]
     assert join_replies(events) == [ConsentShown(), Reply("benvenuto\n\nciao"),
-                                     Escalate("high", "personal")]
+                                     Escalate(Priority.HIGH, "personal")]
     assert join_replies([Reply("uno")]) == [Reply("uno")]

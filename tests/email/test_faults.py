@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from bot import inbox
 from bot.channel import Inbound
 from bot.channels.email import intake
 from bot.db import read_session, write_session
@@ -267,7 +268,7 @@ def _gone(line: Line) -> bool:
 
 def test_a_mail_that_fails_to_store_is_kept_raw_and_not_quoted_in_the_log(
         rt: Runtime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    receive = intake.inbox.receive
+    receive = inbox.receive
     calls: list[int] = []
 
     def fails_once(rt_: Runtime, inbound: Inbound, **kw: Any) -> Any:
@@ -276,7 +277,7 @@ def test_a_mail_that_fails_to_store_is_kept_raw_and_not_quoted_in_the_log(
             raise ValueError(f"unexpected: {inbound.text} from {inbound.address}")
         return receive(rt_, inbound, **kw)
 
-    monkeypatch.setattr(intake.inbox, "receive", fails_once)
+    monkeypatch.setattr(inbox, "receive", fails_once)  # the one intake calls
     receipt = intake.take_in(rt, compose("mi sento sola stasera"))
     with read_session(rt.db) as session:
         stored = session.get(Message, receipt.message_id)
@@ -289,10 +290,10 @@ def test_a_mail_that_fails_to_store_is_kept_raw_and_not_quoted_in_the_log(
 
 def test_a_huge_html_mail_is_cut_before_it_is_converted(
         make_line: Callable[..., Line], monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.channels.email import parse
+    from bot.channels.email import parse, text
 
     converted: list[int] = []
-    real = parse.html_to_text
+    real = text.html_to_text
 
     def measured(html: str) -> str:
         converted.append(len(html))

@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from bot import conversations
 from bot.db import read_session, write_session
 from bot.models import Contact, Conversation, Message, Operator, utcnow
-from operators import accounts, handover, replies
+from operators import accounts, replies
 from operators.handover import HandoverError
 from tests.email.conftest import PROVIDER, YOUNG, Line, compose, one_time_code, passed, text_of
 from tests.waiting import wait_until
@@ -53,7 +54,7 @@ def _held(line: Line, text: str = "Vorrei parlare con un volontario, per favore.
     wait_until(lambda: _conversation(line).status == "waiting", 30, what="the queue")
     anna = _anna(line)
     with write_session(line.rt.db) as session:
-        handover.claim(session, _conversation(line).id, anna, 3, utcnow())
+        conversations.claim(session, _conversation(line).id, anna, 3, utcnow())
     return anna
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from flows import Context, Pack, step, timeout
 from flows.events import Event
 from flows.hours import OpeningHours
+from flows.state import FlowState
 from tests.flows.conftest import NUMBERS
 
 FOLDER = Path(__file__).parent / "transcripts"
@@ -36,7 +37,7 @@ def event_row(event: Event) -> dict[str, Any]:
 
 def play(pack: Pack, script: dict[str, Any]) -> list[list[dict[str, Any]]]:
     """Run every turn of a script; the events of each turn, as rows."""
-    state: dict[str, Any] | None = None
+    state: FlowState | None = None
     status = script.get("status", "bot")
     first = script.get("first_contact", True)
     lang = script.get("lang")
@@ -52,8 +53,7 @@ def play(pack: Pack, script: dict[str, Any]) -> list[list[dict[str, Any]]]:
             result = timeout(pack, state, ctx)
         else:
             result = step(pack, state, turn["send"], ctx, media=turn.get("media", 0))
-        json.dumps(result.state)  # the caller stores it as JSON
-        state = result.state
+        state = FlowState.from_json(json.loads(json.dumps(result.state.to_json())))  # as stored
         for event in result.events:
             name = type(event).__name__
             first = first and name != "ConsentShown"

@@ -76,13 +76,13 @@ class FakeTwilio:
             protocol_version = "HTTP/1.1"
             disable_nagle_algorithm = True  # answers as fast as Twilio's, not 40 ms late
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 fake._handle(self, "GET")
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 fake._handle(self, "POST")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -261,7 +261,7 @@ class FakeTwilio:
         for status in self.auto_status:
             try:
                 self.callback(sid, status)
-            except Exception:  # noqa: BLE001 - the receiving end may be gone
+            except Exception:  # the receiving end may be gone
                 return
 
     @staticmethod

@@ -28,7 +28,7 @@ class Workers:
         self.running: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> subprocess.Popen[bytes]:
-        log = open(self.logs / f"worker-{len(self.running)}.log", "wb")  # noqa: SIM115
+        log = open(self.logs / f"worker-{len(self.running)}.log", "wb")
         process = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], env=self.env,
                                    stdout=log, stderr=subprocess.STDOUT)
         log.close()

@@ -45,7 +45,7 @@ _http_log = logging.getLogger("bot.channels.whatsapp.http")
 _http_log.setLevel(logging.WARNING)
 
 
-class TwilioHttp(TwilioHttpClient):
+class TwilioHttp(TwilioHttpClient):  # type: ignore[misc]  # twilio ships no type hints
     """twilio-python's own HTTP client, pointed at `twilio.api_base_url`.
 
     twilio-python builds absolute URLs on https://api.twilio.com; this client swaps that origin
