@@ -85,6 +85,7 @@ class Conversation(SQLModel, table=True):
         Index("ix_conversation_opened_at", "opened_at"),
         Index("ix_conversation_escalated_at", "escalated_at"),
         Index("ix_conversation_crisis_at", "crisis_at"),
+        Index("ix_conversation_claimed_at", "claimed_at"),
     )
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     # None once anonymised (retention or erasure): the row then only feeds statistics

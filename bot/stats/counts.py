@@ -114,22 +114,22 @@ def count(session: Session, period: Period) -> Counts:
                     f"FROM conversation WHERE {_OPENED}")[0]
     c.conversations = int(people[0])
     c.young_people = int(people[1]) + int(people[2] or 0)
-    returning = q.counter(f"SELECT returning_contact, count(*) FROM conversation "
-                          f"WHERE {_OPENED} GROUP BY returning_contact")
     names = {None: "not_stated", True: "returning", False: "first", 1: "returning", 0: "first"}
-    c.returning = Counter({names[k]: n for k, n in returning.items()})
-    c.channels = q.counter(f"SELECT channel, count(*) FROM conversation WHERE {_OPENED} "
-                           "GROUP BY channel")
+    profile = q.rows(f"SELECT channel, returning_contact, coalesce(outcome, 'open'), age_band, "
+                     f"zone, count(*) FROM conversation WHERE {_OPENED} "
+                     "GROUP BY channel, returning_contact, coalesce(outcome, 'open'), age_band, "
+                     "zone")
+    for channel, returning, outcome, age_band, zone, n in profile:
+        c.channels[channel] += n
+        c.returning[names[returning]] += n
+        c.outcomes[outcome] += n
+        c.age_bands[age_band] += n
+        c.zones[zone] += n
     quarter = _quarter(d, "opened_at")
     c.opened = Counter({_moment(k): n for k, n in q.counter(
         f"SELECT {quarter} AS q, count(*) FROM conversation WHERE {_OPENED} GROUP BY q").items()})
     c.topics = q.counter(f"SELECT t.value, count(*) FROM {_topics(d)} WHERE {_OPENED} "
                          "GROUP BY t.value")
-    c.outcomes = q.counter(f"SELECT coalesce(outcome, 'open'), count(*) FROM conversation "
-                           f"WHERE {_OPENED} GROUP BY coalesce(outcome, 'open')")
-    c.age_bands = q.counter(f"SELECT age_band, count(*) FROM conversation WHERE {_OPENED} "
-                            "GROUP BY age_band")
-    c.zones = q.counter(f"SELECT zone, count(*) FROM conversation WHERE {_OPENED} GROUP BY zone")
     _safety(q, c)
     _service(q, c)
     _referrals(q, c)

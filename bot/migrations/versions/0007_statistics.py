@@ -37,10 +37,12 @@ def upgrade() -> None:
         batch_op.create_index("ix_conversation_opened_at", ["opened_at"], unique=False)
         batch_op.create_index("ix_conversation_escalated_at", ["escalated_at"], unique=False)
         batch_op.create_index("ix_conversation_crisis_at", ["crisis_at"], unique=False)
+        batch_op.create_index("ix_conversation_claimed_at", ["claimed_at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("conversation", schema=None) as batch_op:
+        batch_op.drop_index("ix_conversation_claimed_at")
         batch_op.drop_index("ix_conversation_crisis_at")
         batch_op.drop_index("ix_conversation_escalated_at")
         batch_op.drop_index("ix_conversation_opened_at")
