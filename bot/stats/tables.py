@@ -52,6 +52,7 @@ class Table:
     note: str = ""
     chart: str = ""  # "bars" | "compare" | "heat" | "" (no chart)
     series: list[int] = field(default_factory=lambda: [1])  # the columns a chart draws
+    total_row: bool = False  # the last row holds the totals (not drawn)
 
     def labels(self) -> list[str]:
         return [row[0].text for row in self.rows]
@@ -129,7 +130,7 @@ def compare(key: str, title: str, now: Counter[str], before: Counter[str],
     cells = _count_cells(grid, total_row=total)
     rows = [[Cell(name), a, b, _change(a, b)] for name, (a, b) in zip(names, cells, strict=True)]
     header = [first, "Periodo", "Precedente", "Variazione"]
-    return Table(key, title, header, rows, note, chart if keys else "", [1, 2])
+    return Table(key, title, header, rows, note, chart if keys else "", [1, 2], total)
 
 
 def _figure_cells(f: Figure) -> list[Cell]:
@@ -335,13 +336,13 @@ def _feedback(now: Counts, labels: Labels) -> list[Table]:
                    ["Esito", "1", "2", "3", "4", "5", "Risposte", "Media"], rows,
                    "Risposte anonime alla domanda del bot dopo la chiusura (mai dopo una crisi); "
                    "legate solo all'esito e al mese.", "stack" if outcomes else "",
-                   [1, 2, 3, 4, 5])
+                   [1, 2, 3, 4, 5], True)
     again_grid = grid(again)
     again_cells = _count_cells(again_grid, total_row=True, total_col=True)
     again_rows = [[Cell(name), *cells, _share(cells[0], cells[-1])]
                   for name, cells in zip(names, again_cells, strict=True)]
     write_again = Table("feedback_again", "«Ci riscriveresti?»",
                         ["Esito", "Sì", "No", "Non risposto", "Risposte", "Quota sì"],
-                        again_rows)
+                        again_rows, total_row=True)
     return [useful, write_again]
 
