@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,7 +51,8 @@ OUTCOMES = {"ascolto": 50, "orientamento": 18, "informazioni": 12, "nessuna-risp
             "non-pertinente": 6}
 AGES = {"under_14": 4, "14_17": 38, "18_21": 30, "22_25": 12, "over_25": 3, "not_stated": 13}
 ZONES = {"cesena": 40, "valle-savio": 18, "cesenatico": 10, "altro": 7, "not_stated": 25}
-HOURS = [1, 1, 0.5, 0.3, 0.2, 0.2, 0.4, 1, 2, 2, 2.5, 3, 3.5, 4, 5, 6, 7, 7, 6.5, 6, 6.5, 6, 4.5, 2.5]
+HOURS = [1, 1, 0.5, 0.3, 0.2, 0.2, 0.4, 1, 2, 2, 2.5, 3, 3.5, 4, 5, 6, 7, 7, 6.5, 6, 6.5, 6, 4.5,
+         2.5]
 WEEKDAYS = [1.1, 1.1, 1.05, 1.0, 0.9, 0.8, 0.95]
 
 
@@ -68,7 +69,7 @@ class Added:
     corrections: int
 
 
-def _pick(rng: random.Random, weights: dict[str, float]) -> str:
+def _pick(rng: random.Random, weights: Mapping[str, float]) -> str:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
@@ -89,7 +90,7 @@ def _listeners(session: Session) -> list[str]:
              "created_at": datetime.now().astimezone(), "alert_phone": "", "alert_email": "",
              "rota": ""} for i in range(1, LISTENERS + 1)]
     session.execute(insert(table(Operator)), rows)
-    return [r["id"] for r in rows]
+    return [str(r["id"]) for r in rows]
 
 
 def _services(session: Session, pack_services: Sequence[tuple[str, str]]) -> list[str]:
@@ -104,7 +105,7 @@ def _services(session: Session, pack_services: Sequence[tuple[str, str]]) -> lis
             for i, (sid, name) in enumerate(pack_services)]
     if rows:
         session.execute(insert(table(Service)), rows)
-    return [r["id"] for r in rows]
+    return [str(r["id"]) for r in rows]
 
 
 def _moment(rng: random.Random, now: datetime, zone: ZoneInfo) -> datetime:
@@ -119,7 +120,7 @@ def _moment(rng: random.Random, now: datetime, zone: ZoneInfo) -> datetime:
 
 
 def _topics(rng: random.Random, at: datetime) -> list[str]:
-    weights = dict(TOPICS)
+    weights: dict[str, float] = dict(TOPICS)
     if at.month in (7, 8):  # no school in summer
         weights["scuola"] = 3
     if at.month in (1, 5, 6):  # exams

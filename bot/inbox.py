@@ -16,7 +16,7 @@ from sqlalchemy import and_, bindparam, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import activity, audit, outbox, presence, privacy
+from bot import activity, audit, feedback, outbox, presence, privacy
 from bot.channel import Inbound
 from bot.db import checkpoint, table, write_session
 from bot.models import Contact, Conversation, Message, new_id, utcnow
@@ -32,6 +32,7 @@ from flows.events import (
     Escalate,
     Event,
     FaqMatched,
+    FeedbackGiven,
     LanguageSet,
     OptedOut,
     Refer,
@@ -134,7 +135,10 @@ def _contact_and_conversation(
         return known[0], known[1]
     contact = session.exec(_CONTACT, params=address).first()
     if contact is not None:  # locked now: its open conversation, if one was opened meanwhile
-        return contact, open_conversation(session, contact, now)
+        conversation = open_conversation(session, contact, now)
+        if conversation in session.new:
+            feedback.resume(rt, contact, conversation, now)
+        return contact, conversation
     _create(rt, session, inbound, now)  # a first message: the rows (Core), then read back
     created = session.exec(_CONTACT_AND_CONVERSATION, params=address).one()
     return created[0], created[1]
@@ -342,6 +346,8 @@ def apply(
                 erase = True
             case Closed(reason=reason):
                 close(session, conversation, now, outcome=f"bot:{reason}")
+            case FeedbackGiven():
+                feedback.store(session, event)
     if stop:
         opt_out(session, contact, conversation, now, keep=set(receipt.replies))
     if erase:

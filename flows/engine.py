@@ -61,7 +61,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from flows import render
+from flows import feedback, render
 from flows.events import (
     Closed,
     ConsentShown,
@@ -398,9 +398,14 @@ def step(
     turn.choose_language(text)
     if t.intent == "crisis":
         turn.forget_erase()
+        turn.events.extend(feedback.drop(turn.state))
         turn.crisis(t)
         if ctx.first_contact:
             turn.welcome(with_menu=False)
+        return Step(turn.state, turn.events)
+    answered, given = feedback.answer(pack, turn.state, text, ctx, turn.lang)
+    turn.events.extend(given)
+    if answered:
         return Step(turn.state, turn.events)
     if ctx.first_contact:
         turn.welcome(with_menu=ctx.status == "bot" and t.intent != "human")
@@ -459,6 +464,8 @@ def timeout(pack: Pack, state: dict[str, Any] | None, ctx: Context) -> Step:
     s = dict(state or {})
     if ctx.status != "bot" or s.get("closed"):
         return Step(s, [])
+    if feedback.KEY in s:  # only the feedback question was pending: closed without a goodbye
+        return Step({**s, "closed": True}, [*feedback.drop(s), Closed("feedback")])
     lang = ctx.lang or s.get("lang") or "it"
     lang = lang if lang in render.LANGUAGES else "it"
     goodbye = render.fill(pack, "goodbye", ctx, lang)

@@ -22,7 +22,7 @@ from flask import (
 from sqlmodel import Session, select
 from werkzeug.wrappers import Response
 
-from bot import activity, audit, corrections
+from bot import activity, audit, corrections, feedback
 from bot.db import read_session, write_session
 from bot.models import Contact, Conversation, Operator, utcnow
 from bot.runtime import runtime
@@ -285,7 +285,10 @@ def close(conversation_id: str) -> Any:
             raise HandoverError("Tema sconosciuto: ricarica la pagina e riprova.")
         if correction and correction not in corrections.CATEGORIES:
             raise HandoverError("Correzione sconosciuta: ricarica la pagina e riprova.")
-        handover.close(db, conversation_id, operator, outcome, topics, utcnow())
+        now = utcnow()
+        handover.close(db, conversation_id, operator, outcome, topics, now)
+        feedback.ask(runtime(), db, conversation, now,
+                     crisis_outcome=catalog.crisis_outcome(outcome))
         if correction and corrections.read_by_bot(db, conversation.id):
             corrections.record(db, conversation, operator, correction, utcnow())
         return "Conversazione chiusa. Grazie!"

@@ -114,7 +114,7 @@ def count(session: Session, period: Period) -> Counts:
                     f"FROM conversation WHERE {_OPENED}")[0]
     c.conversations = int(people[0])
     c.young_people = int(people[1]) + int(people[2] or 0)
-    names = {None: "not_stated", True: "returning", False: "first", 1: "returning", 0: "first"}
+    names = {None: "not_stated", True: "returning", False: "first"}
     profile = q.rows(f"SELECT channel, returning_contact, coalesce(outcome, 'open'), age_band, "
                      f"zone, count(*) FROM conversation WHERE {_OPENED} "
                      "GROUP BY channel, returning_contact, coalesce(outcome, 'open'), age_band, "
@@ -189,4 +189,4 @@ def _referrals(q: _Query, c: Counts) -> None:
         f"SELECT coalesce(topic, 'non indicato'), count(*) FROM referral WHERE {within} "
         "GROUP BY coalesce(topic, 'non indicato')")
     if c.referrals_by_service:
-        c.services = {sid: name for sid, name in q.rows("SELECT id, name FROM service")}
+        c.services = dict(q.rows("SELECT id, name FROM service"))

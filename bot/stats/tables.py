@@ -30,8 +30,8 @@ CRISIS = {"suicide": "Pensieri suicidari", "despair": "Disperazione", "self_harm
           "eating": "Alimentazione", "altro": "Altro"}
 CORRECTIONS = {"should_be_crisis": "Doveva essere una crisi", "not_crisis": "Non era una crisi",
                "should_be_listener": "Doveva andare a un volontario"}
-BOT_OUTCOMES = {"open": "Ancora aperta", "stopped": "STOP del ragazzo/a", "erased": "Dati cancellati",
-                "bot:no_response": "Chiusa dal bot: nessuna risposta"}
+BOT_OUTCOMES = {"open": "Ancora aperta", "stopped": "STOP del ragazzo/a",
+                "erased": "Dati cancellati", "bot:no_response": "Chiusa dal bot: nessuna risposta"}
 
 
 @dataclass(frozen=True)
