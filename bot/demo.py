@@ -31,6 +31,7 @@ from bot.models import (
     Service,
     TriageCorrection,
     new_id,
+    utcnow,
 )
 from bot.stats.counts import FEEDBACK_ONLY
 from bot.stats.period import month_of
@@ -87,7 +88,7 @@ def _listeners(session: Session) -> list[str]:
         return found
     rows = [{"id": new_id(), "username": f"demo-volontario-{i}", "password_hash": "!",
              "role": "listener", "display_name": f"Volontario demo {i}", "active": False,
-             "created_at": datetime.now().astimezone(), "alert_phone": "", "alert_email": "",
+             "created_at": utcnow(), "alert_phone": "", "alert_email": "",
              "rota": ""} for i in range(1, LISTENERS + 1)]
     session.execute(insert(table(Operator)), rows)
     return [str(r["id"]) for r in rows]
@@ -97,7 +98,7 @@ def _services(session: Session, pack_services: Sequence[tuple[str, str]]) -> lis
     found = list(session.exec(select(Service.id)))
     if found:
         return found
-    now = datetime.now().astimezone()
+    now = utcnow()
     rows = [{"id": sid, "name": name, "about_it": "", "about_en": "", "topics": [], "zones": [],
              "languages": [], "phone": "", "email": "", "address": "", "web": "", "hours": "",
              "network": True, "active": True, "position": i, "checked_by": "",
