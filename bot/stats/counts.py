@@ -20,6 +20,7 @@ from bot.models import UtcDateTime
 from bot.stats.period import Period
 
 FEEDBACK_ONLY = "bot:feedback"  # a conversation that only answered the feedback question
+QUARTER = 900  # seconds: moments are grouped by the quarter of an hour
 
 
 @dataclass
@@ -51,14 +52,10 @@ class Counts:
 
 
 def _quarter(dialect: str, column: str) -> str:
-    """SQL for the quarter of an hour a UTC moment falls in, as text 'YYYY-MM-DD HH:MM'."""
+    """SQL for the quarter of an hour a moment falls in: whole quarters since 1970 (UTC)."""
     if dialect == "sqlite":
-        return (f"strftime('%Y-%m-%d %H:', {column}) || "
-                f"printf('%02d', CAST(strftime('%M', {column}) AS INTEGER) / 15 * 15)")
-    utc = f"({column} AT TIME ZONE 'UTC')"
-    return (f"to_char(date_trunc('hour', {utc}) + "
-            f"floor(extract(minute from {utc}) / 15) * interval '15 minutes', "
-            "'YYYY-MM-DD HH24:MI')")
+        return f"CAST(strftime('%s', {column}) AS INTEGER) / {QUARTER}"
+    return f"CAST(floor(extract(epoch from {column}) / {QUARTER}) AS BIGINT)"
 
 
 def _minutes(dialect: str, start: str, end: str) -> str:
@@ -75,8 +72,8 @@ def _topics(dialect: str) -> str:
     return "conversation, json_array_elements_text(conversation.topics) AS t(value)"
 
 
-def _moment(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+def _moment(quarters: int) -> datetime:
+    return datetime.fromtimestamp(int(quarters) * QUARTER, UTC)
 
 
 class _Query:
