@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 MONTHS_IT = ("gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto",
@@ -28,13 +28,13 @@ class Period:
 
     @property
     def since(self) -> datetime:
-        """The first moment counted (local midnight), aware."""
-        return datetime(self.start.year, self.start.month, self.start.day, tzinfo=self.zone)
+        """The first moment counted (local midnight), in UTC."""
+        return _midnight(self.start, self.zone)
 
     @property
     def until(self) -> datetime:
-        """The first moment not counted."""
-        return datetime(self.end.year, self.end.month, self.end.day, tzinfo=self.zone)
+        """The first moment not counted (local midnight), in UTC."""
+        return _midnight(self.end, self.zone)
 
     @property
     def whole_month(self) -> bool:
@@ -74,6 +74,12 @@ class Period:
             first = _previous_month(self.start)
             return Period(first, self.start, self.zone)
         return Period(self.start - (self.end - self.start), self.start, self.zone)
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    """Local midnight of a day, as a UTC moment (midnight is never skipped or doubled in
+    Europe/Rome; where it would be, zoneinfo picks the first reading)."""
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
 def _next_month(day: date) -> date:
