@@ -59,7 +59,7 @@ def answer(pack: Pack, state: dict[str, Any], text: str, ctx: Context,
         found = _SCORE.match(text)
         if found is None:
             return False, drop(state)
-        pending.update(ask="again", score=int(found.group(1)))
+        state[KEY] = {**pending, "ask": "again", "score": int(found.group(1))}  # never in place
         return True, [Reply(render.fill(pack, "feedback_again", ctx, lang))]
     words = pack.normalize.text(text)
     if words in pack.commands.yes or words in NO:
