@@ -193,7 +193,7 @@ def _conversation(rng: random.Random, now: datetime, zone: ZoneInfo, hours: Open
             contact_id = new_id()
             pool.append(contact_id)
             contact = {"id": contact_id, "channel": channel,
-                       "address": f"demo-{len(pool)}-{channel}", "pseudonym": f"Demo {len(pool)}",
+                       "address": f"demo-{contact_id}", "pseudonym": f"Demo {len(pool)}",
                        "created_at": opened, "consent_at": opened}
     row: dict[str, Any] = {
         "id": new_id(), "contact_id": contact_id, "channel": channel, "status": "closed",
