@@ -36,8 +36,9 @@ def _rows(table: Table) -> list[list[Any]]:
     return table.rows[:-1] if table.total_row else table.rows
 
 
-def _values(table: Table, column: int) -> list[float | None]:
-    return [row[column].value for row in _rows(table)]
+def _values(table: Table, column: int, *, top_down: bool = False) -> list[float | None]:
+    values = [row[column].value for row in _rows(table)]
+    return values[::-1] if top_down else values
 
 
 def svg(table: Table) -> str:
@@ -45,9 +46,9 @@ def svg(table: Table) -> str:
     labels = [row[0].text for row in _rows(table)]
     if table.chart == "compare":
         chart = pygal.HorizontalBar(width=640, height=max(160, 40 + 34 * len(labels)), **COMMON)
-        chart.x_labels = labels
-        chart.add(table.header[1], _values(table, 1))
-        chart.add(table.header[2], _values(table, 2))
+        chart.x_labels = labels[::-1]  # pygal draws horizontal bars from the bottom up
+        chart.add(table.header[1], _values(table, 1, top_down=True))
+        chart.add(table.header[2], _values(table, 2, top_down=True))
     elif table.chart == "bars":
         chart = pygal.Bar(width=640, height=260, x_label_rotation=20, **{**COMMON,
                           "show_legend": False})
@@ -64,9 +65,9 @@ def svg(table: Table) -> str:
     elif table.chart == "stack":
         chart = pygal.HorizontalStackedBar(width=640, height=max(160, 60 + 34 * len(labels)),
                                            **COMMON)
-        chart.x_labels = labels
+        chart.x_labels = labels[::-1]
         for i in table.series:
-            chart.add(table.header[i], _values(table, i))
+            chart.add(table.header[i], _values(table, i, top_down=True))
     else:
         return ""
     chart.title = None

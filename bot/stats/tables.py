@@ -216,18 +216,16 @@ def _heat(now: Counts, zone: ZoneInfo) -> Table:
 def _needs(now: Counts, before: Counts, labels: Labels) -> list[Table]:
     return [
         compare("topics", "Temi", now.topics, before.topics, labels.topics, total=False,
-                first="Tema", order=list(labels.topics),
+                first="Tema",
                 note="Una conversazione può avere più temi: i temi non si sommano."),
         compare("outcomes", "Esiti", now.outcomes, before.outcomes,
-                {**BOT_OUTCOMES, **labels.outcomes}, total=True, first="Esito",
-                order=list(labels.outcomes)),
+                {**BOT_OUTCOMES, **labels.outcomes}, total=True, first="Esito"),
         compare("age_bands", "Fasce d'età", now.age_bands, before.age_bands, AGE_BANDS,
                 total=True, first="Età", order=list(AGE_BANDS),
                 note="Indicata dal volontario alla chiusura, solo se il ragazzo o la ragazza "
                      "l'ha detta."),
         compare("zones", "Zone", now.zones, before.zones,
-                {"not_stated": "non indicata", **labels.zones}, total=True, first="Zona",
-                order=list(labels.zones)),
+                {"not_stated": "non indicata", **labels.zones}, total=True, first="Zona"),
     ]
 
 
