@@ -18,4 +18,5 @@ from flows.hours import OpeningHours
 
 def collect(session: Session, period: Period, hours: OpeningHours, labels: Labels) -> Statistics:
     """The statistics of a period, against the one before it, suppressed and ready to show."""
-    return build(count(session, period), count(session, period.previous()), hours, labels)
+    before = count(session, period.previous(), compared=True)
+    return build(count(session, period), before, hours, labels)

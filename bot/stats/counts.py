@@ -101,8 +101,9 @@ _OPENED = ("conversation.opened_at >= :since AND conversation.opened_at < :until
            f"AND (conversation.outcome IS NULL OR conversation.outcome <> '{FEEDBACK_ONLY}')")
 
 
-def count(session: Session, period: Period) -> Counts:
-    """Count everything the statistics show, for one period."""
+def count(session: Session, period: Period, *, compared: bool = False) -> Counts:
+    """Count everything the statistics show, for one period (compared: only what the previous
+    period's column needs — no listener load, no feedback)."""
     q = _Query(session, period)
     d = q.dialect
     c = Counts(period)
@@ -128,9 +129,9 @@ def count(session: Session, period: Period) -> Counts:
     c.topics = q.counter(f"SELECT t.value, count(*) FROM {_topics(d)} WHERE {_OPENED} "
                          "GROUP BY t.value")
     _safety(q, c)
-    _service(q, c)
+    _service(q, c, load=not compared)
     _referrals(q, c)
-    months = period.months()
+    months = [] if compared else period.months()
     if months:
         marks = ", ".join(f":m{i}" for i in range(len(months)))
         found = q.rows(f"SELECT outcome, score, again, count(*) FROM feedback "
@@ -159,7 +160,7 @@ def _safety(q: _Query, c: Counts) -> None:
                               "GROUP BY category")
 
 
-def _service(q: _Query, c: Counts) -> None:
+def _service(q: _Query, c: Counts, *, load: bool) -> None:
     d = q.dialect
     handed = "escalated_at >= :since AND escalated_at < :until"
     waits = _minutes(d, "escalated_at", "first_reply_at")
@@ -171,6 +172,8 @@ def _service(q: _Query, c: Counts) -> None:
     c.escalated = len(found)
     c.handover_waits = [None if w is None else max(0.0, float(w)) for w, _ in found]
     c.abandoned = sum(int(a) for _, a in found)
+    if not load:
+        return
     quarter = _quarter(d, "claimed_at")
     load = q.rows(f"SELECT {quarter} AS q, listener_id, count(*) FROM conversation "
                   "WHERE claimed_at >= :since AND claimed_at < :until "
