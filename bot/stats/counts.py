@@ -175,10 +175,10 @@ def _service(q: _Query, c: Counts, *, load: bool) -> None:
     if not load:
         return
     quarter = _quarter(d, "claimed_at")
-    load = q.rows(f"SELECT {quarter} AS q, listener_id, count(*) FROM conversation "
-                  "WHERE claimed_at >= :since AND claimed_at < :until "
-                  "AND listener_id IS NOT NULL GROUP BY q, listener_id")
-    c.load = Counter({(_moment(k), listener): int(n) for k, listener, n in load})
+    taken = q.rows(f"SELECT {quarter} AS q, listener_id, count(*) FROM conversation "
+                   "WHERE claimed_at >= :since AND claimed_at < :until "
+                   "AND listener_id IS NOT NULL GROUP BY q, listener_id")
+    c.load = Counter({(_moment(k), listener): int(n) for k, listener, n in taken})
 
 
 def _referrals(q: _Query, c: Counts) -> None:

@@ -172,7 +172,7 @@ def test_after_a_close_the_young_person_may_say_whether_it_helped(
     address = address_of(rt, cid)
     first = receive(rt, young("4", address=address))
     assert first.conversation_id != cid
-    assert first.replies and feedback_rows(rt) == []
+    assert first.replies and feedback_rows(rt) == [] and first.conversation_id
     receive(rt, young("sì", address=address))
     (row,) = feedback_rows(rt)
     month = f"{utcnow().astimezone(ZoneInfo(rt.settings.service.timezone)):%Y-%m}"
