@@ -204,6 +204,68 @@ def triage_corrections(ctx: click.Context, as_csv: bool) -> None:
     click.echo(f"{len(rows):>5}  in all; --csv for the messages")
 
 
+@cli.command("demo-data")
+@click.option("--conversations", default=5000, show_default=True, type=click.IntRange(1),
+              help="How many synthetic conversations, over the last twelve months.")
+@click.option("--seed", default=7, show_default=True, help="The same seed, the same history.")
+@click.pass_context
+def demo_data(ctx: click.Context, conversations: int, seed: int) -> None:
+    """Fill an empty database with realistic synthetic history (refuses real conversations)."""
+    from bot import demo
+    from bot.models import utcnow
+
+    rt = _runtime(ctx)
+    services = [(s.id, s.name) for s in rt.pack.services.values()]
+    try:
+        with db.write_session(rt.db) as session:
+            added = demo.fill(session, conversations=conversations, now=utcnow(), hours=rt.hours,
+                              retention_days=rt.settings.privacy.retention_days,
+                              services=services, seed=seed)
+    except demo.DemoError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"added {added.conversations} demo conversations ({added.contacts} contacts, "
+               f"{added.referrals} referrals, {added.feedback} feedback answers, "
+               f"{added.corrections} triage corrections)")
+
+
+@cli.command("report")
+@click.option("--month", default=None, help="The month, e.g. 2026-11 (default: the last full "
+                                            "month).")
+@click.option("--format", "fmt", type=click.Choice(["html", "csv"]), default="html",
+              show_default=True)
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="html: the file to write; csv: the folder (one file per table).")
+@click.pass_context
+def report(ctx: click.Context, month: str | None, fmt: str, out: Path) -> None:
+    """The monthly bulletin for the network: no names, counts under 5 hidden."""
+    from zoneinfo import ZoneInfo
+
+    from bot import audit
+    from bot.app import create_app
+    from bot.models import utcnow
+    from bot.stats import period
+    from operators import bulletin
+
+    rt = _runtime(ctx)
+    zone = ZoneInfo(rt.settings.service.timezone)
+    try:
+        chosen = period.month(month, zone) if month else period.last_full_month(utcnow(), zone)
+    except period.PeriodError as exc:
+        raise click.BadParameter(str(exc), param_hint="--month") from exc
+    app = create_app(rt=rt)
+    with app.test_request_context("/"), db.write_session(rt.db) as session:
+        found = bulletin.collect(session, rt, app.extensions["sos_catalog"], chosen)
+        if fmt == "html":
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(bulletin.html(found, service_name=rt.settings.service.name,
+                                         now=utcnow(), standalone=True), encoding="utf-8")
+            written = [out]
+        else:
+            written = bulletin.write_csv(found, out)
+        audit.record(session, "statistics_exported", format=fmt, period=chosen.key)
+    click.echo(f"bulletin for {chosen.label}: {len(written)} file(s) in {out}")
+
+
 @cli.command("chat")
 @click.option("--as", "who", default=None, help="A name for this simulated young person.")
 @click.pass_context

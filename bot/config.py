@@ -96,6 +96,7 @@ class Service:
     hours: str = "mon-fri 15:00-20:00; sat 10:00-13:00"
     flows_dir: str = ""  # a coordinator's own flow/FAQ/services folder; empty = built-in pack
     listener_capacity: int = 3  # default conversations a listener holds at once
+    ask_feedback: bool = True  # after a listener's close: "was it useful? 1-5" (bot.feedback)
 
     def opening_hours(self) -> OpeningHours:
         return OpeningHours.parse(self.hours, self.timezone)

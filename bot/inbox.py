@@ -16,7 +16,17 @@ from sqlalchemy import and_, bindparam, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot import activity, audit, conversations, directory, outbox, presence, privacy, referrals
+from bot import (
+    activity,
+    audit,
+    conversations,
+    directory,
+    feedback,
+    outbox,
+    presence,
+    privacy,
+    referrals,
+)
 from bot.channel import Inbound
 from bot.conversations import Priority, Status
 from bot.db import checkpoint, table, write_session
@@ -31,6 +41,7 @@ from flows.events import (
     Escalate,
     Event,
     FaqMatched,
+    FeedbackGiven,
     LanguageSet,
     OptedOut,
     Refer,
@@ -110,7 +121,10 @@ def _contact_and_conversation(
         return known[0], known[1]
     contact = session.exec(_CONTACT, params=address).first()
     if contact is not None:  # locked now: its open conversation, if one was opened meanwhile
-        return contact, conversations.open_for(session, contact, now)
+        conversation = conversations.open_for(session, contact, now)
+        if conversation in session.new:
+            feedback.resume(rt, contact, conversation, now)
+        return contact, conversation
     _create(rt, session, inbound, now)  # a first message: the rows (Core), then read back
     created = session.exec(_CONTACT_AND_CONVERSATION, params=address).one()
     return created[0], created[1]
@@ -314,6 +328,8 @@ def apply(
                                      topic=topic)
                 except referrals.ReferralError:  # retired a moment ago: the card went anyway
                     log.warning("referral to %s not counted: not in the directory", service_id)
+            case FeedbackGiven():
+                feedback.store(session, event)
             case FaqMatched():
                 pass  # kept in the message's meta (triage_of)
             case _:

@@ -70,12 +70,23 @@ class Contact(SQLModel, table=True):
     # CANCELLA confirmed on a crisis no listener has seen yet: erased once one has, or at this time
     erase_due_at: datetime | None = _ts()
     last_inbound_at: datetime | None = _ts()  # WhatsApp's 24-hour window starts here
+    # The feedback question after a listener's close (bot.feedback): when it was last asked (never
+    # twice in 30 days), and the outcome it is about while an answer may still come.
+    feedback_asked_at: datetime | None = _ts()
+    feedback_outcome: str | None = Field(default=None, max_length=64)
 
 
 class Conversation(SQLModel, table=True):
     """One conversation of a contact: with the bot, waiting, with a listener, closed."""
 
-    __table_args__ = (Index("ix_conversation_queue", "status", "priority_rank", "escalated_at"),)
+    __table_args__ = (
+        Index("ix_conversation_queue", "status", "priority_rank", "escalated_at"),
+        # the statistics count conversations by when they opened, escalated, or met a crisis
+        Index("ix_conversation_opened_at", "opened_at"),
+        Index("ix_conversation_escalated_at", "escalated_at"),
+        Index("ix_conversation_crisis_at", "crisis_at"),
+        Index("ix_conversation_claimed_at", "claimed_at"),
+    )
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     # None once anonymised (retention or erasure): the row then only feeds statistics
     contact_id: str | None = Field(
@@ -319,3 +330,16 @@ class Referral(SQLModel, table=True):
     at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UtcDateTime(), nullable=False, index=True)
     )
+
+
+class Feedback(SQLModel, table=True):
+    """A young person's answer to "was it useful?" after a listener closed a conversation.
+
+    Anonymous by design: only the outcome of the conversation and the month it closed in, never
+    which conversation or who (bot.feedback)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    month: str = Field(max_length=7, index=True)  # "2026-11", in the service's time zone
+    outcome: str = Field(max_length=64)
+    score: int | None = None  # 1-5
+    again: bool | None = None  # "would you write to us again?"; None: not answered

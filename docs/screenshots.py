@@ -4,7 +4,8 @@
 
 Starts the real app on a loopback port with a throw-away SQLite database, fills it with a
 plausible shift (made-up people and numbers), and photographs the queue, a conversation, the
-services directory and a referral with Debian's chromium through Playwright.
+services directory and a referral with Debian's chromium through Playwright. Then a second
+throw-away database gets a year of `sos-bot demo-data` for the statistics page and the bulletin.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlmodel import select  # noqa: E402
 
-from bot import config, conversations, db, directory  # noqa: E402
+from bot import config, conversations, db, demo, directory  # noqa: E402
 from bot.channel import Inbound  # noqa: E402
 from bot.conversations import Priority, escalate  # noqa: E402
 from bot.db import write_session  # noqa: E402
@@ -111,6 +112,35 @@ def seed(rt: Runtime) -> str:
     return held
 
 
+def statistics(playwright: object, folder: Path) -> None:
+    """The statistics page and the bulletin, on a year of demo data (the default hours)."""
+    url = f"sqlite:///{folder / 'statistics.sqlite'}"
+    db.upgrade(url)
+    settings = config.load(None, env={
+        "SOS_DATABASE_URL": url, "SOS_SERVER_SECRET_KEY": "screenshots-secret-key-" + "x" * 32})
+    rt = Runtime.create(settings)
+    with write_session(rt.db) as session:
+        accounts.create(session, "carla", PASSWORD, "coordinator", display_name="Carla")
+        demo.fill(session, conversations=20000, now=utcnow(), hours=rt.hours,
+                  retention_days=settings.privacy.retention_days,
+                  services=[(s.id, s.name) for s in rt.pack.services.values()])
+    with browser.serving(rt, worker=False) as (_server, base):
+        chromium = browser.launch(playwright)
+        context = chromium.new_context(viewport=browser.DESKTOP, locale="it-IT")
+        page = context.new_page()
+        browser.login(page, base, "carla", PASSWORD)
+        page.goto(f"{base}/statistics")
+        page.screenshot(path=str(OUT / "statistics-desktop.png"))
+        for key in ("weekday_hour", "topics", "crisis_wait"):
+            page.locator(f"#t-{key}").screenshot(path=str(OUT / f"statistics-{key}.png"))
+        page.goto(f"{base}/statistics/bulletin")
+        page.emulate_media(media="print")
+        page.screenshot(path=str(OUT / "bulletin-print.png"))
+        context.close()
+        chromium.close()
+    rt.db.dispose()
+
+
 def main() -> int:
     why = browser.missing()
     if why:
@@ -158,7 +188,8 @@ def main() -> int:
         page.screenshot(path=str(OUT / "referral-desktop.png"), full_page=True)
         context.close()
         chromium.close()
-    rt.db.dispose()
+        rt.db.dispose()
+        statistics(playwright, folder)
     for path in sorted(OUT.glob("*.png")):
         print(path.relative_to(ROOT))
     return 0

@@ -64,7 +64,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from flows import directory, render
+from flows import directory, feedback, render
 from flows.directory import Service
 from flows.events import (
     Closed,
@@ -419,9 +419,14 @@ def step(
     turn.choose_language(text)
     if t.intent == "crisis":
         turn.forget_erase()
+        turn.events.extend(feedback.drop(turn.state))
         turn.crisis(t)
         if ctx.first_contact:
             turn.welcome(with_menu=False)
+        return Step(turn.state, turn.events)
+    answered, given = feedback.answer(pack, turn.state, text, ctx, turn.lang)
+    turn.events.extend(given)
+    if answered:
         return Step(turn.state, turn.events)
     if ctx.first_contact:
         turn.welcome(with_menu=ctx.status == Holder.BOT and t.intent != "human")
@@ -480,6 +485,9 @@ def timeout(pack: Pack, state: FlowState | None, ctx: Context) -> Step:
     s = state or FlowState()
     if ctx.status != Holder.BOT or s.closed:
         return Step(s, [])
+    if s.feedback is not None:  # only the feedback question was pending: closed without a goodbye
+        closed = replace(s, closed=True)
+        return Step(closed, [*feedback.drop(closed), Closed("feedback")])
     lang = ctx.lang or s.lang or "it"
     lang = lang if lang in render.LANGUAGES else "it"
     goodbye = render.fill(pack, "goodbye", ctx, lang)

@@ -79,7 +79,18 @@ class Closed:
     reason: str
 
 
+@dataclass(frozen=True)
+class FeedbackGiven:
+    """The young person answered the question after a listener's close (stored anonymously:
+    the outcome and the month, never the conversation)."""
+
+    outcome: str
+    month: str  # "2026-11"
+    score: int  # 1-5
+    again: bool | None  # "would you write to us again?"; None: not answered
+
+
 Event = (
     Reply | Escalate | FaqMatched | Refer | LanguageSet | ConsentShown | OptedOut | EraseRequested
-    | Closed
+    | Closed | FeedbackGiven
 )

@@ -41,6 +41,7 @@ REQUIRED_TEXTS = (
     "contact_phone", "contact_email", "contact_address", "contact_web", "contact_hours",
     "crisis_nobody", "handover_nobody", "personal_nobody", "queue_place", "queue_place_unsure",
     "unrecognised_open", "unrecognised_closed", "unrecognised_nobody", "services_none",
+    "feedback_ask", "feedback_again", "feedback_thanks",
 )
 
 

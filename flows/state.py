@@ -36,6 +36,17 @@ class ErasureCode:
     tries: int = 0
 
 
+@dataclass(frozen=True)
+class PendingFeedback:
+    """The optional question after a listener's close, waiting for its answer (flows.feedback)."""
+
+    outcome: str  # the closed conversation's outcome: the answer is kept with it, and the month
+    month: str  # "2026-11"
+    until: datetime  # timezone-aware: past it, the question is forgotten
+    ask: str = "score"  # "score" (1-5), then "again" (would you write again?)
+    score: int | None = None
+
+
 @dataclass
 class FlowState:
     """What the bot remembers of a conversation between two messages."""
@@ -52,6 +63,7 @@ class FlowState:
     reminded: bool = False  # while waiting: "a volunteer will write" was said
     raised: bool = False  # while waiting: the priority was raised once
     closed: bool = False  # the bot said goodbye after silence
+    feedback: PendingFeedback | None = None  # the question after a listener's close
 
     # serialisation -----------------------------------------------------------------------
 
@@ -74,6 +86,10 @@ class FlowState:
         if self.code is not None:
             data["code"] = {"digest": self.code.digest, "until": self.code.until.isoformat(),
                             "tries": self.code.tries}
+        if self.feedback is not None:
+            f = self.feedback
+            data["feedback"] = {"outcome": f.outcome, "month": f.month,
+                                "until": f.until.isoformat(), "ask": f.ask, "score": f.score}
         return data
 
     @classmethod
@@ -114,6 +130,7 @@ def _read(raw: Mapping[str, Any]) -> FlowState:
         reminded=raw.get("reminded") is True,
         raised=raw.get("raised") is True,
         closed=raw.get("closed") is True,
+        feedback=_feedback(raw.get("feedback")),
     )
 
 
@@ -147,6 +164,23 @@ def _code(value: object) -> ErasureCode | None:
     except ValueError:
         return None
     return ErasureCode(digest, moment, tries) if moment.tzinfo is not None else None
+
+
+def _feedback(value: object) -> PendingFeedback | None:
+    if not isinstance(value, Mapping):
+        return None
+    outcome, month, until = value.get("outcome"), value.get("month"), value.get("until")
+    ask, score = value.get("ask"), value.get("score")
+    if not (isinstance(outcome, str) and isinstance(month, str) and isinstance(until, str)
+            and ask in ("score", "again") and (score is None or _count(score))):
+        return None
+    try:
+        moment = datetime.fromisoformat(until)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return PendingFeedback(outcome, month, moment, str(ask), score)
 
 
 def _from_untyped(raw: dict[str, Any]) -> dict[str, Any]:

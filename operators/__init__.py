@@ -44,6 +44,7 @@ def init_app(app: Flask) -> None:
         rota,
         security,
         simulator,
+        statistics,
         support,
     )
 
@@ -52,7 +53,8 @@ def init_app(app: Flask) -> None:
     security.init_app(app)
     formatting.init_app(app)
     for blueprint in (assets, auth.bp, queue.bp, live.bp, conversation.bp, simulator.bp, admin.bp,
-                      alerts.bp, rota.bp, figures.bp, corrections.bp, directory.bp):
+                      alerts.bp, rota.bp, figures.bp, corrections.bp, directory.bp,
+                      statistics.bp):
         app.register_blueprint(blueprint)
     presence.init_app(app)
     support.init_app(app)

@@ -35,6 +35,7 @@ class QuickReply:
 class Label:
     id: str
     label: str
+    crisis: bool = False  # an outcome of a crisis: no feedback question after it
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class Catalog:
 
     def quick_reply(self, reply_id: str) -> QuickReply | None:
         return next((q for q in self.quick_replies if q.id == reply_id), None)
+
+    def crisis_outcome(self, outcome_id: str | None) -> bool:
+        return any(o.crisis for o in self.outcomes if o.id == outcome_id)
 
     def outcome_label(self, outcome_id: str | None) -> str:
         found = next((o for o in self.outcomes if o.id == outcome_id), None)
@@ -81,7 +85,11 @@ def _entries(path: Path, data: dict[str, Any], table: str,
         unknown = set(entry) - set(fields)
         if unknown:
             raise CatalogError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+        if "crisis" in entry and not isinstance(entry["crisis"], bool):
+            raise CatalogError(f"{where}: 'crisis' must be true or false")
         for key in fields:
+            if key == "crisis":
+                continue
             optional = key == "text_en"
             value = entry.get(key, "" if optional else None)
             if not isinstance(value, str) or (not optional and not value.strip()):
@@ -114,6 +122,7 @@ def load(settings: Settings) -> Catalog:
     )
     path, data = _read("closing.toml", settings)
     fields = ("id", "label")
-    outcomes = tuple(Label(e["id"], e["label"]) for e in _entries(path, data, "outcome", fields))
+    outcomes = tuple(Label(e["id"], e["label"], bool(e.get("crisis", False)))
+                     for e in _entries(path, data, "outcome", (*fields, "crisis")))
     topics = tuple(Label(e["id"], e["label"]) for e in _entries(path, data, "topic", fields))
     return Catalog(replies, outcomes, topics)

@@ -22,7 +22,7 @@ from flask import (
 from sqlmodel import Session, select
 from werkzeug.wrappers import Response
 
-from bot import activity, audit, conversations, corrections, profile, referrals
+from bot import activity, audit, conversations, corrections, feedback, profile, referrals
 from bot.conversations import Refused
 from bot.db import read_session, write_session
 from bot.models import Contact, Conversation, Operator, utcnow
@@ -309,8 +309,11 @@ def close(conversation_id: str) -> Any:
                          zones=zones)
         except profile.ProfileError as exc:
             raise HandoverError(str(exc)) from exc
-        conversations.close_by(db, conversation_id, operator, outcome, topics, utcnow())
+        now = utcnow()
+        conversations.close_by(db, conversation_id, operator, outcome, topics, now)
         referrals.settle_topics(db, conversation)
+        feedback.ask(runtime(), db, conversation, now,
+                     crisis_outcome=catalog.crisis_outcome(outcome))
         if correction and corrections.read_by_bot(db, conversation.id):
             corrections.record(db, conversation, operator, correction, utcnow())
         return "Conversazione chiusa. Grazie!"

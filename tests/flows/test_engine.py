@@ -319,7 +319,8 @@ def test_the_services_menu_comes_from_the_directory(pack: Pack, context: Make) -
                     about={"it": "Uno spazio di ascolto a scuola."}, topics=("bisogni",))
     retired = replace(pack.services["caritas"], active=False)
     directory = (pack.services["servizi-sociali"], retired, added)
-    menu = replies(step(pack, FlowState(node="services"), "4", context(directory=directory)).events)[0]
+    shown = step(pack, FlowState(node="services"), "4", context(directory=directory))
+    menu = replies(shown.events)[0]
     assert menu.endswith("*1* Servizi Sociali del Comune di Cesena\n"
                          "*2* Sportello d'ascolto a scuola")
     assert "Caritas" not in menu
