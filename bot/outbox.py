@@ -6,7 +6,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, update
+from sqlalchemy import and_, bindparam, func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from bot import activity
@@ -146,6 +146,20 @@ def due(session: Session, now: datetime, limit: int = 20) -> list[str]:
         .limit(limit)
     )
     return list(session.exec(query))
+
+
+_SOONEST = select(func.min(col(Message.next_attempt_at))).where(
+    col(Message.status) == "queued", col(Message.next_attempt_at) > bindparam("now"))
+_LEASE_ENDS = select(func.min(col(Message.lease_until))).where(col(Message.status) == "sending")
+
+
+def soonest(session: Session, now: datetime) -> datetime | None:
+    """When the next row falls due: a retry's time, or a lease that runs out (None: no such row).
+
+    A worker woken by notifications sleeps until then, not a whole safety-net interval.
+    """
+    times = [session.execute(query, {"now": now}).scalar() for query in (_SOONEST, _LEASE_ENDS)]
+    return min((t for t in times if t is not None), default=None)
 
 
 def claim(session: Session, message_id: str, now: datetime, lease: timedelta = LEASE) -> bool:
