@@ -35,7 +35,8 @@ def _setup_logging(verbose: bool = False) -> None:
 def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """S.O.S. Amico Giovani: the listening line's bot, dashboard and worker."""
     _setup_logging(verbose)
-    ctx.obj = {"settings": functools.partial(_load_settings, config_path)}
+    ctx.obj = {"settings": functools.partial(_load_settings, config_path),
+               "config_path": config_path}
 
 
 def _load_settings(config_path: str | None) -> config.Settings:
