@@ -387,7 +387,7 @@ def main() -> None:
         procs.stop(durable_server)
         ours_load = hammer(our_port, signed_requests(our_port, n, 0, 300), args.concurrency)
         stored = count_inbound(database_url)
-        settle(twilio, 60)
+        drain(database_url, 300)
 
         delay_run = reply_delay(our_port, twilio, args.paced, args.rate, 2 * 10**7, "+39334")
         procs.stop(ours)
@@ -396,13 +396,13 @@ def main() -> None:
         split_env = sos_env(database_url, web_port, twilio.base_url)
         procs.start("sos-bot-worker", [*sos_bot, "worker"], split_env)
         scale: dict[int, dict[str, float]] = {}
-        for processes in (1, 2):  # gunicorn (gthread), the command's default threads
+        for processes in (2, 1):  # gunicorn (gthread), the command's default threads
             web = procs.start(f"sos-bot-web-{processes}",
                               [*sos_bot, "web", "--workers", str(processes)], split_env)
             wait_for_http(f"http://127.0.0.1:{web_port}/healthz", web,
                           work / f"sos-bot-web-{processes}.log")
+            drain(database_url, 300)  # each phase alone: no replies of the one before
             if processes == 2:
-                settle(twilio, 60)
                 delay_split = reply_delay(web_port, twilio, args.paced, args.rate, 3 * 10**7,
                                           "+39335")
             scale[processes] = hammer(web_port, signed_requests(
@@ -548,17 +548,26 @@ def count_inbound(url: str) -> int:
     return int(value or 0)
 
 
-def settle(twilio: FakeTwilio, timeout: float) -> None:
-    """Let the worker drain the replies of the load run before timing delays."""
+def drain(url: str, timeout: float) -> None:
+    """Wait until the outbox is empty (no row queued or being sent), at most `timeout` s."""
+    from sqlalchemy import text
+
+    from bot import db
+
+    engine = db.make_engine(url)
     deadline = time.monotonic() + timeout
-    last, quiet_since = -1, time.monotonic()
-    while time.monotonic() < deadline:
-        now = len(twilio.creates())
-        if now != last:
-            last, quiet_since = now, time.monotonic()
-        elif time.monotonic() - quiet_since > 1.5:
-            return
-        time.sleep(0.1)
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                pending = conn.execute(text(
+                    "SELECT count(*) FROM message WHERE direction = 'out' "
+                    "AND status IN ('queued', 'sending')")).scalar()
+            if not pending:
+                return
+            time.sleep(0.2)
+        print(f"the outbox did not drain within {timeout:.0f}s", file=sys.stderr)
+    finally:
+        engine.dispose()
 
 
 if __name__ == "__main__":
