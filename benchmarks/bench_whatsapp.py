@@ -6,15 +6,18 @@
 1. Throughput and latency of signed Twilio webhooks (distinct MessageSids, 300 young people):
    - floor: a bare Flask endpoint that only returns empty TwiML;
    - durable floor: the least an endpoint must do before its 200 can promise the message is kept
-     (check the signature, commit the raw form to SQLite); shows how much of the gap any
-     durable endpoint pays;
+     (check the signature, commit the raw form to the same database as ours); shows how much of
+     the gap any durable endpoint pays;
    - ours:  `sos-bot run` (web + worker in one process, SQLite by default), POST /twilio/whatsapp:
      signature check, dedupe, store, triage, replies queued, worker woken.
-   Both under the same WSGI server (werkzeug, threaded, HTTP/1.1 keep-alive), driven by the same
-   client processes. Target: ours >= 0.6 x the durable floor's throughput.
+   All three under the same WSGI server (werkzeug, threaded, HTTP/1.1 keep-alive), driven by the
+   same client processes. Target: ours >= 0.6 x the durable floor's throughput. Then the
+   production server: `sos-bot web` (gunicorn, gthread) with 1 and with 2 processes.
 2. Inbound-to-outbound delay: a webhook is sent → the local Twilio API server receives the reply,
    at a steady pace, for `sos-bot run` (worker woken in-process) and for the production split
-   `sos-bot web` + `sos-bot worker` (worker polls every 0.25 s). Target: p95 < 1 s.
+   `sos-bot web` + `sos-bot worker` (SQLite: the worker polls every 0.25 s; PostgreSQL: it is
+   woken by LISTEN/NOTIFY, target p95 < 30 ms). Target: p95 < 1 s.
+3. In-process cost of bot.inbox.receive: median time and statements per message.
 
 Everything runs on 127.0.0.1 and stops by itself (bounded request counts and time limits).
 --smoke runs every part with a handful of requests, to check that the benchmark still runs.
@@ -29,6 +32,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,6 +59,9 @@ PATH = "/twilio/whatsapp"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 TARGET_VS_DURABLE = 0.6  # our webhook throughput / the durable floor's
 TARGET_DELAY_MS = 1000.0  # reply delay, p95
+TARGET_PUSH_MS = 30.0  # reply delay p95 of web + worker on PostgreSQL, woken by NOTIFY
+TARGET_RECEIVE_MS = {"sqlite": 1.0, "postgresql": 1.5}  # inbox.receive median, in-process
+TARGET_STATEMENTS = 4  # statements per message in inbox.receive
 TEXTS = ["ciao", "ho bisogno di parlare con qualcuno", "come funziona il servizio?",
          "non riesco a dormire per l'ansia", "grazie", "a che ora siete aperti?"]
 
@@ -75,23 +82,26 @@ def serve_floor(port: int) -> None:
     make_server("127.0.0.1", port, app, threaded=True).serve_forever()
 
 
-def serve_durable_floor(port: int, database: str) -> None:
+def serve_durable_floor(port: int, database_url: str) -> None:
     """The durable floor: what any endpoint must do before a 200 that promises the message is
-    kept: check Twilio's signature and commit the raw form to SQLite (stdlib sqlite3, WAL, one
-    connection per thread). No dedupe, no triage, no replies."""
+    kept: check Twilio's signature and commit the raw form to the same database as ours (SQLite:
+    stdlib sqlite3, WAL; PostgreSQL: psycopg), one connection per thread. No dedupe, no triage,
+    no replies."""
     import json
-    import sqlite3
 
     from flask import Flask, Response, request
     from werkzeug.serving import make_server
 
-    with sqlite3.connect(database) as setup:
-        setup.execute("PRAGMA journal_mode=WAL")
-        setup.execute("CREATE TABLE IF NOT EXISTS raw (sid TEXT, form TEXT)")
+    connect = _raw_connector(database_url)
+    with connect() as setup:
+        setup.execute("CREATE TABLE IF NOT EXISTS durable_floor (sid TEXT, form TEXT)")
+        setup.commit()
     local = threading.local()
     validator = RequestValidator(AUTH_TOKEN)
     url = f"http://127.0.0.1:{port}{PATH}"
     app = Flask("durable_floor")
+    insert = ("INSERT INTO durable_floor VALUES (?, ?)" if database_url.startswith("sqlite")
+              else "INSERT INTO durable_floor VALUES (%s, %s)")
 
     @app.post(PATH)
     def hook() -> Response:
@@ -99,14 +109,34 @@ def serve_durable_floor(port: int, database: str) -> None:
                                                                          "")):
             return Response("invalid Twilio signature\n", 403)
         if not hasattr(local, "db"):
-            local.db = sqlite3.connect(database, timeout=30)
-            local.db.execute("PRAGMA synchronous=NORMAL")
-        with local.db:
-            local.db.execute("INSERT INTO raw VALUES (?, ?)",
-                             (request.form["MessageSid"], json.dumps(request.form.to_dict())))
+            local.db = connect()
+        local.db.execute(insert, (request.form["MessageSid"],
+                                  json.dumps(request.form.to_dict())))
+        local.db.commit()
         return Response(EMPTY_TWIML, 200, content_type="text/xml; charset=utf-8")
 
     make_server("127.0.0.1", port, app, threaded=True).serve_forever()
+
+
+def _raw_connector(database_url: str) -> Any:
+    """A function that opens a plain DB-API connection to the database of the URL."""
+    if database_url.startswith("sqlite"):
+        import sqlite3
+
+        path = database_url.split(":///", 1)[1]
+
+        def sqlite() -> Any:
+            conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            return conn
+
+        return sqlite
+    import psycopg
+
+    from bot.notify import connect_args
+
+    return lambda: psycopg.connect(**connect_args(database_url))
 
 
 def free_port() -> int:
@@ -339,7 +369,7 @@ def main() -> None:
                                              str(floor_port)], dict(os.environ))
         durable_server = procs.start("durable-floor", [
             sys.executable, __file__, "--serve-durable-floor", str(durable_port),
-            str(work / "durable.sqlite")], dict(os.environ))
+            database_url], dict(os.environ))
         ours = procs.start("sos-bot-run", [*sos_bot, "run"],
                            sos_env(database_url, our_port, twilio.base_url))
         wait_for_http(f"http://127.0.0.1:{floor_port}/", floor_server, work / "floor.log")
@@ -357,21 +387,27 @@ def main() -> None:
         procs.stop(durable_server)
         ours_load = hammer(our_port, signed_requests(our_port, n, 0, 300), args.concurrency)
         stored = count_inbound(database_url)
-        settle(twilio, 60)
+        drain(database_url, 300)
 
         delay_run = reply_delay(our_port, twilio, args.paced, args.rate, 2 * 10**7, "+39334")
         procs.stop(ours)
 
         web_port = free_port()
         split_env = sos_env(database_url, web_port, twilio.base_url)
-        web = procs.start("sos-bot-web", [*sos_bot, "web", "--workers", "2", "--threads", "8"],
-                          split_env)
         procs.start("sos-bot-worker", [*sos_bot, "worker"], split_env)
-        wait_for_http(f"http://127.0.0.1:{web_port}/healthz", web, work / "sos-bot-web.log")
-        if not args.smoke:
-            time.sleep(2)  # the worker starts beside the web processes
-        delay_split = reply_delay(web_port, twilio, args.paced, args.rate, 3 * 10**7,
-                                  "+39335")
+        scale: dict[int, dict[str, float]] = {}
+        for processes in (2, 1):  # gunicorn (gthread), the command's default threads
+            web = procs.start(f"sos-bot-web-{processes}",
+                              [*sos_bot, "web", "--workers", str(processes)], split_env)
+            wait_for_http(f"http://127.0.0.1:{web_port}/healthz", web,
+                          work / f"sos-bot-web-{processes}.log")
+            drain(database_url, 300)  # each phase alone: no replies of the one before
+            if processes == 2:
+                delay_split = reply_delay(web_port, twilio, args.paced, args.rate, 3 * 10**7,
+                                          "+39335")
+            scale[processes] = hammer(web_port, signed_requests(
+                web_port, n, (4 + processes) * 10**7, 300), args.concurrency)
+            procs.stop(web)
     finally:
         procs.stop_all()
         twilio.stop()
@@ -384,7 +420,9 @@ def main() -> None:
     print("-" * 87)
     for name, r in (("floor: bare Flask, empty TwiML", floor),
                     ("durable floor: signature + raw row committed", durable),
-                    ("ours: POST /twilio/whatsapp (sos-bot run)", ours_load)):
+                    ("ours: POST /twilio/whatsapp (sos-bot run)", ours_load),
+                    ("ours: sos-bot web, 1 gunicorn process", scale[1]),
+                    ("ours: sos-bot web, 2 gunicorn processes", scale[2])):
         print(f"{name:<44}{r['rps']:>8.0f}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['p99']:>9.1f}"
               f"{r['errors']:>8.0f}")
     vs_durable = ours_load["rps"] / durable["rps"]
@@ -397,13 +435,29 @@ def main() -> None:
     print(f"\n{'inbound → reply at Twilio (' + str(args.rate) + '/s)':<44}{'n':>6}{'p50 ms':>9}"
           f"{'p95 ms':>9}{'max ms':>9}{'lost':>6}")
     print("-" * 83)
+    push = backend.startswith("postgresql")
+    split_name = ("sos-bot web + sos-bot worker (LISTEN/NOTIFY)" if push
+                  else "sos-bot web + sos-bot worker (0.25 s poll)")
     for name, r in (("sos-bot run (worker woken in-process)", delay_run),
-                    ("sos-bot web + sos-bot worker (0.25 s poll)", delay_split)):
+                    (split_name, delay_split)):
         print(f"{name:<44}{r['n']:>6.0f}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['max']:>9.1f}"
               f"{r['missing']:>6.0f}")
     print(f"\nwhere a webhook's time goes (in-process, one at a time, no HTTP): signature check "
           f"+ parsing {cost['adapter']:.2f} ms; bot.inbox.receive (store, triage, queue) "
-          f"{cost['receive']:.2f} ms")
+          f"median {cost['receive']:.2f} ms, {cost['statements']:.0f} statements per message "
+          f"(at most {cost['most']}; BEGIN and COMMIT not counted)")
+    receive_target = TARGET_RECEIVE_MS[backend.split("+")[0]]
+    record(__file__, f"inbox.receive in-process, median ({backend.split('+')[0]})",
+           f"{cost['receive']:.2f} ms", f"<= {receive_target} ms",
+           cost["receive"] <= receive_target)
+    record(__file__, "statements per message in inbox.receive", f"{cost['statements']:.0f}",
+           f"<= {TARGET_STATEMENTS}", cost["statements"] <= TARGET_STATEMENTS)
+    record(__file__, "webhook throughput, 2 vs 1 gunicorn process",
+           f"{scale[2]['rps']:.0f} / {scale[1]['rps']:.0f} req/s", "-", None)
+    if push:
+        record(__file__, "reply delay p95, sos-bot web + worker (LISTEN/NOTIFY)",
+               f"{delay_split['p95']:.0f} ms", f"< {TARGET_PUSH_MS:.0f} ms",
+               delay_split["p95"] < TARGET_PUSH_MS and not delay_split["missing"])
     worst = max(delay_run["p95"], delay_split["p95"])
     lost = delay_run["missing"] + delay_split["missing"]
     delay_met = worst < TARGET_DELAY_MS and not lost
@@ -424,6 +478,7 @@ def main() -> None:
 def breakdown(database_url: str, count: int = 300) -> dict[str, float]:
     """Milliseconds per webhook in-process, without HTTP: our adapter vs bot.inbox.receive."""
     from flask import Flask
+    from sqlalchemy import event
 
     from bot import config, db
     from bot.channels.whatsapp import inbound, signature
@@ -435,7 +490,8 @@ def breakdown(database_url: str, count: int = 300) -> dict[str, float]:
     db.upgrade(database_url)
     rt = Runtime.create(settings)
     app = Flask("breakdown")
-    jobs = signed_requests(port, count + 50, 5 * 10**7, 300, prefix="+39336")
+    # everyone writes once first: the timed messages are from people the bot knows, as most are
+    jobs = signed_requests(port, count + 300, 5 * 10**7, 300, prefix="+39336")
     parsed = []
     started = time.perf_counter()
     for body, sig in jobs:
@@ -449,12 +505,23 @@ def breakdown(database_url: str, count: int = 300) -> dict[str, float]:
     adapter = (time.perf_counter() - started) / len(jobs)
     for message in parsed[:-count]:
         receive(rt, message)
-    started = time.perf_counter()
+    statements: list[str] = []
+
+    def counted(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement != "BEGIN IMMEDIATE":  # SQLite's; psycopg's BEGIN is not a cursor's
+            statements.append(statement)
+
+    event.listen(rt.db, "before_cursor_execute", counted)
+    each, counts = [], []
     for message in parsed[-count:]:
+        statements.clear()
+        started = time.perf_counter()
         receive(rt, message)
-    stored = (time.perf_counter() - started) / count
+        each.append(time.perf_counter() - started)
+        counts.append(len(statements))
     rt.db.dispose()
-    return {"adapter": adapter * 1000, "receive": stored * 1000}
+    return {"adapter": adapter * 1000, "receive": statistics.median(each) * 1000,
+            "statements": statistics.median(counts), "most": max(counts)}
 
 
 def reset_database(url: str) -> None:
@@ -481,17 +548,26 @@ def count_inbound(url: str) -> int:
     return int(value or 0)
 
 
-def settle(twilio: FakeTwilio, timeout: float) -> None:
-    """Let the worker drain the replies of the load run before timing delays."""
+def drain(url: str, timeout: float) -> None:
+    """Wait until the outbox is empty (no row queued or being sent), at most `timeout` s."""
+    from sqlalchemy import text
+
+    from bot import db
+
+    engine = db.make_engine(url)
     deadline = time.monotonic() + timeout
-    last, quiet_since = -1, time.monotonic()
-    while time.monotonic() < deadline:
-        now = len(twilio.creates())
-        if now != last:
-            last, quiet_since = now, time.monotonic()
-        elif time.monotonic() - quiet_since > 1.5:
-            return
-        time.sleep(0.1)
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                pending = conn.execute(text(
+                    "SELECT count(*) FROM message WHERE direction = 'out' "
+                    "AND status IN ('queued', 'sending')")).scalar()
+            if not pending:
+                return
+            time.sleep(0.2)
+        print(f"the outbox did not drain within {timeout:.0f}s", file=sys.stderr)
+    finally:
+        engine.dispose()
 
 
 if __name__ == "__main__":

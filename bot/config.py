@@ -36,6 +36,9 @@ class Server:
 @dataclass
 class Database:
     url: str = "sqlite:///var/sos-bot.sqlite"
+    # PostgreSQL: LISTEN/NOTIFY wakes workers and live updates at once; they also look this often,
+    # in case a notification was lost (a dropped connection). SQLite polls (worker, dashboard).
+    push_safety_seconds: float = 5.0
 
 
 @dataclass
@@ -303,6 +306,8 @@ def _validate(s: Settings) -> None:
             raise ConfigError(f"safety.numbers[{i}]: each number needs a name and a number")
     if s.safety.alert_after_minutes < 0 or s.safety.alert_again_minutes < 1:
         raise ConfigError("safety: alert_after_minutes >= 0 and alert_again_minutes >= 1")
+    if s.database.push_safety_seconds <= 0:
+        raise ConfigError("database.push_safety_seconds: more than 0 (5 or more in production)")
     if s.worker.max_attempts < 1 or s.worker.poll_seconds <= 0:
         raise ConfigError("worker: max_attempts >= 1 and poll_seconds > 0")
     d = s.dashboard

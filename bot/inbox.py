@@ -65,15 +65,20 @@ class Receipt:
 
 
 def receive(rt: Runtime, inbound: Inbound, *, now: datetime | None = None) -> Receipt:
-    """Store and answer one inbound message; a duplicate (channel, external_id) does nothing."""
+    """Store and answer one inbound message; a duplicate (channel, external_id) does nothing.
+
+    Duplicates are rare (a provider's retry), so the first try does not look for one: the unique
+    (channel, external_id) refuses the message's insert, everything is rolled back, and the
+    second try finds the stored message and stops.
+    """
     now = now or utcnow()
     for attempt in range(3):
         try:
             with write_session(rt.db) as session, session.no_autoflush:
-                receipt = _receive(rt, session, inbound, now)  # flushes once, at commit
+                receipt = _receive(rt, session, inbound, now, check=attempt > 0)
         except IntegrityError:
-            # Another process stored the same message or created the same contact at the same
-            # moment: run again, and the dedupe check or the existing contact decides.
+            # A duplicate, or another process created the same contact at the same moment:
+            # run again, and the dedupe check or the existing contact decides.
             if attempt == 2:
                 raise
             continue
@@ -109,6 +114,7 @@ _CONTACT_AND_CONVERSATION = (
 _INSERT_CONTACT = insert(table(Contact))
 _INSERT_CONVERSATION = insert(table(Conversation))
 _INSERT_MESSAGE = insert(table(Message))
+_STORE_FIRST = (OptedOut, EraseRequested, Closed)  # events whose handling reads the messages
 
 
 def _contact_and_conversation(
@@ -169,19 +175,12 @@ def _seen(session: Session, inbound: Inbound) -> Receipt | None:
     return Receipt(duplicate=True, message_id=seen.id, conversation_id=seen.conversation_id)
 
 
-def _store(
-    session: Session,
-    conversation: Conversation,
-    inbound: Inbound,
-    now: datetime,
-    triage: dict[str, object],
-) -> str:
-    """Insert the inbound message (Core: no model instance); returns its id."""
-    if conversation in session.new:  # its row first: the message refers to it
-        session.flush()
-    message_id = new_id()
-    row = {
-        "id": message_id,
+def _row(
+    conversation: Conversation, inbound: Inbound, now: datetime, triage: dict[str, object]
+) -> dict[str, Any]:
+    """The inbound message's row, with the outbox rows' columns too (one insert for all)."""
+    return {
+        "id": new_id(),
         "conversation_id": conversation.id,
         "channel": inbound.channel,
         "direction": "in",
@@ -194,13 +193,23 @@ def _store(
         "created_at": now,
         "media": list(inbound.media),
         "meta": {**inbound.meta, "triage": triage} if triage else dict(inbound.meta),
+        "operator_id": None,
+        "next_attempt_at": None,
     }
-    session.execute(_INSERT_MESSAGE, row)  # a concurrent duplicate fails here: runs again
-    return message_id
 
 
-def _receive(rt: Runtime, session: Session, inbound: Inbound, now: datetime) -> Receipt:
-    seen = _seen(session, inbound)
+def _store(session: Session, conversation: Conversation, rows: list[dict[str, Any]]) -> None:
+    """Insert the inbound message and the replies queued with it: one statement (Core)."""
+    if conversation in session.new:  # its row first: the messages refer to it
+        session.flush()
+    for row in rows:
+        row.setdefault("external_id", None)
+    session.execute(_INSERT_MESSAGE, rows)  # a duplicate fails here: receive() runs again
+
+
+def _receive(rt: Runtime, session: Session, inbound: Inbound, now: datetime, *,
+             check: bool) -> Receipt:
+    seen = _seen(session, inbound) if check else None
     if seen is not None:
         return seen
     contact, conversation = _contact_and_conversation(rt, session, inbound, now)
@@ -215,10 +224,19 @@ def _receive(rt: Runtime, session: Session, inbound: Inbound, now: datetime) -> 
     events = _step(rt, session, contact, conversation, inbound, now) if inbound.answer else []
     if inbound.hand_over and not inbound.answer:  # e.g. a mail nobody could parse: a person
         events.append(Escalate(priority=Priority.NORMAL, reason=inbound.hand_over))
-    message_id = _store(session, conversation, inbound, now, triage_of(events))
-    receipt = Receipt(duplicate=False, message_id=message_id, conversation_id=conversation.id)
+    row = _row(conversation, inbound, now, triage_of(events))
+    receipt = Receipt(duplicate=False, message_id=row["id"], conversation_id=conversation.id)
     activity.publish(session, "message", conversation.id, conversation.priority)
-    apply(rt, session, contact, conversation, events, now, receipt)
+    if any(isinstance(e, _STORE_FIRST) for e in events):  # they read or erase the messages
+        _store(session, conversation, [row])
+        apply(rt, session, contact, conversation, events, now, receipt)
+    else:  # the replies join the message's insert
+        session.info[outbox.BATCH] = rows = [row]
+        try:
+            apply(rt, session, contact, conversation, events, now, receipt)
+        finally:
+            del session.info[outbox.BATCH]
+        _store(session, conversation, rows)
     session.add(contact)
     session.add(conversation)
     return receipt

@@ -6,7 +6,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, update
+from sqlalchemy import and_, bindparam, func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from bot import activity
@@ -19,6 +19,7 @@ STATUS_ORDER = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
 FINAL_FAILURES = ("failed", "undelivered")
 MAX_PART = {"whatsapp": 1600, "sms": 1600}  # longer bodies are split at word boundaries
 _INSERT = insert(table(Message))  # Core: built once, no model instances
+BATCH = "outbox_batch"  # session.info key: queue() adds its rows to this list instead
 
 
 def split_body(body: str, limit: int) -> list[str]:
@@ -111,7 +112,11 @@ def queue(
     rows = _rows(
         conversation, body, author=author, operator_id=None, kind="text", meta=meta, now=now
     )
-    session.execute(_INSERT, rows)
+    batch = session.info.get(BATCH)
+    if batch is not None:  # the caller inserts them with its own rows, in one statement
+        batch.extend(rows)
+    else:
+        session.execute(_INSERT, rows)
     _touch(session, conversation, now)
     return [row["id"] for row in rows]
 
@@ -146,6 +151,20 @@ def due(session: Session, now: datetime, limit: int = 20) -> list[str]:
         .limit(limit)
     )
     return list(session.exec(query))
+
+
+_SOONEST = select(func.min(col(Message.next_attempt_at))).where(
+    col(Message.status) == "queued", col(Message.next_attempt_at) > bindparam("now"))
+_LEASE_ENDS = select(func.min(col(Message.lease_until))).where(col(Message.status) == "sending")
+
+
+def soonest(session: Session, now: datetime) -> datetime | None:
+    """When the next row falls due: a retry's time, or a lease that runs out (None: no such row).
+
+    A worker woken by notifications sleeps until then, not a whole safety-net interval.
+    """
+    times = [session.execute(query, {"now": now}).scalar() for query in (_SOONEST, _LEASE_ENDS)]
+    return min((t for t in times if t is not None), default=None)
 
 
 def claim(session: Session, message_id: str, now: datetime, lease: timedelta = LEASE) -> bool:

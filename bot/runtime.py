@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from bot import conversations, db
+from bot import conversations, db, notify
 from bot.channel import Sender
 from bot.config import Settings
 from flows import Pack, load_pack
@@ -28,6 +29,9 @@ class Runtime:
     emergency: tuple[EmergencyNumber, ...]
     senders: dict[str, Sender] = field(default_factory=dict)
     outbox_ready: threading.Event = field(default_factory=threading.Event)
+    changes: notify.Bell = field(default_factory=notify.Bell)  # the change feed grew
+    listener: notify.Listener | None = None
+    _listen_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def create(
@@ -50,8 +54,27 @@ class Runtime:
         )
 
     def wake_outbox(self) -> None:
-        """Tell a worker in this process that messages are waiting (others poll)."""
+        """Tell a worker in this process that messages are waiting (others hear NOTIFY, or poll)."""
         self.outbox_ready.set()
+
+    def listen(self) -> bool:
+        """PostgreSQL: start this process's LISTEN thread (once), which wakes the worker and rings
+        `changes`; it stops when the engine is disposed. SQLite: nothing, returns False."""
+        if db.is_sqlite(self.db):
+            return False
+        with self._listen_lock:
+            if self.listener is None:
+                listener = notify.Listener(self.settings.database.url, {
+                    notify.OUTBOX: self.wake_outbox, notify.ACTIVITY: self.changes.ring})
+                event.listen(self.db, "engine_disposed", lambda *_: listener.stop())
+                listener.start()
+                self.listener = listener
+        return True
+
+    def wait_seconds(self, polling: float) -> float:
+        """How long a waiter sleeps when nothing wakes it: `polling` on SQLite, the safety net
+        on PostgreSQL (where it is woken by NOTIFY)."""
+        return self.settings.database.push_safety_seconds if self.listen() else polling
 
 
 def runtime() -> Runtime:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam
 from sqlmodel import col, select
 
-from bot import activity, alerts, conversations, inbox, outbox, presence, privacy
+from bot import activity, alerts, conversations, db, inbox, outbox, presence, privacy
 from bot.channel import PermanentFailure, TemporaryFailure
 from bot.db import checkpoint, read_session, write_session
 from bot.models import Contact, Conversation, Message, utcnow
@@ -257,10 +257,25 @@ class Worker:
         while not self.stopping.is_set():
             try:
                 self.run_once()
+                pause = self.pause()
             except Exception:
                 log.exception("worker loop error; going on")
-            self.rt.outbox_ready.wait(self.rt.settings.worker.poll_seconds)
+                pause = self.rt.settings.worker.poll_seconds
+            self.rt.outbox_ready.wait(pause)
         log.info("worker stopped")
+
+    def pause(self, now: datetime | None = None) -> float:
+        """Seconds to sleep unless woken: the poll on SQLite; on PostgreSQL, where a NOTIFY wakes
+        the worker, until the next retry or lease end, at most the safety net."""
+        rest = self.rt.wait_seconds(self.rt.settings.worker.poll_seconds)
+        if db.is_sqlite(self.rt.db):
+            return rest
+        now = now or utcnow()
+        with read_session(self.rt.db) as session:
+            due = outbox.soonest(session, now)
+        if due is not None:
+            rest = min(rest, max(0.0, (due - now).total_seconds()))
+        return rest
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, name="sos-worker", daemon=True)

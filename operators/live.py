@@ -1,7 +1,9 @@
 """Live updates: the change feed (bot.activity) streamed as Server-Sent Events.
 
 The stream reads the database, so it sees changes made by any process (a webhook in another
-gunicorn worker, the worker process). It ends after a while so a web thread is never held for
+gunicorn worker, the worker process). On SQLite it reads every `dashboard.live_poll_seconds`; on
+PostgreSQL it reads when a NOTIFY rings `changes` (bot.notify), and every
+`database.push_safety_seconds` anyway. It ends after a while so a web thread is never held for
 ever; the browser's EventSource reconnects and resumes from the last event id. It also ends,
 with an `ended` event, within a second of its login ending (logout, account disabled, new
 password).
@@ -73,18 +75,27 @@ def events() -> Response:
         with read_session(rt.db) as db:
             return logins.operator(db, login_id, utcnow(), lifetime) is not None
 
+    poll = rt.wait_seconds(cfg.live_poll_seconds)  # PostgreSQL: woken by NOTIFY instead
+
     def stream(last_id: int) -> Iterator[str]:
         yield "retry: 2000\n\n"
         deadline = time.monotonic() + cfg.live_stream_seconds
         beat = checked = time.monotonic()
         sent: set[int] = set()
         floor = last_id  # never replay what came before the page was drawn
+        read_at, next_read = -1, 0.0  # the bell's count at the last read; when to read anyway
         while time.monotonic() < deadline:
             if time.monotonic() - checked >= LOGIN_CHECK_SECONDS:
                 checked = time.monotonic()
                 if not logged_in():
                     yield "event: ended\ndata: {}\n\n"  # the page goes to the login form
                     return
+            rung = rt.changes.rung
+            if rung == read_at and time.monotonic() < next_read:
+                rt.changes.wait(read_at, min(next_read, checked + LOGIN_CHECK_SECONDS)
+                                - time.monotonic())
+                continue
+            read_at, next_read = rung, time.monotonic() + poll
             with read_session(rt.db) as db:
                 changes = changes_after(db, last_id, sent, floor)
             for change in changes:
@@ -98,7 +109,6 @@ def events() -> Response:
             if time.monotonic() - beat >= HEARTBEAT_SECONDS:
                 beat = time.monotonic()
                 yield ": heartbeat\n\n"
-            time.sleep(cfg.live_poll_seconds)
 
     return Response(stream(after), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

@@ -85,7 +85,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_run_starts_everything_and_answers_healthz(tmp_path: Path) -> None:
+def _serves_healthz(command: list[str], tmp_path: Path) -> int:
+    """Start `sos-bot COMMAND` on a free port, wait for /healthz to answer ok, stop it."""
     port = _free_port()
     env = {
         **os.environ,
@@ -94,7 +95,7 @@ def test_run_starts_everything_and_answers_healthz(tmp_path: Path) -> None:
         "SOS_SERVER_PORT": str(port),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run"],
+        [sys.executable, "-m", "bot.cli", *command],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -110,14 +111,23 @@ def test_run_starts_everything_and_answers_healthz(tmp_path: Path) -> None:
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(
-                        f"sos-bot run did not come up:\n{proc.stdout.read() if proc.stdout else ''}"
+                        f"sos-bot {command[0]} did not come up:\n"
+                        f"{proc.stdout.read() if proc.stdout else ''}"
                     )
                 time.sleep(0.2)
         assert (tmp_path / "run.sqlite").exists()
     finally:
         proc.terminate()
         proc.wait(20)
-    assert proc.returncode == 0
+    return proc.returncode
+
+
+def test_run_starts_everything_and_answers_healthz(tmp_path: Path) -> None:
+    assert _serves_healthz(["run"], tmp_path) == 0
+
+
+def test_web_serves_the_app_under_gunicorn(tmp_path: Path) -> None:
+    assert _serves_healthz(["web", "--workers", "1", "--threads", "4"], tmp_path) == 0
 
 
 def test_triage_evaluate_prints_each_split_and_fails_below_the_bars(
