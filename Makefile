@@ -43,6 +43,7 @@ $(CHROMIUM):
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check bot flows operators tests benchmarks docs
+	$(BIN)/ruff format --check bot flows operators tests benchmarks docs
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

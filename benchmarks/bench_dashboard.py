@@ -70,8 +70,15 @@ class Size:
     live_listeners: int = 30
 
 
-SMOKE = Size(waiting=(2, 5), promised=5, requests=3, baseline_requests=5, claim_rounds=3,
-             live_changes=3, live_listeners=2)
+SMOKE = Size(
+    waiting=(2, 5),
+    promised=5,
+    requests=3,
+    baseline_requests=5,
+    claim_rounds=3,
+    live_changes=3,
+    live_listeners=2,
+)
 
 
 def ms(values: list[float]) -> tuple[float, float]:
@@ -110,16 +117,27 @@ def fresh_database(url: str | None, folder: str) -> str:
 def add_waiting(rt: Runtime, count: int, start: int) -> None:
     for i in range(start, start + count):
         address = f"whatsapp:+39333{i:07d}"
-        for j, words in enumerate(("ciao", "ho bisogno di parlare con qualcuno",
-                                   "a scuola va male e a casa litigano sempre")):
+        for j, words in enumerate(
+            (
+                "ciao",
+                "ho bisogno di parlare con qualcuno",
+                "a scuola va male e a casa litigano sempre",
+            )
+        ):
             receipt = receive(rt, Inbound("whatsapp", address, words, external_id=f"b{i}-{j}"))
         with write_session(rt.db) as session:
             conversation = session.get(Conversation, receipt.conversation_id)
             assert conversation is not None
             if conversation.status == "bot":
                 priority = (Priority.NORMAL, Priority.HIGH, Priority.CRISIS)[i % 3]
-                escalate(rt, session, conversation, priority, "asked_for_person",
-                         utcnow() - timedelta(minutes=i % 90))
+                escalate(
+                    rt,
+                    session,
+                    conversation,
+                    priority,
+                    "asked_for_person",
+                    utcnow() - timedelta(minutes=i % 90),
+                )
 
 
 def login(app: Flask) -> FlaskClient:
@@ -130,8 +148,9 @@ def login(app: Flask) -> FlaskClient:
     found = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
     assert found, "no CSRF token on the login page"
     token = found.group(1)
-    response = client.post("/login", data={"username": "anna", "password": PASSWORD,
-                                           "csrf_token": token})
+    response = client.post(
+        "/login", data={"username": "anna", "password": PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 302, response.status_code
     return client
 
@@ -152,15 +171,21 @@ def bench_queue(rt: Runtime, size: Size) -> None:
             median = ms(values)[0]
             met = median < TARGET_QUEUE_MS
             verdict = "ok" if met else "SLOW"
-            record(__file__, f"queue fragment, median with {waiting} waiting",
-                   f"{median:.1f} ms", f"< {TARGET_QUEUE_MS:.0f} ms at 100 waiting", met)
+            record(
+                __file__,
+                f"queue fragment, median with {waiting} waiting",
+                f"{median:.1f} ms",
+                f"< {TARGET_QUEUE_MS:.0f} ms at 100 waiting",
+                met,
+            )
         row(f"queue fragment, {waiting} waiting", size.requests, values, baseline, verdict)
 
 
 def bench_claims(rt: Runtime, listeners: list[Operator], rounds: int) -> None:
     def new_waiting(i: int) -> str:
-        receipt = receive(rt, Inbound("whatsapp", f"whatsapp:+39377{i:07d}", "aiuto",
-                                      external_id=f"c{i}"))
+        receipt = receive(
+            rt, Inbound("whatsapp", f"whatsapp:+39377{i:07d}", "aiuto", external_id=f"c{i}")
+        )
         with write_session(rt.db) as session:
             conversation = session.get(Conversation, receipt.conversation_id)
             assert conversation is not None
@@ -190,8 +215,13 @@ def bench_claims(rt: Runtime, listeners: list[Operator], rounds: int) -> None:
         wins: list[bool] = []
         lock = threading.Lock()
 
-        def run(operator: Operator, cid: str = cid, barrier: threading.Barrier = barrier,
-                wins: list[bool] = wins, lock: threading.Lock = lock) -> None:
+        def run(
+            operator: Operator,
+            cid: str = cid,
+            barrier: threading.Barrier = barrier,
+            wins: list[bool] = wins,
+            lock: threading.Lock = lock,
+        ) -> None:
             barrier.wait()
             start = time.perf_counter()
             won = claim(operator, cid)
@@ -205,8 +235,13 @@ def bench_claims(rt: Runtime, listeners: list[Operator], rounds: int) -> None:
         for t in threads:
             t.join()
         bad_rounds += wins.count(True) != 1
-    row(f"claim, {len(listeners)} at once (x{rounds})", len(contended), contended, baseline,
-        "ok: one winner each time" if not bad_rounds else f"WRONG in {bad_rounds} rounds")
+    row(
+        f"claim, {len(listeners)} at once (x{rounds})",
+        len(contended),
+        contended,
+        baseline,
+        "ok: one winner each time" if not bad_rounds else f"WRONG in {bad_rounds} rounds",
+    )
 
 
 def bench_live(rt: Runtime, changes: int, listeners: int) -> None:
@@ -231,8 +266,11 @@ def bench_live(rt: Runtime, changes: int, listeners: int) -> None:
 
     def read(who: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=60)
-        conn.request("GET", f"/events?after={after}", headers={
-            "Cookie": f"sos_session={cookie.value}", "Accept": "text/event-stream"})
+        conn.request(
+            "GET",
+            f"/events?after={after}",
+            headers={"Cookie": f"sos_session={cookie.value}", "Accept": "text/event-stream"},
+        )
         response = conn.getresponse()
         assert response.status == 200, response.status
         opened.wait()
@@ -257,14 +295,20 @@ def bench_live(rt: Runtime, changes: int, listeners: int) -> None:
         sent[key] = time.perf_counter()
         time.sleep(pace)
     deadline = time.monotonic() + 30
-    while (sum((who, k) in received for who in range(listeners) for k in sent)
-           < len(sent) * listeners and time.monotonic() < deadline):
+    while (
+        sum((who, k) in received for who in range(listeners) for k in sent) < len(sent) * listeners
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.05)
     done.set()
     server.shutdown()
     publisher.dispose()
-    delays = [received[(who, k)] - sent[k] for who in range(listeners) for k in sent
-              if (who, k) in received]
+    delays = [
+        received[(who, k)] - sent[k]
+        for who in range(listeners)
+        for k in sent
+        if (who, k) in received
+    ]
     p95 = ms(delays)[1] / 1000 if delays else float("inf")
     met = p95 < target
     lost = len(sent) * listeners - len(delays)
@@ -273,17 +317,28 @@ def bench_live(rt: Runtime, changes: int, listeners: int) -> None:
         print(f"not received by the streams (stream, change): {missing[:20]}")
     verdict = f"LOST {lost}" if lost else "ok" if met else "SLOW"
     how = "LISTEN/NOTIFY" if push else f"{poll * 1000:.0f} ms poll"
-    record(__file__, f"live change → {listeners} SSE clients, p95 ({how})",
-           f"{p95 * 1000:.0f} ms", f"< {target * 1000:.0f} ms", met and not lost)
-    row(f"live change → {listeners} SSE clients, {how} ({len(delays)}/{len(sent) * listeners})",
-        len(delays), delays or [float("inf")], None if push else poll, verdict)
+    record(
+        __file__,
+        f"live change → {listeners} SSE clients, p95 ({how})",
+        f"{p95 * 1000:.0f} ms",
+        f"< {target * 1000:.0f} ms",
+        met and not lost,
+    )
+    row(
+        f"live change → {listeners} SSE clients, {how} ({len(delays)}/{len(sent) * listeners})",
+        len(delays),
+        delays or [float("inf")],
+        None if push else poll,
+        verdict,
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=None)
-    parser.add_argument("--smoke", action="store_true",
-                        help="a handful of each, to check the benchmark still runs")
+    parser.add_argument(
+        "--smoke", action="store_true", help="a handful of each, to check the benchmark still runs"
+    )
     args = parser.parse_args()
     size = SMOKE if args.smoke else Size()
     with tempfile.TemporaryDirectory(prefix="sos-bench-") as folder:
@@ -292,14 +347,20 @@ def main() -> int:
 
 def run(url: str, size: Size) -> int:
     db.upgrade(url)
-    settings = config.load(None, env={"SOS_DATABASE_URL": url,
-                                      "SOS_SERVICE_HOURS": "mon-sun 00:00-24:00",
-                                      "SOS_SERVER_SECRET_KEY": "bench-" + "x" * 40})
+    settings = config.load(
+        None,
+        env={
+            "SOS_DATABASE_URL": url,
+            "SOS_SERVICE_HOURS": "mon-sun 00:00-24:00",
+            "SOS_SERVER_SECRET_KEY": "bench-" + "x" * 40,
+        },
+    )
     rt = Runtime.create(settings)
     with write_session(rt.db) as session:
-        listeners = [accounts.create(session, name, PASSWORD, "listener")
-                     for name in ("anna", "bruno", "chiara", "dario", "elena", "fabio",
-                                  "giulia", "ivo")]
+        listeners = [
+            accounts.create(session, name, PASSWORD, "listener")
+            for name in ("anna", "bruno", "chiara", "dario", "elena", "fabio", "giulia", "ivo")
+        ]
     print(f"database: {rt.db.dialect.name}")
     bench_queue(rt, size)
     bench_claims(rt, listeners, size.claim_rounds)

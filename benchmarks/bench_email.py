@@ -42,16 +42,20 @@ from tests.waiting import wait_until
 TARGET_P95 = 3.0  # seconds, with IDLE
 
 
-def settings_for(folder: Path, name: str, imap: ImapServer, smtp: SmtpServer,
-                 **extra: Any) -> config.Settings:
+def settings_for(
+    folder: Path, name: str, imap: ImapServer, smtp: SmtpServer, **extra: Any
+) -> config.Settings:
     env = {
         "SOS_DATABASE_URL": f"sqlite:///{folder / name}.sqlite",
         "SOS_SERVICE_HOURS": "mon-sun 00:00-24:00",
         "SOS_SERVER_SECRET_KEY": "bench-secret-" + "x" * 32,
-        "SOS_EMAIL_ADDRESS": LINE, "SOS_EMAIL_PASSWORD": PASSWORD,
-        "SOS_EMAIL_IMAP_HOST": "127.0.0.1", "SOS_EMAIL_IMAP_PORT": str(imap.port),
+        "SOS_EMAIL_ADDRESS": LINE,
+        "SOS_EMAIL_PASSWORD": PASSWORD,
+        "SOS_EMAIL_IMAP_HOST": "127.0.0.1",
+        "SOS_EMAIL_IMAP_PORT": str(imap.port),
         "SOS_EMAIL_IMAP_TLS": "none",
-        "SOS_EMAIL_SMTP_HOST": "127.0.0.1", "SOS_EMAIL_SMTP_PORT": str(smtp.port),
+        "SOS_EMAIL_SMTP_HOST": "127.0.0.1",
+        "SOS_EMAIL_SMTP_PORT": str(smtp.port),
         "SOS_EMAIL_SMTP_TLS": "none",
         "SOS_EMAIL_MAX_AUTO_REPLIES_PER_DAY": "1000",
     }
@@ -61,8 +65,14 @@ def settings_for(folder: Path, name: str, imap: ImapServer, smtp: SmtpServer,
     return settings
 
 
-def arrival_to_reply(settings: config.Settings, imap: ImapServer, smtp: SmtpServer,
-                     mails: int, tag: str, max_pause: float) -> list[float]:
+def arrival_to_reply(
+    settings: config.Settings,
+    imap: ImapServer,
+    smtp: SmtpServer,
+    mails: int,
+    tag: str,
+    max_pause: float,
+) -> list[float]:
     """Seconds from delivery into the inbox to the reply accepted by the SMTP server."""
     rt = Runtime.create(settings)
     registry.configure_senders(rt)
@@ -75,13 +85,17 @@ def arrival_to_reply(settings: config.Settings, imap: ImapServer, smtp: SmtpServ
         pause = random.Random(mails)
         for i in range(mails):
             address = f"{tag}{i}@giovani.example.org"
-            raw = compose("Ciao, non so con chi parlare di quello che mi succede a scuola.",
-                          sender=address, subject="Ciao")
+            raw = compose(
+                "Ciao, non so con chi parlare di quello che mi succede a scuola.",
+                sender=address,
+                subject="Ciao",
+            )
             time.sleep(pause.uniform(0.05, max_pause))  # arrive at any point of the cycle
             started = time.monotonic()
             imap.deliver(raw)
-            reply: Received = wait_until(partial(reply_to, smtp, address), 120,
-                                         what="the reply", interval=0.005)
+            reply: Received = wait_until(
+                partial(reply_to, smtp, address), 120, what="the reply", interval=0.005
+            )
             latencies.append(reply.at - started)
         return latencies
     finally:
@@ -99,12 +113,18 @@ def bare_smtp(settings: config.Settings, sends: int) -> list[float]:
     """Seconds for SmtpSender.send alone (connect, send, quit) on the same SMTP server."""
     sender = SmtpSender(settings.email)
     contact = Contact(id="p", channel="email", address="floor@giovani.example.org", pseudonym="P")
-    conversation = Conversation(id="c", contact_id="p", channel="email",
-                                channel_data={"subject": "Ciao"})
+    conversation = Conversation(
+        id="c", contact_id="p", channel="email", channel_data={"subject": "Ciao"}
+    )
     times = []
     for _ in range(sends):
-        row = Message(conversation_id="c", channel="email", direction="out", author="bot",
-                      body="Ciao! Qui è S.O.S. Amico Giovani.")
+        row = Message(
+            conversation_id="c",
+            channel="email",
+            direction="out",
+            author="bot",
+            body="Ciao! Qui è S.O.S. Amico Giovani.",
+        )
         started = time.monotonic()
         sender.send(row, contact, conversation)
         times.append(time.monotonic() - started)
@@ -117,8 +137,10 @@ def p95(values: list[float]) -> float:
 
 
 def row(label: str, values: list[float]) -> str:
-    return (f"| {label:<44} | {len(values):>3} | {statistics.median(values) * 1000:>8.0f} | "
-            f"{p95(values) * 1000:>8.0f} | {max(values) * 1000:>8.0f} |")
+    return (
+        f"| {label:<44} | {len(values):>3} | {statistics.median(values) * 1000:>8.0f} | "
+        f"{p95(values) * 1000:>8.0f} | {max(values) * 1000:>8.0f} |"
+    )
 
 
 def main() -> int:
@@ -126,8 +148,9 @@ def main() -> int:
     parser.add_argument("--mails", type=int, default=40, help="mails with IDLE (max 500)")
     parser.add_argument("--poll-mails", type=int, default=10, help="mails with polling")
     parser.add_argument("--poll-seconds", type=int, default=2, help="polling interval")
-    parser.add_argument("--smoke", action="store_true",
-                        help="a handful of mails, to check the benchmark still runs")
+    parser.add_argument(
+        "--smoke", action="store_true", help="a handful of mails, to check the benchmark still runs"
+    )
     args = parser.parse_args()
     mails, poll_mails = min(max(args.mails, 5), 500), min(max(args.poll_mails, 3), 100)
     max_pause = 0.5
@@ -144,10 +167,12 @@ def main() -> int:
             idle_settings = settings_for(folder, "idle", idle_imap, smtp)
             floor = bare_smtp(idle_settings, mails)
             idle = arrival_to_reply(idle_settings, idle_imap, smtp, mails, "idle", max_pause)
-            poll_settings = settings_for(folder, "poll", poll_imap, smtp,
-                                         SOS_EMAIL_POLL_SECONDS=args.poll_seconds)
-            polled = arrival_to_reply(poll_settings, poll_imap, smtp, poll_mails, "poll",
-                                      float(args.poll_seconds))
+            poll_settings = settings_for(
+                folder, "poll", poll_imap, smtp, SOS_EMAIL_POLL_SECONDS=args.poll_seconds
+            )
+            polled = arrival_to_reply(
+                poll_settings, poll_imap, smtp, poll_mails, "poll", float(args.poll_seconds)
+            )
         finally:
             poll_imap.close()
             idle_imap.close()
@@ -161,8 +186,13 @@ def main() -> int:
     print(row("IMAP IDLE → inbox → outbox → SMTP", idle))
     met = p95(idle) < TARGET_P95
     print(f"target: p95 with IDLE under {TARGET_P95:.0f} s — {'met' if met else 'NOT met'}")
-    record(__file__, f"e-mail arrival → SMTP, p95 with IDLE ({len(idle)} mails)",
-           f"{p95(idle):.2f} s", f"< {TARGET_P95:.0f} s", met)
+    record(
+        __file__,
+        f"e-mail arrival → SMTP, p95 with IDLE ({len(idle)} mails)",
+        f"{p95(idle):.2f} s",
+        f"< {TARGET_P95:.0f} s",
+        met,
+    )
     return 0
 
 

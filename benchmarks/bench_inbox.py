@@ -65,16 +65,25 @@ def timed(calls: int, run: Callable[[int], object]) -> list[float]:
 
 
 def inbound(address: str, i: int) -> Inbound:
-    return Inbound(channel="whatsapp", address=address, text=TEXTS[i % len(TEXTS)],
-                   external_id=f"SM{next(_sids):032d}", display_name="Giulia")
+    return Inbound(
+        channel="whatsapp",
+        address=address,
+        text=TEXTS[i % len(TEXTS)],
+        external_id=f"SM{next(_sids):032d}",
+        display_name="Giulia",
+    )
 
 
 def measure(url: str, calls: int) -> dict[str, list[float]]:
-    env = {"SOS_DATABASE_URL": url, "SOS_SERVICE_HOURS": "mon-sun 00:00-24:00",
-           "SOS_SERVER_SECRET_KEY": "bench-secret-key-" + "x" * 32}
+    env = {
+        "SOS_DATABASE_URL": url,
+        "SOS_SERVICE_HOURS": "mon-sun 00:00-24:00",
+        "SOS_SERVER_SECRET_KEY": "bench-secret-key-" + "x" * 32,
+    }
     rt = Runtime.create(config.load(None, env=env))
     rt.senders["whatsapp"] = AcceptAll()
     try:
+
         def floor(i: int) -> None:
             with rt.db.begin() as conn:
                 conn.execute(insert(Activity).values(at=utcnow(), kind="bench"))
@@ -82,9 +91,11 @@ def measure(url: str, calls: int) -> dict[str, list[float]]:
         addresses = [f"whatsapp:+39333{i:07d}" for i in range(calls)]
         results = {"baseline: Core insert + commit": timed(calls, floor)}
         results["receive, new contact"] = timed(
-            calls, lambda i: receive(rt, inbound(addresses[i], i)))
+            calls, lambda i: receive(rt, inbound(addresses[i], i))
+        )
         results["receive, returning contact"] = timed(
-            calls, lambda i: receive(rt, inbound(addresses[i], i + 1)))
+            calls, lambda i: receive(rt, inbound(addresses[i], i + 1))
+        )
         with db.read_session(rt.db) as session:
             due = outbox.due(session, utcnow(), limit=calls)
         results["deliver, per message"] = timed(len(due), lambda i: worker.deliver(rt, due[i]))
@@ -143,15 +154,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=400)
     parser.add_argument("--database-url", default=PG_URL, help="PostgreSQL (skipped if down)")
-    parser.add_argument("--smoke", action="store_true",
-                        help="5 calls of each, to check the benchmark still runs")
+    parser.add_argument(
+        "--smoke", action="store_true", help="5 calls of each, to check the benchmark still runs"
+    )
     args = parser.parse_args()
     calls = 5 if args.smoke else args.calls
     with sqlite_database() as url:
         results = measure(url, calls)
         report("SQLite (WAL, file)", results)
-    record(__file__, "inbox.receive, new contact, p50 (SQLite)",
-           f"{statistics.median(results['receive, new contact']):.2f} ms", "-", None)
+    record(
+        __file__,
+        "inbox.receive, new contact, p50 (SQLite)",
+        f"{statistics.median(results['receive, new contact']):.2f} ms",
+        "-",
+        None,
+    )
     if postgres_answers(args.database_url):
         with postgres_schema(args.database_url) as url:
             report("PostgreSQL", measure(url, calls))

@@ -31,8 +31,10 @@ from flows.pack import DEFAULT_DIR
 ENTRIES = 1_000
 RUNS = 300  # timed calls per message
 TARGET_US = 1_000  # median per message, with ENTRIES FAQ entries
-SYLLABLES = "ba be bi bo bu ca ce ci co cu da de di do du fa fe fi fo la le li lo lu ma me mi mo " \
-            "na ne ni no pa pe pi po ra re ri ro sa se si so ta te ti to va ve vi vo za ze".split()
+SYLLABLES = (
+    "ba be bi bo bu ca ce ci co cu da de di do du fa fe fi fo la le li lo lu ma me mi mo "
+    "na ne ni no pa pe pi po ra re ri ro sa se si so ta te ti to va ve vi vo za ze".split()
+)
 
 
 def word(rng: random.Random) -> str:
@@ -48,8 +50,10 @@ def synthetic_pack(folder: Path, rng: random.Random, entries: int) -> list[str]:
     lines = []
     for i in range(entries):
         topic = rng.sample(vocabulary, 3)
-        asked = [" ".join([rng.choice(common), *rng.sample(topic, 2), rng.choice(vocabulary)])
-                 for _ in range(4)]
+        asked = [
+            " ".join([rng.choice(common), *rng.sample(topic, 2), rng.choice(vocabulary)])
+            for _ in range(4)
+        ]
         asked = list(dict.fromkeys(asked))
         questions += asked
         lines += [
@@ -88,8 +92,11 @@ def timed(fn: Callable[[str], object], messages: list[str], runs: int) -> tuple[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true",
-                        help="50 entries and a few calls, to check the benchmark still runs")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="50 entries and a few calls, to check the benchmark still runs",
+    )
     args = parser.parse_args()
     entries, runs = (50, 3) if args.smoke else (ENTRIES, RUNS)
     rng = random.Random(7)
@@ -102,8 +109,12 @@ def main() -> None:
         start = time.perf_counter()
         load_pack(folder)
         cached = time.perf_counter() - start
-    strings = [pack.normalize.text(q) for faq in pack.faqs.values()
-               for qs in faq.questions.values() for q in qs]
+    strings = [
+        pack.normalize.text(q)
+        for faq in pack.faqs.values()
+        for qs in faq.questions.values()
+        for q in qs
+    ]
     kinds = {
         "FAQ, as written": rng.sample(questions, 5),
         "FAQ, with a typo": [typo(q, rng) for q in rng.sample(questions, 5)],
@@ -114,26 +125,38 @@ def main() -> None:
         "unknown chatter": ["che tempo fa domani?", "mi consigli una pizzeria", "boh"],
         "long (60 words)": [" ".join(rng.choice(questions).split()[:3] + ["e poi"] * 28)],
     }
-    print(f"pack: {len(pack.faqs)} FAQ ({entries} synthetic), {len(strings)} question strings; "
-          f"load {loaded * 1000:.0f} ms, cached {cached * 1e6:.0f} µs\n")
-    header = (f"{'message kind':<18} {'triage p50':>11} {'triage p95':>11} "
-              f"{'normalise p50':>14} {'extractOne p50':>15}")
+    print(
+        f"pack: {len(pack.faqs)} FAQ ({entries} synthetic), {len(strings)} question strings; "
+        f"load {loaded * 1000:.0f} ms, cached {cached * 1e6:.0f} µs\n"
+    )
+    header = (
+        f"{'message kind':<18} {'triage p50':>11} {'triage p95':>11} "
+        f"{'normalise p50':>14} {'extractOne p50':>15}"
+    )
     print(header)
     print("-" * len(header))
     totals = []
     for kind, messages in kinds.items():
         p50, p95 = timed(lambda m: triage(pack, m), messages, runs)
         n50, _ = timed(pack.normalize, messages, runs)
-        e50, _ = timed(lambda m: process.extractOne(m, strings, scorer=fuzz.WRatio),
-                       messages[:1], runs)
+        e50, _ = timed(
+            lambda m: process.extractOne(m, strings, scorer=fuzz.WRatio), messages[:1], runs
+        )
         totals.append(p50)
         print(f"{kind:<18} {p50:>9.0f}µs {p95:>9.0f}µs {n50:>12.0f}µs {e50:>13.0f}µs")
     median = statistics.median(totals)
     met = median < TARGET_US
-    print(f"\nmedian of the medians: {median:.0f} µs per message (target: under {TARGET_US} µs "
-          f"with {ENTRIES:,} FAQ entries: {'met' if met else 'NOT met'})")
-    record(__file__, f"triage, median per message ({entries:,} FAQ entries)", f"{median:.0f} µs",
-           f"< {TARGET_US:,} µs with {ENTRIES:,} entries", met)
+    print(
+        f"\nmedian of the medians: {median:.0f} µs per message (target: under {TARGET_US} µs "
+        f"with {ENTRIES:,} FAQ entries: {'met' if met else 'NOT met'})"
+    )
+    record(
+        __file__,
+        f"triage, median per message ({entries:,} FAQ entries)",
+        f"{median:.0f} µs",
+        f"< {TARGET_US:,} µs with {ENTRIES:,} entries",
+        met,
+    )
 
 
 if __name__ == "__main__":

@@ -62,11 +62,18 @@ TARGET_DELAY_MS = 1000.0  # reply delay, p95
 TARGET_PUSH_MS = 30.0  # reply delay p95 of web + worker on PostgreSQL, woken by NOTIFY
 TARGET_RECEIVE_MS = {"sqlite": 1.0, "postgresql": 1.5}  # inbox.receive median, in-process
 TARGET_STATEMENTS = 4  # statements per message in inbox.receive
-TEXTS = ["ciao", "ho bisogno di parlare con qualcuno", "come funziona il servizio?",
-         "non riesco a dormire per l'ansia", "grazie", "a che ora siete aperti?"]
+TEXTS = [
+    "ciao",
+    "ho bisogno di parlare con qualcuno",
+    "come funziona il servizio?",
+    "non riesco a dormire per l'ansia",
+    "grazie",
+    "a che ora siete aperti?",
+]
 
 
 # -- servers ---------------------------------------------------------------------------------
+
 
 def serve_floor(port: int) -> None:
     """The floor: Flask + werkzeug's threaded server, returning empty TwiML and nothing else."""
@@ -100,18 +107,19 @@ def serve_durable_floor(port: int, database_url: str) -> None:
     validator = RequestValidator(AUTH_TOKEN)
     url = f"http://127.0.0.1:{port}{PATH}"
     app = Flask("durable_floor")
-    insert = ("INSERT INTO durable_floor VALUES (?, ?)" if database_url.startswith("sqlite")
-              else "INSERT INTO durable_floor VALUES (%s, %s)")
+    insert = (
+        "INSERT INTO durable_floor VALUES (?, ?)"
+        if database_url.startswith("sqlite")
+        else "INSERT INTO durable_floor VALUES (%s, %s)"
+    )
 
     @app.post(PATH)
     def hook() -> Response:
-        if not validator.validate(url, request.form, request.headers.get("X-Twilio-Signature",
-                                                                         "")):
+        if not validator.validate(url, request.form, request.headers.get("X-Twilio-Signature", "")):
             return Response("invalid Twilio signature\n", 403)
         if not hasattr(local, "db"):
             local.db = connect()
-        local.db.execute(insert, (request.form["MessageSid"],
-                                  json.dumps(request.form.to_dict())))
+        local.db.execute(insert, (request.form["MessageSid"], json.dumps(request.form.to_dict())))
         local.db.commit()
         return Response(EMPTY_TWIML, 200, content_type="text/xml; charset=utf-8")
 
@@ -145,8 +153,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_http(url: str, process: subprocess.Popen[bytes], log: Path,
-                  timeout: float = 60.0) -> None:
+def wait_for_http(
+    url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60.0
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -169,8 +178,14 @@ class Processes:
 
     def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         with open(self.logs / f"{name}.log", "wb") as log:
-            process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=log,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(
+                argv,
+                env=env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.running.append(process)
         return process
 
@@ -190,21 +205,29 @@ class Processes:
 
 def sos_env(database_url: str, port: int, twilio_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOS_")}
-    env.update({
-        "SOS_DATABASE_URL": database_url, "SOS_SERVER_HOST": "127.0.0.1",
-        "SOS_SERVER_PORT": str(port), "SOS_SERVER_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "SOS_SERVER_SECRET_KEY": "bench-secret-" + "x" * 32,
-        "SOS_SERVICE_HOURS": "mon-sun 00:00-24:00",
-        "SOS_TWILIO_ACCOUNT_SID": ACCOUNT_SID, "SOS_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "SOS_TWILIO_WHATSAPP_NUMBER": OUR_NUMBER, "SOS_TWILIO_API_BASE_URL": twilio_url,
-    })
+    env.update(
+        {
+            "SOS_DATABASE_URL": database_url,
+            "SOS_SERVER_HOST": "127.0.0.1",
+            "SOS_SERVER_PORT": str(port),
+            "SOS_SERVER_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "SOS_SERVER_SECRET_KEY": "bench-secret-" + "x" * 32,
+            "SOS_SERVICE_HOURS": "mon-sun 00:00-24:00",
+            "SOS_TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "SOS_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "SOS_TWILIO_WHATSAPP_NUMBER": OUR_NUMBER,
+            "SOS_TWILIO_API_BASE_URL": twilio_url,
+        }
+    )
     return env
 
 
 # -- load ------------------------------------------------------------------------------------
 
-def signed_requests(port: int, count: int, start: int, people: int,
-                    prefix: str = "+39333") -> list[tuple[bytes, str]]:
+
+def signed_requests(
+    port: int, count: int, start: int, people: int, prefix: str = "+39333"
+) -> list[tuple[bytes, str]]:
     """Twilio-shaped, signed webhook bodies with distinct MessageSids."""
     url = f"http://127.0.0.1:{port}{PATH}"
     validator = RequestValidator(AUTH_TOKEN)
@@ -212,17 +235,28 @@ def signed_requests(port: int, count: int, start: int, people: int,
     for i in range(start, start + count):
         sender = f"whatsapp:{prefix}{i % people:07d}"
         sid = f"SM{i:032x}"
-        form = {"SmsMessageSid": sid, "NumMedia": "0", "ProfileName": f"Persona {i % people}",
-                "MessageType": "text", "SmsSid": sid, "WaId": sender[10:], "SmsStatus": "received",
-                "Body": TEXTS[i % len(TEXTS)], "To": OUR_NUMBER, "NumSegments": "1",
-                "ReferralNumMedia": "0", "MessageSid": sid, "AccountSid": ACCOUNT_SID,
-                "From": sender, "ApiVersion": "2010-04-01"}
+        form = {
+            "SmsMessageSid": sid,
+            "NumMedia": "0",
+            "ProfileName": f"Persona {i % people}",
+            "MessageType": "text",
+            "SmsSid": sid,
+            "WaId": sender[10:],
+            "SmsStatus": "received",
+            "Body": TEXTS[i % len(TEXTS)],
+            "To": OUR_NUMBER,
+            "NumSegments": "1",
+            "ReferralNumMedia": "0",
+            "MessageSid": sid,
+            "AccountSid": ACCOUNT_SID,
+            "From": sender,
+            "ApiVersion": "2010-04-01",
+        }
         out.append((urllib.parse.urlencode(form).encode(), validator.compute_signature(url, form)))
     return out
 
 
-def client_process(port: int, jobs: list[tuple[bytes, str]], threads: int,
-                   results: Any) -> None:
+def client_process(port: int, jobs: list[tuple[bytes, str]], threads: int, results: Any) -> None:
     """Send the jobs over `threads` keep-alive connections; report (latencies, errors, elapsed)."""
     lock = threading.Lock()
     queue = list(reversed(jobs))
@@ -238,9 +272,15 @@ def client_process(port: int, jobs: list[tuple[bytes, str]], threads: int,
                 body, signature = queue.pop()
             started = time.perf_counter()
             try:
-                conn.request("POST", PATH, body=body, headers={
-                    "X-Twilio-Signature": signature,
-                    "Content-Type": "application/x-www-form-urlencoded"})
+                conn.request(
+                    "POST",
+                    PATH,
+                    body=body,
+                    headers={
+                        "X-Twilio-Signature": signature,
+                        "Content-Type": "application/x-www-form-urlencoded",
+                    },
+                )
                 response = conn.getresponse()
                 response.read()
                 ok = response.status == 200
@@ -262,15 +302,19 @@ def client_process(port: int, jobs: list[tuple[bytes, str]], threads: int,
     results.put((latencies, errors[0]))
 
 
-def hammer(port: int, jobs: list[tuple[bytes, str]], concurrency: int,
-           processes: int = 2) -> dict[str, float]:
+def hammer(
+    port: int, jobs: list[tuple[bytes, str]], concurrency: int, processes: int = 2
+) -> dict[str, float]:
     """Throughput and latency of `jobs` sent over `concurrency` connections."""
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
     shares = [jobs[i::processes] for i in range(processes)]
-    procs = [ctx.Process(target=client_process,
-                         args=(port, share, max(1, concurrency // processes), results))
-             for share in shares]
+    procs = [
+        ctx.Process(
+            target=client_process, args=(port, share, max(1, concurrency // processes), results)
+        )
+        for share in shares
+    ]
     started = time.perf_counter()
     for p in procs:
         p.start()
@@ -279,9 +323,14 @@ def hammer(port: int, jobs: list[tuple[bytes, str]], concurrency: int,
     for p in procs:
         p.join(60)
     latencies = sorted(x for lat, _ in collected for x in lat)
-    return {"n": len(latencies), "rps": len(latencies) / elapsed,
-            "p50": pct(latencies, 50) * 1000, "p95": pct(latencies, 95) * 1000,
-            "p99": pct(latencies, 99) * 1000, "errors": sum(e for _, e in collected)}
+    return {
+        "n": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p50": pct(latencies, 50) * 1000,
+        "p95": pct(latencies, 95) * 1000,
+        "p99": pct(latencies, 99) * 1000,
+        "errors": sum(e for _, e in collected),
+    }
 
 
 def pct(values: list[float], p: float) -> float:
@@ -291,8 +340,9 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
-def reply_delay(port: int, twilio: FakeTwilio, count: int, rate: float, first: int,
-                prefix: str) -> dict[str, float]:
+def reply_delay(
+    port: int, twilio: FakeTwilio, count: int, rate: float, first: int, prefix: str
+) -> dict[str, float]:
     """Webhook sent → the reply's create request reaches Twilio, one new person per message."""
     jobs = signed_requests(port, count, first, people=10**6, prefix=prefix)
     senders = [urllib.parse.parse_qs(body.decode())["From"][0] for body, _ in jobs]
@@ -301,9 +351,15 @@ def reply_delay(port: int, twilio: FakeTwilio, count: int, rate: float, first: i
     for (body, signature), sender in zip(jobs, senders, strict=True):
         tick = time.monotonic()
         sent_at[sender] = tick
-        conn.request("POST", PATH, body=body, headers={
-            "X-Twilio-Signature": signature,
-            "Content-Type": "application/x-www-form-urlencoded"})
+        conn.request(
+            "POST",
+            PATH,
+            body=body,
+            headers={
+                "X-Twilio-Signature": signature,
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
         conn.getresponse().read()
         time.sleep(max(0.0, 1 / rate - (time.monotonic() - tick)))
     conn.close()
@@ -319,12 +375,17 @@ def reply_delay(port: int, twilio: FakeTwilio, count: int, rate: float, first: i
         if to in sent_at and to not in first_reply:
             first_reply[to] = request.at
     delays = sorted(first_reply[s] - sent_at[s] for s in senders if s in first_reply)
-    return {"n": len(delays), "missing": count - len(delays),
-            "p50": pct(delays, 50) * 1000, "p95": pct(delays, 95) * 1000,
-            "max": (max(delays) if delays else float("nan")) * 1000}
+    return {
+        "n": len(delays),
+        "missing": count - len(delays),
+        "p50": pct(delays, 50) * 1000,
+        "p95": pct(delays, 95) * 1000,
+        "max": (max(delays) if delays else float("nan")) * 1000,
+    }
 
 
 # -- the run ---------------------------------------------------------------------------------
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -332,12 +393,17 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--paced", type=int, default=150, help="messages in each delay run")
     parser.add_argument("--rate", type=float, default=15.0, help="messages per second (delay)")
-    parser.add_argument("--database-url", default="",
-                        help="a PostgreSQL test database, emptied first (default: a fresh SQLite "
-                             "file)")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="a PostgreSQL test database, emptied first (default: a fresh SQLite file)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the logs and the database")
-    parser.add_argument("--smoke", action="store_true",
-                        help="a handful of requests, to check the benchmark still runs")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a handful of requests, to check the benchmark still runs",
+    )
     parser.add_argument("--serve-floor", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--serve-durable-floor", nargs=2, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -357,32 +423,38 @@ def main() -> None:
     if args.database_url:
         name = args.database_url.rsplit("/", 1)[-1]
         if "test" not in name and "bench" not in name:
-            raise SystemExit("--database-url: the database is emptied first, so its name must "
-                             "contain 'test' or 'bench'")
+            raise SystemExit(
+                "--database-url: the database is emptied first, so its name must "
+                "contain 'test' or 'bench'"
+            )
         reset_database(args.database_url)
     twilio = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)
     procs = Processes(work)
     sos_bot = [sys.executable, "-m", "bot.cli"]
     try:
         floor_port, durable_port, our_port = free_port(), free_port(), free_port()
-        floor_server = procs.start("floor", [sys.executable, __file__, "--serve-floor",
-                                             str(floor_port)], dict(os.environ))
-        durable_server = procs.start("durable-floor", [
-            sys.executable, __file__, "--serve-durable-floor", str(durable_port),
-            database_url], dict(os.environ))
-        ours = procs.start("sos-bot-run", [*sos_bot, "run"],
-                           sos_env(database_url, our_port, twilio.base_url))
+        floor_server = procs.start(
+            "floor", [sys.executable, __file__, "--serve-floor", str(floor_port)], dict(os.environ)
+        )
+        durable_server = procs.start(
+            "durable-floor",
+            [sys.executable, __file__, "--serve-durable-floor", str(durable_port), database_url],
+            dict(os.environ),
+        )
+        ours = procs.start(
+            "sos-bot-run", [*sos_bot, "run"], sos_env(database_url, our_port, twilio.base_url)
+        )
         wait_for_http(f"http://127.0.0.1:{floor_port}/", floor_server, work / "floor.log")
-        wait_for_http(f"http://127.0.0.1:{durable_port}/", durable_server,
-                      work / "durable-floor.log")
+        wait_for_http(
+            f"http://127.0.0.1:{durable_port}/", durable_server, work / "durable-floor.log"
+        )
         wait_for_http(f"http://127.0.0.1:{our_port}/healthz", ours, work / "sos-bot-run.log")
 
         n = args.requests
         for port in (floor_port, durable_port, our_port) if warm_up else ():  # warm up
             hammer(port, signed_requests(port, warm_up, 10**7, 300), args.concurrency)
         floor = hammer(floor_port, signed_requests(floor_port, n, 0, 300), args.concurrency)
-        durable = hammer(durable_port, signed_requests(durable_port, n, 0, 300),
-                         args.concurrency)
+        durable = hammer(durable_port, signed_requests(durable_port, n, 0, 300), args.concurrency)
         procs.stop(floor_server)
         procs.stop(durable_server)
         ours_load = hammer(our_port, signed_requests(our_port, n, 0, 300), args.concurrency)
@@ -397,16 +469,24 @@ def main() -> None:
         procs.start("sos-bot-worker", [*sos_bot, "worker"], split_env)
         scale: dict[int, dict[str, float]] = {}
         for processes in (2, 1):  # gunicorn (gthread), the command's default threads
-            web = procs.start(f"sos-bot-web-{processes}",
-                              [*sos_bot, "web", "--workers", str(processes)], split_env)
-            wait_for_http(f"http://127.0.0.1:{web_port}/healthz", web,
-                          work / f"sos-bot-web-{processes}.log")
+            web = procs.start(
+                f"sos-bot-web-{processes}",
+                [*sos_bot, "web", "--workers", str(processes)],
+                split_env,
+            )
+            wait_for_http(
+                f"http://127.0.0.1:{web_port}/healthz", web, work / f"sos-bot-web-{processes}.log"
+            )
             drain(database_url, 300)  # each phase alone: no replies of the one before
             if processes == 2:
-                delay_split = reply_delay(web_port, twilio, args.paced, args.rate, 3 * 10**7,
-                                          "+39335")
-            scale[processes] = hammer(web_port, signed_requests(
-                web_port, n, (4 + processes) * 10**7, 300), args.concurrency)
+                delay_split = reply_delay(
+                    web_port, twilio, args.paced, args.rate, 3 * 10**7, "+39335"
+                )
+            scale[processes] = hammer(
+                web_port,
+                signed_requests(web_port, n, (4 + processes) * 10**7, 300),
+                args.concurrency,
+            )
             procs.stop(web)
     finally:
         procs.stop_all()
@@ -414,61 +494,109 @@ def main() -> None:
     cost = breakdown(database_url, breakdown_count)
 
     backend = database_url.split(":", 1)[0]
-    print(f"\nWhatsApp webhook on loopback — {n} signed webhooks, {args.concurrency} keep-alive "
-          f"connections, werkzeug threaded server, {backend}, {os.cpu_count()} CPUs\n")
+    print(
+        f"\nWhatsApp webhook on loopback — {n} signed webhooks, {args.concurrency} keep-alive "
+        f"connections, werkzeug threaded server, {backend}, {os.cpu_count()} CPUs\n"
+    )
     print(f"{'endpoint':<44}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
     print("-" * 87)
-    for name, r in (("floor: bare Flask, empty TwiML", floor),
-                    ("durable floor: signature + raw row committed", durable),
-                    ("ours: POST /twilio/whatsapp (sos-bot run)", ours_load),
-                    ("ours: sos-bot web, 1 gunicorn process", scale[1]),
-                    ("ours: sos-bot web, 2 gunicorn processes", scale[2])):
-        print(f"{name:<44}{r['rps']:>8.0f}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['p99']:>9.1f}"
-              f"{r['errors']:>8.0f}")
+    for name, r in (
+        ("floor: bare Flask, empty TwiML", floor),
+        ("durable floor: signature + raw row committed", durable),
+        ("ours: POST /twilio/whatsapp (sos-bot run)", ours_load),
+        ("ours: sos-bot web, 1 gunicorn process", scale[1]),
+        ("ours: sos-bot web, 2 gunicorn processes", scale[2]),
+    ):
+        print(
+            f"{name:<44}{r['rps']:>8.0f}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['p99']:>9.1f}"
+            f"{r['errors']:>8.0f}"
+        )
     vs_durable = ours_load["rps"] / durable["rps"]
     throughput_met = vs_durable >= TARGET_VS_DURABLE
-    print(f"\nours / durable floor throughput: {vs_durable:.2f}  (target >= "
-          f"{TARGET_VS_DURABLE:.2f}: {'met' if throughput_met else 'NOT met'}); inbound messages "
-          f"stored: {stored} of {n + warm_up}")
-    print(f"ours / floor: {ours_load['rps'] / floor['rps']:.2f}; durable floor / floor: "
-          f"{durable['rps'] / floor['rps']:.2f}")
-    print(f"\n{'inbound → reply at Twilio (' + str(args.rate) + '/s)':<44}{'n':>6}{'p50 ms':>9}"
-          f"{'p95 ms':>9}{'max ms':>9}{'lost':>6}")
+    print(
+        f"\nours / durable floor throughput: {vs_durable:.2f}  (target >= "
+        f"{TARGET_VS_DURABLE:.2f}: {'met' if throughput_met else 'NOT met'}); inbound messages "
+        f"stored: {stored} of {n + warm_up}"
+    )
+    print(
+        f"ours / floor: {ours_load['rps'] / floor['rps']:.2f}; durable floor / floor: "
+        f"{durable['rps'] / floor['rps']:.2f}"
+    )
+    print(
+        f"\n{'inbound → reply at Twilio (' + str(args.rate) + '/s)':<44}{'n':>6}{'p50 ms':>9}"
+        f"{'p95 ms':>9}{'max ms':>9}{'lost':>6}"
+    )
     print("-" * 83)
     push = backend.startswith("postgresql")
-    split_name = ("sos-bot web + sos-bot worker (LISTEN/NOTIFY)" if push
-                  else "sos-bot web + sos-bot worker (0.25 s poll)")
-    for name, r in (("sos-bot run (worker woken in-process)", delay_run),
-                    (split_name, delay_split)):
-        print(f"{name:<44}{r['n']:>6.0f}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['max']:>9.1f}"
-              f"{r['missing']:>6.0f}")
-    print(f"\nwhere a webhook's time goes (in-process, one at a time, no HTTP): signature check "
-          f"+ parsing {cost['adapter']:.2f} ms; bot.inbox.receive (store, triage, queue) "
-          f"median {cost['receive']:.2f} ms, {cost['statements']:.0f} statements per message "
-          f"(at most {cost['most']}; BEGIN and COMMIT not counted)")
+    split_name = (
+        "sos-bot web + sos-bot worker (LISTEN/NOTIFY)"
+        if push
+        else "sos-bot web + sos-bot worker (0.25 s poll)"
+    )
+    for name, r in (
+        ("sos-bot run (worker woken in-process)", delay_run),
+        (split_name, delay_split),
+    ):
+        print(
+            f"{name:<44}{r['n']:>6.0f}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['max']:>9.1f}"
+            f"{r['missing']:>6.0f}"
+        )
+    print(
+        f"\nwhere a webhook's time goes (in-process, one at a time, no HTTP): signature check "
+        f"+ parsing {cost['adapter']:.2f} ms; bot.inbox.receive (store, triage, queue) "
+        f"median {cost['receive']:.2f} ms, {cost['statements']:.0f} statements per message "
+        f"(at most {cost['most']}; BEGIN and COMMIT not counted)"
+    )
     receive_target = TARGET_RECEIVE_MS[backend.split("+")[0]]
-    record(__file__, f"inbox.receive in-process, median ({backend.split('+')[0]})",
-           f"{cost['receive']:.2f} ms", f"<= {receive_target} ms",
-           cost["receive"] <= receive_target)
-    record(__file__, "statements per message in inbox.receive", f"{cost['statements']:.0f}",
-           f"<= {TARGET_STATEMENTS}", cost["statements"] <= TARGET_STATEMENTS)
-    record(__file__, "webhook throughput, 2 vs 1 gunicorn process",
-           f"{scale[2]['rps']:.0f} / {scale[1]['rps']:.0f} req/s", "-", None)
+    record(
+        __file__,
+        f"inbox.receive in-process, median ({backend.split('+')[0]})",
+        f"{cost['receive']:.2f} ms",
+        f"<= {receive_target} ms",
+        cost["receive"] <= receive_target,
+    )
+    record(
+        __file__,
+        "statements per message in inbox.receive",
+        f"{cost['statements']:.0f}",
+        f"<= {TARGET_STATEMENTS}",
+        cost["statements"] <= TARGET_STATEMENTS,
+    )
+    record(
+        __file__,
+        "webhook throughput, 2 vs 1 gunicorn process",
+        f"{scale[2]['rps']:.0f} / {scale[1]['rps']:.0f} req/s",
+        "-",
+        None,
+    )
     if push:
-        record(__file__, "reply delay p95, sos-bot web + worker (LISTEN/NOTIFY)",
-               f"{delay_split['p95']:.0f} ms", f"< {TARGET_PUSH_MS:.0f} ms",
-               delay_split["p95"] < TARGET_PUSH_MS and not delay_split["missing"])
+        record(
+            __file__,
+            "reply delay p95, sos-bot web + worker (LISTEN/NOTIFY)",
+            f"{delay_split['p95']:.0f} ms",
+            f"< {TARGET_PUSH_MS:.0f} ms",
+            delay_split["p95"] < TARGET_PUSH_MS and not delay_split["missing"],
+        )
     worst = max(delay_run["p95"], delay_split["p95"])
     lost = delay_run["missing"] + delay_split["missing"]
     delay_met = worst < TARGET_DELAY_MS and not lost
-    print(f"\nreply delay p95 target < {TARGET_DELAY_MS:.0f} ms: "
-          f"{'met' if delay_met else 'NOT met'}")
-    record(__file__, "WhatsApp reply delay, p95 (worst of run and web+worker)",
-           f"{worst:.0f} ms" + (f", {lost:.0f} lost" if lost else ""),
-           f"< {TARGET_DELAY_MS:.0f} ms", delay_met)
-    record(__file__, "webhook throughput / durable floor",
-           f"{vs_durable:.2f}x ({ours_load['rps']:.0f} / {durable['rps']:.0f} req/s)",
-           f">= {TARGET_VS_DURABLE}x", throughput_met)
+    print(
+        f"\nreply delay p95 target < {TARGET_DELAY_MS:.0f} ms: {'met' if delay_met else 'NOT met'}"
+    )
+    record(
+        __file__,
+        "WhatsApp reply delay, p95 (worst of run and web+worker)",
+        f"{worst:.0f} ms" + (f", {lost:.0f} lost" if lost else ""),
+        f"< {TARGET_DELAY_MS:.0f} ms",
+        delay_met,
+    )
+    record(
+        __file__,
+        "webhook throughput / durable floor",
+        f"{vs_durable:.2f}x ({ours_load['rps']:.0f} / {durable['rps']:.0f} req/s)",
+        f">= {TARGET_VS_DURABLE}x",
+        throughput_met,
+    )
     if args.keep:
         print(f"\nlogs and database kept in {work}")
     else:
@@ -495,9 +623,16 @@ def breakdown(database_url: str, count: int = 300) -> dict[str, float]:
     parsed = []
     started = time.perf_counter()
     for body, sig in jobs:
-        with app.test_request_context(PATH, method="POST", data=body, headers={
-                "X-Twilio-Signature": sig, "Content-Type": "application/x-www-form-urlencoded",
-                "Host": f"127.0.0.1:{port}"}):
+        with app.test_request_context(
+            PATH,
+            method="POST",
+            data=body,
+            headers={
+                "X-Twilio-Signature": sig,
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Host": f"127.0.0.1:{port}",
+            },
+        ):
             from flask import request
 
             assert signature.is_signed(request, AUTH_TOKEN, settings.server.public_url)
@@ -520,8 +655,12 @@ def breakdown(database_url: str, count: int = 300) -> dict[str, float]:
         each.append(time.perf_counter() - started)
         counts.append(len(statements))
     rt.db.dispose()
-    return {"adapter": adapter * 1000, "receive": statistics.median(each) * 1000,
-            "statements": statistics.median(counts), "most": max(counts)}
+    return {
+        "adapter": adapter * 1000,
+        "receive": statistics.median(each) * 1000,
+        "statements": statistics.median(counts),
+        "most": max(counts),
+    }
 
 
 def reset_database(url: str) -> None:
@@ -559,9 +698,12 @@ def drain(url: str, timeout: float) -> None:
     try:
         while time.monotonic() < deadline:
             with engine.connect() as conn:
-                pending = conn.execute(text(
-                    "SELECT count(*) FROM message WHERE direction = 'out' "
-                    "AND status IN ('queued', 'sending')")).scalar()
+                pending = conn.execute(
+                    text(
+                        "SELECT count(*) FROM message WHERE direction = 'out' "
+                        "AND status IN ('queued', 'sending')"
+                    )
+                ).scalar()
             if not pending:
                 return
             time.sleep(0.2)

@@ -15,8 +15,17 @@ import subprocess
 import sys
 import time
 
-TOPICS = {"famiglia": 412, "scuola": 388, "ansia": 301, "solitudine": 260, "relazioni": 197,
-          "bullismo": 120, "sostanze": 64, "soldi": 41, "altro": 95}
+TOPICS = {
+    "famiglia": 412,
+    "scuola": 388,
+    "ansia": 301,
+    "solitudine": 260,
+    "relazioni": 197,
+    "bullismo": 120,
+    "sostanze": 64,
+    "soldi": 41,
+    "altro": 95,
+}
 DAYS = ["lun", "mar", "mer", "gio", "ven", "sab", "dom"]
 HEAT = [[(d * 7 + h * 13) % 40 for h in range(24)] for d in range(7)]
 
@@ -84,11 +93,14 @@ print(json.dumps(out))
 
 
 def main() -> None:
-    print(f"{'library':20} {'import':>8} {'bar 1st':>8} {'bar':>7} {'bar svg':>8} "
-          f"{'heat 1st':>9} {'heat':>7} {'heat svg':>9} {'peak RSS':>9}")
+    print(
+        f"{'library':20} {'import':>8} {'bar 1st':>8} {'bar':>7} {'bar svg':>8} "
+        f"{'heat 1st':>9} {'heat':>7} {'heat svg':>9} {'peak RSS':>9}"
+    )
     for name, (imports, bar, heat) in CANDIDATES.items():
-        code = PROBE.format(topics=TOPICS, days=DAYS, heat=HEAT, imports=imports, bar=bar,
-                            heat_code=heat)
+        code = PROBE.format(
+            topics=TOPICS, days=DAYS, heat=HEAT, imports=imports, bar=bar, heat_code=heat
+        )
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         if done.returncode:
@@ -96,10 +108,12 @@ def main() -> None:
             continue
         r = json.loads(done.stdout)
         b, h = r["bar"], r["heat"]
-        print(f"{name:20} {r['import_ms']:6.0f}ms {b['first_ms']:6.0f}ms {b['warm_ms']:5.1f}ms "
-              f"{b['svg_bytes'] / 1024:6.1f}kB {h['first_ms']:7.0f}ms {h['warm_ms']:5.1f}ms "
-              f"{h['svg_bytes'] / 1024:7.1f}kB {r['peak_rss_mb']:7.0f}MB"
-              f"   ({time.perf_counter() - started:.1f}s)")
+        print(
+            f"{name:20} {r['import_ms']:6.0f}ms {b['first_ms']:6.0f}ms {b['warm_ms']:5.1f}ms "
+            f"{b['svg_bytes'] / 1024:6.1f}kB {h['first_ms']:7.0f}ms {h['warm_ms']:5.1f}ms "
+            f"{h['svg_bytes'] / 1024:7.1f}kB {r['peak_rss_mb']:7.0f}MB"
+            f"   ({time.perf_counter() - started:.1f}s)"
+        )
 
 
 if __name__ == "__main__":

@@ -57,8 +57,10 @@ def verdict(met: bool | None) -> str:
 def render(rows: Sequence[Sequence[str]]) -> str:
     """A plain text table: the first row is the header, a rule of dashes below it."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-             for row in rows]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -67,8 +69,11 @@ def table(headlines: Sequence[Headline], ran: Sequence[str] = ()) -> str:
     rows = [("benchmark", "measure", "figure", "target", "verdict")]
     rows += [(h.benchmark, h.measure, h.figure, h.target, verdict(h.met)) for h in headlines]
     recorded = {h.benchmark for h in headlines}
-    rows += [(Path(name).name, "-", "no figure", "-", "did not finish")
-             for name in ran if Path(name).name not in recorded]
+    rows += [
+        (Path(name).name, "-", "no figure", "-", "did not finish")
+        for name in ran
+        if Path(name).name not in recorded
+    ]
     return render(rows)
 
 

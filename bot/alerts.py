@@ -39,7 +39,6 @@ _UNANSWERED_CRISES = select(Conversation.id).where(
 )
 
 
-
 def rota(operator: Operator, timezone: str) -> OpeningHours | None:
     """The coordinator's on-call week (None if not set or unreadable)."""
     if not operator.rota.strip():
@@ -91,8 +90,9 @@ def link(rt: Runtime, alert_id: str) -> str:
     return f"{base}/alerts/{alert_id}"
 
 
-def text(rt: Runtime, alert: Alert, pseudonym: str, waited: timedelta,
-         requester: str | None) -> str:
+def text(
+    rt: Runtime, alert: Alert, pseudonym: str, waited: timedelta, requester: str | None
+) -> str:
     """What the coordinator's phone shows: no message text, no number or address."""
     minutes = max(0, int(waited.total_seconds() // 60))
     name = rt.settings.service.name
@@ -105,9 +105,17 @@ def text(rt: Runtime, alert: Alert, pseudonym: str, waited: timedelta,
     return f"{head}\nPersona: {pseudonym} · {category}\nApri: {link(rt, alert.id)}"
 
 
-def raise_alert(rt: Runtime, session: Session, conversation: Conversation, *, kind: str,
-                level: int, episode_at: datetime, now: datetime,
-                requested_by: Operator | None = None) -> Alert | None:
+def raise_alert(
+    rt: Runtime,
+    session: Session,
+    conversation: Conversation,
+    *,
+    kind: str,
+    level: int,
+    episode_at: datetime,
+    now: datetime,
+    requested_by: Operator | None = None,
+) -> Alert | None:
     """Record an alert and queue it for whoever it calls (None: nobody to call now).
 
     A support request reaches by phone or e-mail only the coordinators with no dashboard open;
@@ -116,31 +124,61 @@ def raise_alert(rt: Runtime, session: Session, conversation: Conversation, *, ki
     people = recipients(session, rt, now, level=level)
     if not people:
         return None
-    alert = Alert(conversation_id=conversation.id, kind=kind, level=level, episode_at=episode_at,
-                  created_at=now, requested_by=requested_by.id if requested_by else None,
-                  category=conversation.escalation_reason or "")
+    alert = Alert(
+        conversation_id=conversation.id,
+        kind=kind,
+        level=level,
+        episode_at=episode_at,
+        created_at=now,
+        requested_by=requested_by.id if requested_by else None,
+        category=conversation.escalation_reason or "",
+    )
     contact = session.get(Contact, conversation.contact_id) if conversation.contact_id else None
     pseudonym = contact.pseudonym if contact else "anonimo"
     requester = (requested_by.display_name or requested_by.username) if requested_by else None
     body = text(rt, alert, pseudonym, now - episode_at, requester)
-    outside = [p for p in people
-               if kind != SUPPORT or not presence.on_dashboard(p, rt.settings, now)]
+    outside = [
+        p for p in people if kind != SUPPORT or not presence.on_dashboard(p, rt.settings, now)
+    ]
     for person in outside:
         for channel, address in addresses(person):
-            session.add(Message(
-                id=new_id(), conversation_id=conversation.id, channel=channel, direction="out",
-                author="system", operator_id=person.id, body=body, kind=KIND, status="queued",
-                next_attempt_at=now, created_at=now, meta={"alert": alert.id, "to": address}))
+            session.add(
+                Message(
+                    id=new_id(),
+                    conversation_id=conversation.id,
+                    channel=channel,
+                    direction="out",
+                    author="system",
+                    operator_id=person.id,
+                    body=body,
+                    kind=KIND,
+                    status="queued",
+                    next_attempt_at=now,
+                    created_at=now,
+                    meta={"alert": alert.id, "to": address},
+                )
+            )
     alert.notified = [p.id for p in outside if addresses(p)]
     session.add(alert)
-    audit.record(session, "alert_sent", conversation_id=conversation.id, alert=alert.id,
-                 kind=kind, level=level, called=[p.id for p in people],
-                 notified=alert.notified)
-    activity.publish(session, "alert" if kind == UNANSWERED else SUPPORT, conversation.id,
-                     conversation.priority)
+    audit.record(
+        session,
+        "alert_sent",
+        conversation_id=conversation.id,
+        alert=alert.id,
+        kind=kind,
+        level=level,
+        called=[p.id for p in people],
+        notified=alert.notified,
+    )
+    activity.publish(
+        session, "alert" if kind == UNANSWERED else SUPPORT, conversation.id, conversation.priority
+    )
     if not alert.notified:
-        log.warning("alert %s: no coordinator called has an alert phone or e-mail (or all have "
-                    "the dashboard open)", alert.id)
+        log.warning(
+            "alert %s: no coordinator called has an alert phone or e-mail (or all have "
+            "the dashboard open)",
+            alert.id,
+        )
     return alert
 
 
@@ -162,46 +200,91 @@ def check(rt: Runtime, now: datetime | None = None) -> int:
     raised = 0
     for conversation_id in ids:
         with write_session(rt.db) as session:
-            conversation = session.exec(select(Conversation).where(
-                Conversation.id == conversation_id).with_for_update()).first()
-            if conversation is None or conversation.crisis_at is None \
-                    or conversation.crisis_reply_at is not None \
-                    or conversation.status not in ACTIVE:
+            conversation = session.exec(
+                select(Conversation).where(Conversation.id == conversation_id).with_for_update()
+            ).first()
+            if (
+                conversation is None
+                or conversation.crisis_at is None
+                or conversation.crisis_reply_at is not None
+                or conversation.status not in ACTIVE
+            ):
                 continue  # answered, closed or handed back meanwhile
             episode = conversation.crisis_at
             level = due_level(now - episode, after, again)
             if level == 0:
                 continue
-            sent = session.exec(select(func.max(Alert.level)).where(  # crisis_at is set once
-                Alert.conversation_id == conversation.id, Alert.kind == UNANSWERED)).one()
+            sent = session.exec(
+                select(func.max(Alert.level)).where(  # crisis_at is set once
+                    Alert.conversation_id == conversation.id, Alert.kind == UNANSWERED
+                )
+            ).one()
             if sent is not None and sent >= level:
                 continue
-            if raise_alert(rt, session, conversation, kind=UNANSWERED, level=level,
-                           episode_at=episode, now=now) is not None:
+            if (
+                raise_alert(
+                    rt,
+                    session,
+                    conversation,
+                    kind=UNANSWERED,
+                    level=level,
+                    episode_at=episode,
+                    now=now,
+                )
+                is not None
+            ):
                 raised += 1
     if raised:
         rt.wake_outbox()
     return raised
 
 
-def request_support(rt: Runtime, session: Session, conversation: Conversation,
-                    listener: Operator, now: datetime) -> Alert:
+def request_support(
+    rt: Runtime, session: Session, conversation: Conversation, listener: Operator, now: datetime
+) -> Alert:
     """A listener asks for a coordinator's support: the dashboards ring, absent ones are called.
 
     Nobody on call outside the opening hours: the request still reaches open dashboards.
     """
-    alert = raise_alert(rt, session, conversation, kind=SUPPORT, level=1, episode_at=now,
-                        now=now, requested_by=listener)
+    alert = raise_alert(
+        rt,
+        session,
+        conversation,
+        kind=SUPPORT,
+        level=1,
+        episode_at=now,
+        now=now,
+        requested_by=listener,
+    )
     if alert is None:  # nobody to call: the open dashboards still hear it
-        alert = Alert(conversation_id=conversation.id, kind=SUPPORT, level=1, episode_at=now,
-                      created_at=now, requested_by=listener.id,
-                      category=conversation.escalation_reason or "")
+        alert = Alert(
+            conversation_id=conversation.id,
+            kind=SUPPORT,
+            level=1,
+            episode_at=now,
+            created_at=now,
+            requested_by=listener.id,
+            category=conversation.escalation_reason or "",
+        )
         session.add(alert)
-        audit.record(session, "alert_sent", conversation_id=conversation.id, alert=alert.id,
-                     kind=SUPPORT, level=1, called=[], notified=[])
+        audit.record(
+            session,
+            "alert_sent",
+            conversation_id=conversation.id,
+            alert=alert.id,
+            kind=SUPPORT,
+            level=1,
+            called=[],
+            notified=[],
+        )
         activity.publish(session, SUPPORT, conversation.id, conversation.priority)
-    audit.record(session, "support_requested", operator_id=listener.id,
-                 conversation_id=conversation.id, alert=alert.id)
+    audit.record(
+        session,
+        "support_requested",
+        operator_id=listener.id,
+        conversation_id=conversation.id,
+        alert=alert.id,
+    )
     return alert
 
 
@@ -212,9 +295,15 @@ def acknowledge(session: Session, alert: Alert, operator: Operator, now: datetim
     alert.acknowledged_at = now
     alert.acknowledged_by = operator.id
     session.add(alert)
-    audit.record(session, "alert_acknowledged", operator_id=operator.id,
-                 conversation_id=alert.conversation_id, alert=alert.id, kind=alert.kind,
-                 level=alert.level)
+    audit.record(
+        session,
+        "alert_acknowledged",
+        operator_id=operator.id,
+        conversation_id=alert.conversation_id,
+        alert=alert.id,
+        kind=alert.kind,
+        level=alert.level,
+    )
     activity.publish(session, "acknowledged", alert.conversation_id)
     return True
 
@@ -226,8 +315,10 @@ def addressee(message: Message) -> tuple[Contact, Conversation]:
     here, so Twilio decides (SMS has no window; docs/dashboard.md says which to choose).
     """
     address = str(message.meta.get("to") or "")
-    contact = Contact(channel=message.channel, address=address, pseudonym="",
-                      last_inbound_at=utcnow())
-    conversation = Conversation(id=message.conversation_id, channel=message.channel,
-                                channel_data={})
+    contact = Contact(
+        channel=message.channel, address=address, pseudonym="", last_inbound_at=utcnow()
+    )
+    conversation = Conversation(
+        id=message.conversation_id, channel=message.channel, channel_data={}
+    )
     return contact, conversation

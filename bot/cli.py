@@ -28,15 +28,22 @@ def _setup_logging(verbose: bool = False) -> None:
 
 
 @click.group()
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-              help="Configuration file (default: $SOS_CONFIG, else built-in defaults).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Configuration file (default: $SOS_CONFIG, else built-in defaults).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """S.O.S. Amico Giovani: the listening line's bot, dashboard and worker."""
     _setup_logging(verbose)
-    ctx.obj = {"config_path": config_path,
-               "settings": functools.partial(_load_settings, config_path)}
+    ctx.obj = {
+        "config_path": config_path,
+        "settings": functools.partial(_load_settings, config_path),
+    }
 
 
 def _load_settings(config_path: str | None) -> config.Settings:
@@ -78,8 +85,7 @@ def _upgrade(s: config.Settings) -> None:
     topics, zones = _vocabulary(s)
     engine = db.make_engine(s.database.url)
     try:
-        directory.first_import(engine, _pack_dir(s) / "services.toml", topics=topics,
-                               zones=zones)
+        directory.first_import(engine, _pack_dir(s) / "services.toml", topics=topics, zones=zones)
     except PackError as exc:
         raise click.ClickException(f"services: {exc}") from exc
     finally:
@@ -136,8 +142,10 @@ def flows_check(ctx: click.Context, path: str | None) -> None:
     for node in pack.nodes.values():
         unknown = [t for t in node.services if t not in topics]
         if unknown:
-            raise click.ClickException(f"flow.toml: node {node.id!r}: {unknown[0]!r} is not a "
-                                       f"closing topic (known: {', '.join(topics)})")
+            raise click.ClickException(
+                f"flow.toml: node {node.id!r}: {unknown[0]!r} is not a "
+                f"closing topic (known: {', '.join(topics)})"
+            )
     click.echo(f"ok: {pack.summary()}" if hasattr(pack, "summary") else "ok")
 
 
@@ -155,8 +163,11 @@ class _TextOrCommand(click.Group):
 
 
 @cli.group("triage", cls=_TextOrCommand, invoke_without_command=True)
-@click.option("--evaluate", is_flag=True,
-              help="Measure labelled splits: sos-bot triage --evaluate FILE [FILE...]")
+@click.option(
+    "--evaluate",
+    is_flag=True,
+    help="Measure labelled splits: sos-bot triage --evaluate FILE [FILE...]",
+)
 @click.option("--errors", is_flag=True, help="With --evaluate: list every wrong answer.")
 @click.pass_context
 def triage_cmd(ctx: click.Context, evaluate: bool, errors: bool) -> None:
@@ -205,8 +216,13 @@ def triage_corrections(ctx: click.Context, as_csv: bool) -> None:
 
 
 @cli.command("demo-data")
-@click.option("--conversations", default=5000, show_default=True, type=click.IntRange(1),
-              help="How many synthetic conversations, over the last twelve months.")
+@click.option(
+    "--conversations",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="How many synthetic conversations, over the last twelve months.",
+)
 @click.option("--seed", default=7, show_default=True, help="The same seed, the same history.")
 @click.pass_context
 def demo_data(ctx: click.Context, conversations: int, seed: int) -> None:
@@ -218,23 +234,38 @@ def demo_data(ctx: click.Context, conversations: int, seed: int) -> None:
     services = [(s.id, s.name) for s in rt.pack.services.values()]
     try:
         with db.write_session(rt.db) as session:
-            added = demo.fill(session, conversations=conversations, now=utcnow(), hours=rt.hours,
-                              retention_days=rt.settings.privacy.retention_days,
-                              services=services, seed=seed)
+            added = demo.fill(
+                session,
+                conversations=conversations,
+                now=utcnow(),
+                hours=rt.hours,
+                retention_days=rt.settings.privacy.retention_days,
+                services=services,
+                seed=seed,
+            )
     except demo.DemoError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"added {added.conversations} demo conversations ({added.contacts} contacts, "
-               f"{added.referrals} referrals, {added.feedback} feedback answers, "
-               f"{added.corrections} triage corrections)")
+    click.echo(
+        f"added {added.conversations} demo conversations ({added.contacts} contacts, "
+        f"{added.referrals} referrals, {added.feedback} feedback answers, "
+        f"{added.corrections} triage corrections)"
+    )
 
 
 @cli.command("report")
-@click.option("--month", default=None, help="The month, e.g. 2026-11 (default: the last full "
-                                            "month).")
-@click.option("--format", "fmt", type=click.Choice(["html", "csv"]), default="html",
-              show_default=True)
-@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
-              help="html: the file to write; csv: the folder (one file per table).")
+@click.option(
+    "--month", default=None, help="The month, e.g. 2026-11 (default: the last full month)."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["html", "csv"]), default="html", show_default=True
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="html: the file to write; csv: the folder (one file per table).",
+)
 @click.pass_context
 def report(ctx: click.Context, month: str | None, fmt: str, out: Path) -> None:
     """The monthly bulletin for the network: no names, counts under 5 hidden."""
@@ -257,8 +288,12 @@ def report(ctx: click.Context, month: str | None, fmt: str, out: Path) -> None:
         found = bulletin.collect(session, rt, app.extensions["sos_catalog"], chosen)
         if fmt == "html":
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(bulletin.html(found, service_name=rt.settings.service.name,
-                                         now=utcnow(), standalone=True), encoding="utf-8")
+            out.write_text(
+                bulletin.html(
+                    found, service_name=rt.settings.service.name, now=utcnow(), standalone=True
+                ),
+                encoding="utf-8",
+            )
             written = [out]
         else:
             written = bulletin.write_csv(found, out)
@@ -286,8 +321,9 @@ def chat(ctx: click.Context, who: str | None) -> None:
         except (EOFError, KeyboardInterrupt):
             click.echo()
             return
-        receipt = receive(rt, Inbound(channel="web", address=address, text=text,
-                                      external_id=uuid.uuid4().hex))
+        receipt = receive(
+            rt, Inbound(channel="web", address=address, text=text, external_id=uuid.uuid4().hex)
+        )
         deliver_due(rt)
         for message in replies_for(rt, receipt.conversation_id, seen):
             click.echo(f"bot> {message}\n")
@@ -304,8 +340,10 @@ def purge_cmd(ctx: click.Context) -> None:
     rt = _runtime(ctx)
     count = purge(rt)
     housekeeping(rt)
-    click.echo(f"anonymised {count} conversations closed more than "
-               f"{rt.settings.privacy.retention_days} days ago")
+    click.echo(
+        f"anonymised {count} conversations closed more than "
+        f"{rt.settings.privacy.retention_days} days ago"
+    )
 
 
 def _start_worker(rt: Any) -> list[Any]:
@@ -353,9 +391,20 @@ def web_cmd(ctx: click.Context, workers: int, threads: int) -> None:
         import os
 
         os.environ["SOS_CONFIG"] = ctx.find_root().obj["config_path"]
-    sys.argv = ["gunicorn", "--bind", f"{s.server.host}:{s.server.port}",
-                "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
-                "--timeout", "0", "bot.app:create_app()"]
+    sys.argv = [
+        "gunicorn",
+        "--bind",
+        f"{s.server.host}:{s.server.port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread",
+        "--timeout",
+        "0",
+        "bot.app:create_app()",
+    ]
     gunicorn_run()
 
 
@@ -407,8 +456,9 @@ def services_import(ctx: click.Context, file: Path) -> None:
         raise click.ClickException(f"nothing imported: {exc}") from exc
     engine = db.make_engine(s.database.url)
     with db.write_session(engine) as session:
-        added, changed = directory.import_services(session, services, operator_id=None,
-                                                   now=utcnow())
+        added, changed = directory.import_services(
+            session, services, operator_id=None, now=utcnow()
+        )
     engine.dispose()
     click.echo(f"{len(services)} services in {file}: {added} added, {changed} changed")
 

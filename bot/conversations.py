@@ -55,10 +55,30 @@ if TYPE_CHECKING:  # the runtime loads the pack, then repairs the flow states wi
     from bot.runtime import Runtime
 
 __all__ = [  # Priority and Holder are the engine's, named here too
-    "ACTIVE", "ERASE_BY_CODE", "Holder", "Priority", "Refusal", "Refused", "Status", "claim",
-    "close", "close_by", "context_for", "escalate", "flow_state", "give_back", "held_count",
-    "holder", "open_for", "rank", "release", "release_all", "repair_states", "silent",
-    "still_silent", "transfer",
+    "ACTIVE",
+    "ERASE_BY_CODE",
+    "Holder",
+    "Priority",
+    "Refusal",
+    "Refused",
+    "Status",
+    "claim",
+    "close",
+    "close_by",
+    "context_for",
+    "escalate",
+    "flow_state",
+    "give_back",
+    "held_count",
+    "holder",
+    "open_for",
+    "rank",
+    "release",
+    "release_all",
+    "repair_states",
+    "silent",
+    "still_silent",
+    "transfer",
 ]
 
 log = logging.getLogger(__name__)
@@ -96,9 +116,16 @@ def rank(priority: str | None) -> int:
 # the engine's context --------------------------------------------------------------------------
 
 
-def context_for(rt: Runtime, contact: Contact, conversation: Conversation, now: datetime, *,
-                presence: Presence | None = None, verified: bool = True,
-                directory: tuple[Service, ...] = ()) -> Context:
+def context_for(
+    rt: Runtime,
+    contact: Contact,
+    conversation: Conversation,
+    now: datetime,
+    *,
+    presence: Presence | None = None,
+    verified: bool = True,
+    directory: tuple[Service, ...] = (),
+) -> Context:
     """What the flow engine is told about a conversation and its writer at `now`.
 
     presence: the listeners on shift (bot.presence.snapshot), None to go by the opening hours.
@@ -146,8 +173,9 @@ def repair_states(db: Engine, pack: Pack) -> int:
                 session.add(conversation)
                 repaired += 1
     if repaired:
-        log.warning("repaired %d flow states pointing at content that is gone: back to the "
-                    "start", repaired)
+        log.warning(
+            "repaired %d flow states pointing at content that is gone: back to the start", repaired
+        )
     return repaired
 
 
@@ -165,14 +193,25 @@ def open_for(session: Session, contact: Contact, now: datetime) -> Conversation:
     """The contact's conversation that is not closed, or a new one with the bot."""
     conversation = session.exec(_OPEN_OF_CONTACT, params={"contact_id": contact.id}).first()
     if conversation is None:
-        conversation = Conversation(contact_id=contact.id, channel=contact.channel,
-                                    status=Status.BOT, opened_at=now, last_activity_at=now)
+        conversation = Conversation(
+            contact_id=contact.id,
+            channel=contact.channel,
+            status=Status.BOT,
+            opened_at=now,
+            last_activity_at=now,
+        )
         session.add(conversation)
     return conversation
 
 
-def escalate(rt: Runtime, session: Session, conversation: Conversation, priority: Priority,
-             reason: str, now: datetime) -> None:
+def escalate(
+    rt: Runtime,
+    session: Session,
+    conversation: Conversation,
+    priority: Priority,
+    reason: str,
+    now: datetime,
+) -> None:
     """Queue the conversation for a listener, or raise its priority if it is there already."""
     raised = priority.rank > conversation.priority_rank
     if priority == Priority.CRISIS and conversation.crisis_at is None:
@@ -203,14 +242,23 @@ def close(session: Session, conversation: Conversation, now: datetime, *, outcom
 
 def silent(session: Session, cutoff: datetime) -> list[str]:
     """The conversations with the bot where the young person wrote nothing since `cutoff`."""
-    return list(session.exec(select(Conversation.id).where(
-        Conversation.status == Status.BOT, col(Conversation.last_activity_at) < cutoff)))
+    return list(
+        session.exec(
+            select(Conversation.id).where(
+                Conversation.status == Status.BOT, col(Conversation.last_activity_at) < cutoff
+            )
+        )
+    )
 
 
 def still_silent(conversation: Conversation | None, cutoff: datetime) -> bool:
     """Checked again on the locked row: nobody wrote or took it over meanwhile."""
-    return (conversation is not None and conversation.status == Status.BOT
-            and conversation.contact_id is not None and conversation.last_activity_at < cutoff)
+    return (
+        conversation is not None
+        and conversation.status == Status.BOT
+        and conversation.contact_id is not None
+        and conversation.last_activity_at < cutoff
+    )
 
 
 # the listeners' side ---------------------------------------------------------------------------
@@ -246,8 +294,11 @@ class Refused(Exception):
 
 
 def held_count(session: Session, operator_id: str) -> int:
-    query = select(func.count()).select_from(Conversation).where(
-        Conversation.status == Status.LISTENER, Conversation.listener_id == operator_id)
+    query = (
+        select(func.count())
+        .select_from(Conversation)
+        .where(Conversation.status == Status.LISTENER, Conversation.listener_id == operator_id)
+    )
     return int(session.exec(query).one())
 
 
@@ -290,15 +341,15 @@ def _may_change(conversation: Conversation, actor: Operator) -> None:
         raise Refused(Refusal.NOT_YOURS)
 
 
-def claim(session: Session, conversation_id: str, operator: Operator, capacity: int,
-          now: datetime) -> Conversation:
+def claim(
+    session: Session, conversation_id: str, operator: Operator, capacity: int, now: datetime
+) -> Conversation:
     """Take a waiting conversation; if someone was quicker, say who."""
     me = _lock_operator(session, operator.id)
     _check_room(session, me, capacity)
     result = session.execute(
         update(Conversation)
-        .where(col(Conversation.id) == conversation_id,
-               col(Conversation.status) == Status.WAITING)
+        .where(col(Conversation.id) == conversation_id, col(Conversation.status) == Status.WAITING)
         .values(status=Status.LISTENER, listener_id=me.id, claimed_at=now)
     )
     conversation = session.get(Conversation, conversation_id, populate_existing=True)
@@ -315,8 +366,14 @@ def claim(session: Session, conversation_id: str, operator: Operator, capacity: 
     return conversation
 
 
-def transfer(session: Session, conversation_id: str, actor: Operator, target_id: str,
-             capacity_of: dict[str, int], now: datetime) -> Operator:
+def transfer(
+    session: Session,
+    conversation_id: str,
+    actor: Operator,
+    target_id: str,
+    capacity_of: dict[str, int],
+    now: datetime,
+) -> Operator:
     """Hand a held conversation to another operator (the holder, or a coordinator, may)."""
     conversation = _locked(session, conversation_id)
     _may_change(conversation, actor)
@@ -331,8 +388,14 @@ def transfer(session: Session, conversation_id: str, actor: Operator, target_id:
     conversation.listener_id = target.id
     conversation.claimed_at = now
     session.add(conversation)
-    audit.record(session, "transferred", operator_id=actor.id, conversation_id=conversation.id,
-                 to=target.id, **{"from": previous})
+    audit.record(
+        session,
+        "transferred",
+        operator_id=actor.id,
+        conversation_id=conversation.id,
+        to=target.id,
+        **{"from": previous},
+    )
     activity.publish(session, "transferred", conversation.id, conversation.priority)
     return target
 
@@ -344,11 +407,15 @@ def release(session: Session, conversation_id: str, actor: Operator, now: dateti
     _to_queue(session, conversation, actor.id, now)
 
 
-def release_all(session: Session, operator: Operator, *, by: str | None,
-                now: datetime) -> list[str]:
+def release_all(
+    session: Session, operator: Operator, *, by: str | None, now: datetime
+) -> list[str]:
     """Every conversation the operator holds goes back to the queue (account disabled)."""
-    query = select(Conversation).where(Conversation.status == Status.LISTENER,
-                                       Conversation.listener_id == operator.id).with_for_update()
+    query = (
+        select(Conversation)
+        .where(Conversation.status == Status.LISTENER, Conversation.listener_id == operator.id)
+        .with_for_update()
+    )
     released = []
     for conversation in session.exec(query).all():
         _to_queue(session, conversation, by, now, reason="account_disabled")
@@ -356,8 +423,9 @@ def release_all(session: Session, operator: Operator, *, by: str | None,
     return released
 
 
-def _to_queue(session: Session, conversation: Conversation, by: str | None, now: datetime,
-              **detail: str) -> None:
+def _to_queue(
+    session: Session, conversation: Conversation, by: str | None, now: datetime, **detail: str
+) -> None:
     previous = conversation.listener_id
     conversation.status = Status.WAITING
     conversation.listener_id = None
@@ -366,8 +434,14 @@ def _to_queue(session: Session, conversation: Conversation, by: str | None, now:
     if conversation.priority is None:
         conversation.priority, conversation.priority_rank = Priority.NORMAL, Priority.NORMAL.rank
     session.add(conversation)
-    audit.record(session, "released", operator_id=by, conversation_id=conversation.id,
-                 **{"from": previous}, **detail)
+    audit.record(
+        session,
+        "released",
+        operator_id=by,
+        conversation_id=conversation.id,
+        **{"from": previous},
+        **detail,
+    )
     activity.publish(session, "released", conversation.id, conversation.priority)
 
 
@@ -391,8 +465,14 @@ def give_back(session: Session, conversation_id: str, actor: Operator, now: date
     activity.publish(session, "returned", conversation.id)
 
 
-def close_by(session: Session, conversation_id: str, actor: Operator, outcome: str,
-             topics: list[str], now: datetime) -> None:
+def close_by(
+    session: Session,
+    conversation_id: str,
+    actor: Operator,
+    outcome: str,
+    topics: list[str],
+    now: datetime,
+) -> None:
     """A person closes, with an outcome and topic tags (they feed the statistics)."""
     conversation = _locked(session, conversation_id)
     if conversation.status == Status.CLOSED:
@@ -407,6 +487,12 @@ def close_by(session: Session, conversation_id: str, actor: Operator, outcome: s
     conversation.topics = list(topics)
     conversation.listener_id = conversation.listener_id or actor.id  # who handled it
     session.add(conversation)
-    audit.record(session, "closed", operator_id=actor.id, conversation_id=conversation.id,
-                 outcome=outcome, topics=list(topics))
+    audit.record(
+        session,
+        "closed",
+        operator_id=actor.id,
+        conversation_id=conversation.id,
+        outcome=outcome,
+        topics=list(topics),
+    )
     activity.publish(session, "closed", conversation.id)

@@ -42,9 +42,11 @@ def reading_of(message: Message) -> str:
 
 def read_by_bot(session: Session, conversation_id: str) -> list[Message]:
     """The young person's messages of a conversation, oldest first (what the bot read)."""
-    query = (select(Message)
-             .where(Message.conversation_id == conversation_id, Message.direction == "in")
-             .order_by(col(Message.created_at), col(Message.id)))
+    query = (
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.direction == "in")
+        .order_by(col(Message.created_at), col(Message.id))
+    )
     return list(session.exec(query))
 
 
@@ -67,14 +69,23 @@ def record(
         raise CorrectionError("Non c'è un messaggio del ragazzo o della ragazza da correggere.")
     message = messages[0]
     correction = TriageCorrection(
-        created_at=now, category=category, reading=reading_of(message),
-        conversation_id=conversation.id, message_id=message.id, operator_id=operator.id,
+        created_at=now,
+        category=category,
+        reading=reading_of(message),
+        conversation_id=conversation.id,
+        message_id=message.id,
+        operator_id=operator.id,
         text=message.body,
     )
     session.add(correction)
-    audit.record(session, "triage_corrected", operator_id=operator.id,
-                 conversation_id=conversation.id, category=category,
-                 reading=correction.reading)
+    audit.record(
+        session,
+        "triage_corrected",
+        operator_id=operator.id,
+        conversation_id=conversation.id,
+        category=category,
+        reading=correction.reading,
+    )
     return correction
 
 
@@ -89,8 +100,9 @@ def scrub(session: Session, conversation_id: str) -> None:
 
 def list_all(session: Session, limit: int | None = None) -> list[TriageCorrection]:
     """Every correction, newest first."""
-    query = select(TriageCorrection).order_by(col(TriageCorrection.created_at).desc(),
-                                              col(TriageCorrection.id).desc())
+    query = select(TriageCorrection).order_by(
+        col(TriageCorrection.created_at).desc(), col(TriageCorrection.id).desc()
+    )
     return list(session.exec(query.limit(limit) if limit else query))
 
 
@@ -106,6 +118,13 @@ def as_csv(rows: list[TriageCorrection]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
     for r in rows:
-        writer.writerow([r.created_at.isoformat(), r.category, r.reading or "",
-                         r.conversation_id or "", r.text or ""])
+        writer.writerow(
+            [
+                r.created_at.isoformat(),
+                r.category,
+                r.reading or "",
+                r.conversation_id or "",
+                r.text or "",
+            ]
+        )
     return out.getvalue()

@@ -30,10 +30,29 @@ from flows.source import Source
 
 log = logging.getLogger(__name__)
 REFRESH_SECONDS = 5.0  # how stale another process's change may be for the engine here
-ACTIONS = ("service_added", "service_changed", "service_retired", "service_restored",
-           "service_deleted", "services_imported")
-_FIELDS = ("name", "about_it", "about_en", "topics", "zones", "age_min", "age_max", "languages",
-           *CONTACT_FIELDS, "network", "active", "checked_at", "checked_by")
+ACTIONS = (
+    "service_added",
+    "service_changed",
+    "service_retired",
+    "service_restored",
+    "service_deleted",
+    "services_imported",
+)
+_FIELDS = (
+    "name",
+    "about_it",
+    "about_en",
+    "topics",
+    "zones",
+    "age_min",
+    "age_max",
+    "languages",
+    *CONTACT_FIELDS,
+    "network",
+    "active",
+    "checked_at",
+    "checked_by",
+)
 
 
 class DirectoryError(Exception):
@@ -51,11 +70,18 @@ def record(row: Row) -> Service:
     """The engine's view of a row."""
     about = {"it": row.about_it, **({"en": row.about_en} if row.about_en else {})}
     return Service(
-        id=row.id, name=row.name, about=about,
+        id=row.id,
+        name=row.name,
+        about=about,
         contacts={f: getattr(row, f) for f in CONTACT_FIELDS},
-        topics=tuple(row.topics), zones=tuple(row.zones), age_min=row.age_min,
-        age_max=row.age_max, languages=tuple(row.languages), network=row.network,
-        active=row.active, checked_on=row.checked_at.date() if row.checked_at else None,
+        topics=tuple(row.topics),
+        zones=tuple(row.zones),
+        age_min=row.age_min,
+        age_max=row.age_max,
+        languages=tuple(row.languages),
+        network=row.network,
+        active=row.active,
+        checked_on=row.checked_at.date() if row.checked_at else None,
         checked_by=row.checked_by,
     )
 
@@ -63,14 +89,20 @@ def record(row: Row) -> Service:
 def _values(service: Service) -> dict[str, Any]:
     checked = service.checked_on
     return {
-        "name": service.name, "about_it": service.about.get("it", ""),
-        "about_en": service.about.get("en", ""), "topics": list(service.topics),
-        "zones": list(service.zones), "age_min": service.age_min, "age_max": service.age_max,
+        "name": service.name,
+        "about_it": service.about.get("it", ""),
+        "about_en": service.about.get("en", ""),
+        "topics": list(service.topics),
+        "zones": list(service.zones),
+        "age_min": service.age_min,
+        "age_max": service.age_max,
         "languages": list(service.languages),
         **{f: service.contacts.get(f, "") for f in CONTACT_FIELDS},
-        "network": service.network, "active": service.active,
+        "network": service.network,
+        "active": service.active,
         "checked_at": datetime(checked.year, checked.month, checked.day, 12, tzinfo=UTC)
-        if checked else None,
+        if checked
+        else None,
         "checked_by": service.checked_by,
     }
 
@@ -137,8 +169,9 @@ def changed(engine: Engine) -> None:
 # -- the coordinators' changes ----------------------------------------------------------------
 
 
-def save(session: Session, service: Service, *, operator_id: str | None, now: datetime,
-         new: bool) -> Row:
+def save(
+    session: Session, service: Service, *, operator_id: str | None, now: datetime, new: bool
+) -> Row:
     """Add a service (new) or change one; the audit log keeps which fields changed."""
     row = get(session, service.id)
     values = _values(service)
@@ -146,28 +179,33 @@ def save(session: Session, service: Service, *, operator_id: str | None, now: da
         if row is not None:
             raise DirectoryError(f"Esiste già un servizio con il codice {service.id!r}.")
         last = session.exec(select(func.max(Row.position))).one()
-        row = Row(id=service.id, position=(last or 0) + 1, created_at=now, updated_at=now,
-                  **values)
+        row = Row(id=service.id, position=(last or 0) + 1, created_at=now, updated_at=now, **values)
         session.add(row)
-        audit.record(session, "service_added", operator_id=operator_id, service=service.id,
-                     name=service.name)
+        audit.record(
+            session, "service_added", operator_id=operator_id, service=service.id, name=service.name
+        )
         return row
     if row is None:
         raise DirectoryError("Questo servizio non c'è più: ricarica la pagina.")
-    changes = {k: [_shown(getattr(row, k)), _shown(v)] for k, v in values.items()
-               if _shown(getattr(row, k)) != _shown(v)}
+    changes = {
+        k: [_shown(getattr(row, k)), _shown(v)]
+        for k, v in values.items()
+        if _shown(getattr(row, k)) != _shown(v)
+    }
     if changes:
         for key, value in values.items():
             setattr(row, key, value)
         row.updated_at = now
         session.add(row)
-        audit.record(session, "service_changed", operator_id=operator_id, service=row.id,
-                     changes=changes)
+        audit.record(
+            session, "service_changed", operator_id=operator_id, service=row.id, changes=changes
+        )
     return row
 
 
-def set_active(session: Session, service_id: str, active: bool, *, operator_id: str | None,
-               now: datetime) -> Row:
+def set_active(
+    session: Session, service_id: str, active: bool, *, operator_id: str | None, now: datetime
+) -> Row:
     """Retire a service (the bot and the listeners stop offering it; the counts stay), or
     bring it back."""
     row = get(session, service_id)
@@ -177,8 +215,13 @@ def set_active(session: Session, service_id: str, active: bool, *, operator_id: 
         row.active = active
         row.updated_at = now
         session.add(row)
-        audit.record(session, "service_restored" if active else "service_retired",
-                     operator_id=operator_id, service=row.id, name=row.name)
+        audit.record(
+            session,
+            "service_restored" if active else "service_retired",
+            operator_id=operator_id,
+            service=row.id,
+            name=row.name,
+        )
     return row
 
 
@@ -193,19 +236,23 @@ def delete(session: Session, service_id: str, *, operator_id: str | None) -> Non
     if row is None:
         raise DirectoryError("Questo servizio non c'è più: ricarica la pagina.")
     if referral_count(session, row.id):
-        raise DirectoryError("Ci sono già invii a questo servizio: non si può eliminare, "
-                             "perché i conteggi resterebbero senza nome. Ritiralo invece.")
+        raise DirectoryError(
+            "Ci sono già invii a questo servizio: non si può eliminare, "
+            "perché i conteggi resterebbero senza nome. Ritiralo invece."
+        )
     session.delete(row)
-    audit.record(session, "service_deleted", operator_id=operator_id, service=row.id,
-                 name=row.name)
+    audit.record(session, "service_deleted", operator_id=operator_id, service=row.id, name=row.name)
 
 
 def history(session: Session, service_id: str) -> list[Any]:
     """The audit events about one service, newest first."""
     query = select(AuditEvent).where(col(AuditEvent.action).in_(ACTIONS))
     events = session.exec(query.order_by(col(AuditEvent.id).desc()))
-    return [e for e in events
-            if e.detail.get("service") == service_id or service_id in e.detail.get("ids", ())]
+    return [
+        e
+        for e in events
+        if e.detail.get("service") == service_id or service_id in e.detail.get("ids", ())
+    ]
 
 
 # -- TOML: import, export, the first import ---------------------------------------------------
@@ -218,8 +265,9 @@ def read_file(path: Path, *, topics: Collection[str], zones: Collection[str]) ->
     return list(parse(source, topics=topics, zones=zones).values())
 
 
-def import_services(session: Session, services: Iterable[Service], *, operator_id: str | None,
-                    now: datetime) -> tuple[int, int]:
+def import_services(
+    session: Session, services: Iterable[Service], *, operator_id: str | None, now: datetime
+) -> tuple[int, int]:
     """Add the new services and update the others (the file's order becomes the directory's);
     services not in the file stay as they are. Returns (added, changed)."""
     added = changed_count = 0
@@ -228,8 +276,15 @@ def import_services(session: Session, services: Iterable[Service], *, operator_i
     for position, service in enumerate(listed, first):
         row = get(session, service.id)
         if row is None:
-            session.add(Row(id=service.id, position=position, created_at=now, updated_at=now,
-                            **_values(service)))
+            session.add(
+                Row(
+                    id=service.id,
+                    position=position,
+                    created_at=now,
+                    updated_at=now,
+                    **_values(service),
+                )
+            )
             added += 1
             continue
         values = _values(service)
@@ -240,22 +295,31 @@ def import_services(session: Session, services: Iterable[Service], *, operator_i
         row.position = position
         row.updated_at = now
         session.add(row)
-    audit.record(session, "services_imported", operator_id=operator_id, added=added,
-                 changed=changed_count, ids=[s.id for s in listed])
+    audit.record(
+        session,
+        "services_imported",
+        operator_id=operator_id,
+        added=added,
+        changed=changed_count,
+        ids=[s.id for s in listed],
+    )
     return added, changed_count
 
 
 def export(session: Session) -> str:
     """The whole directory, retired services too, as TOML that import_services reads back."""
     tables = {row.id: as_table(record(row)) for row in rows(session)}
-    header = ("# The local services directory (sos-bot services export). Edit and load it back\n"
-              "# with `sos-bot services import FILE`; the format is in flows/default/services.toml"
-              ".\n\n")
+    header = (
+        "# The local services directory (sos-bot services export). Edit and load it back\n"
+        "# with `sos-bot services import FILE`; the format is in flows/default/services.toml"
+        ".\n\n"
+    )
     return header + tomli_w.dumps(tables)
 
 
-def first_import(engine: Engine, path: Path, *, topics: Collection[str],
-                 zones: Collection[str]) -> int:
+def first_import(
+    engine: Engine, path: Path, *, topics: Collection[str], zones: Collection[str]
+) -> int:
     """Load the content pack's services.toml into an empty directory (once); how many."""
     with write_session(engine) as session:
         if session.exec(select(func.count()).select_from(Row)).one():
@@ -272,4 +336,3 @@ def stale(row: Row, now: datetime, months: int) -> bool:
     if row.checked_at is None:
         return True
     return (now - row.checked_at).days > months * 30.44
-

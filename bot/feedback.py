@@ -30,8 +30,14 @@ ANSWER_HOURS = 24  # the question waits this long for an answer
 WINDOW = timedelta(hours=23)
 
 
-def may_ask(rt: Runtime, contact: Contact | None, conversation: Conversation, now: datetime,
-            *, crisis_outcome: bool) -> bool:
+def may_ask(
+    rt: Runtime,
+    contact: Contact | None,
+    conversation: Conversation,
+    now: datetime,
+    *,
+    crisis_outcome: bool,
+) -> bool:
     """Whether the question may follow this close."""
     if not rt.settings.service.ask_feedback or contact is None or crisis_outcome:
         return False
@@ -48,8 +54,14 @@ def may_ask(rt: Runtime, contact: Contact | None, conversation: Conversation, no
     return True
 
 
-def ask(rt: Runtime, session: Session, conversation: Conversation, now: datetime, *,
-        crisis_outcome: bool) -> bool:
+def ask(
+    rt: Runtime,
+    session: Session,
+    conversation: Conversation,
+    now: datetime,
+    *,
+    crisis_outcome: bool,
+) -> bool:
     """After a listener's close: queue the question, if it may be asked. True if it was."""
     contact = session.get(Contact, conversation.contact_id) if conversation.contact_id else None
     if not may_ask(rt, contact, conversation, now, crisis_outcome=crisis_outcome):
@@ -57,8 +69,7 @@ def ask(rt: Runtime, session: Session, conversation: Conversation, now: datetime
     assert contact is not None
     ctx = Context(now=now, hours=rt.hours, emergency=rt.emergency, lang=contact.language)
     text = feedback.question(rt.pack, ctx, contact.language or "it")
-    outbox.queue(session, conversation, text, author="bot", now=now,
-                 meta={"feedback": "asked"})
+    outbox.queue(session, conversation, text, author="bot", now=now, meta={"feedback": "asked"})
     contact.feedback_asked_at = now
     contact.feedback_outcome = conversation.outcome
     session.add(contact)
@@ -82,5 +93,8 @@ def resume(rt: Runtime, contact: Contact, conversation: Conversation, now: datet
 
 def store(session: Session, given: FeedbackGiven) -> None:
     """Keep an answer: the outcome, the month, the score and "again", nothing else."""
-    session.add(Feedback(month=given.month[:7], outcome=given.outcome[:64], score=given.score,
-                         again=given.again))
+    session.add(
+        Feedback(
+            month=given.month[:7], outcome=given.outcome[:64], score=given.score, again=given.again
+        )
+    )

@@ -27,8 +27,9 @@ def replied(conversation: Conversation, now: datetime) -> None:
     if conversation.crisis_at is not None and conversation.crisis_reply_at is None:
         conversation.crisis_reply_at = now
     escalated = conversation.escalated_at
-    if escalated is not None and (conversation.first_reply_at is None
-                                  or conversation.first_reply_at < escalated):
+    if escalated is not None and (
+        conversation.first_reply_at is None or conversation.first_reply_at < escalated
+    ):
         conversation.first_reply_at = now
 
 
@@ -58,8 +59,13 @@ def summarise(waits: Iterable[float | None]) -> Figure:
     ordered = sorted(done)
     middle = len(ordered) // 2
     median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-    return Figure(answered=len(done), unanswered=len(found) - len(done), median=median,
-                  p90=percentile(done, 0.9), worst=ordered[-1])
+    return Figure(
+        answered=len(done),
+        unanswered=len(found) - len(done),
+        median=median,
+        p90=percentile(done, 0.9),
+        worst=ordered[-1],
+    )
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,6 @@ class Row:
     label: str
     crisis: Figure
     handover: Figure
-
 
 
 def _wait(start: datetime | None, reply: datetime | None) -> float | None:
@@ -103,20 +108,23 @@ def _rows(conversations: list[Conversation], label: Callable[[datetime], Label])
     handover: dict[Label, list[float | None]] = {}
     for c in conversations:
         if c.crisis_at is not None:
-            crisis.setdefault(label(c.crisis_at), []).append(
-                _wait(c.crisis_at, c.crisis_reply_at))
+            crisis.setdefault(label(c.crisis_at), []).append(_wait(c.crisis_at, c.crisis_reply_at))
         if c.escalated_at is not None:
             handover.setdefault(label(c.escalated_at), []).append(
-                _wait(c.escalated_at, c.first_reply_at))
-    return [Row(name[1], summarise(crisis.get(name, [])), summarise(handover.get(name, [])))
-            for name in sorted(set(crisis) | set(handover))]
+                _wait(c.escalated_at, c.first_reply_at)
+            )
+    return [
+        Row(name[1], summarise(crisis.get(name, [])), summarise(handover.get(name, [])))
+        for name in sorted(set(crisis) | set(handover))
+    ]
 
 
 def recent(session: Session, now: datetime, weeks: int) -> list[Conversation]:
     """Conversations handed over or in crisis during the last `weeks` weeks."""
     since = now - timedelta(weeks=weeks)
-    query = select(Conversation).where(or_(col(Conversation.escalated_at) >= since,
-                                           col(Conversation.crisis_at) >= since))
+    query = select(Conversation).where(
+        or_(col(Conversation.escalated_at) >= since, col(Conversation.crisis_at) >= since)
+    )
     return list(session.exec(query))
 
 

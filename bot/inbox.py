@@ -207,8 +207,9 @@ def _store(session: Session, conversation: Conversation, rows: list[dict[str, An
     session.execute(_INSERT_MESSAGE, rows)  # a duplicate fails here: receive() runs again
 
 
-def _receive(rt: Runtime, session: Session, inbound: Inbound, now: datetime, *,
-             check: bool) -> Receipt:
+def _receive(
+    rt: Runtime, session: Session, inbound: Inbound, now: datetime, *, check: bool
+) -> Receipt:
     seen = _seen(session, inbound) if check else None
     if seen is not None:
         return seen
@@ -254,15 +255,24 @@ def _step(
     # who can answer, read now: a listener holding the conversation needs no count
     held = conversation.status == Status.LISTENER
     present = None if held else presence.snapshot(session, rt.settings, now, conversation)
-    ctx = conversations.context_for(rt, contact, conversation, now, presence=present,
-                                    verified=inbound.verified,
-                                    directory=directory.current(rt.db, session))
+    ctx = conversations.context_for(
+        rt,
+        contact,
+        conversation,
+        now,
+        presence=present,
+        verified=inbound.verified,
+        directory=directory.current(rt.db, session),
+    )
     state = conversations.flow_state(rt.pack, conversation)
     try:
         result = engine.step(rt.pack, state, inbound.text, ctx, media=len(inbound.media))
     except Exception as exc:  # the message is kept and a listener takes over: never dropped
-        log.error("the flow engine failed on a message in conversation %s (%s): handed to a "
-                  "listener", conversation.id, where(exc))
+        log.error(
+            "the flow engine failed on a message in conversation %s (%s): handed to a listener",
+            conversation.id,
+            where(exc),
+        )
         result = engine.fallback(rt.pack, state, ctx)
     conversation.flow_state = result.state.to_json()
     events = [e for e in result.events if not (inbound.quiet and isinstance(e, Reply))]
@@ -342,8 +352,9 @@ def apply(
                 conversations.close(session, conversation, now, outcome=f"bot:{reason}")
             case Refer(service_id=service_id, topic=topic):
                 try:
-                    referrals.record(session, conversation, service_id, by="bot", now=now,
-                                     topic=topic)
+                    referrals.record(
+                        session, conversation, service_id, by="bot", now=now, topic=topic
+                    )
                 except referrals.ReferralError:  # retired a moment ago: the card went anyway
                     log.warning("referral to %s not counted: not in the directory", service_id)
             case FeedbackGiven():
@@ -358,8 +369,9 @@ def apply(
         _erase(rt, session, contact, conversation, now, receipt)
 
 
-def opt_out(session: Session, contact: Contact, conversation: Conversation, now: datetime, *,
-            keep: set[str]) -> None:
+def opt_out(
+    session: Session, contact: Contact, conversation: Conversation, now: datetime, *, keep: set[str]
+) -> None:
     """STOP: nothing more leaves (the listeners' messages included) and the conversation ends,
     unless it is a crisis no listener has seen yet: that stays in the queue until one has."""
     session.flush()  # the replies just queued, so that `keep` spares them
@@ -371,8 +383,14 @@ def opt_out(session: Session, contact: Contact, conversation: Conversation, now:
         conversations.close(session, conversation, now, outcome="stopped")
 
 
-def _erase(rt: Runtime, session: Session, contact: Contact, conversation: Conversation,
-           now: datetime, receipt: Receipt) -> None:
+def _erase(
+    rt: Runtime,
+    session: Session,
+    contact: Contact,
+    conversation: Conversation,
+    now: datetime,
+    receipt: Receipt,
+) -> None:
     """CANCELLA confirmed: erase now, or once a listener has seen a crisis still in the queue."""
     if privacy.waits_for_a_listener(session, conversation):
         delay = timedelta(hours=rt.settings.privacy.crisis_erasure_delay_hours)
@@ -384,4 +402,3 @@ def _erase(rt: Runtime, session: Session, contact: Contact, conversation: Conver
         session, contact, now, keep_conversation=conversation, keep_messages=set(receipt.replies)
     )
     receipt.erased = True
-

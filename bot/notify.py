@@ -48,8 +48,14 @@ class Bell:
 def connect_args(url: str) -> dict[str, Any]:
     """A SQLAlchemy PostgreSQL URL as libpq keywords (query options such as search_path kept)."""
     parsed = make_url(url)
-    found = {"host": parsed.host, "port": parsed.port, "user": parsed.username,
-             "password": parsed.password, "dbname": parsed.database, **parsed.query}
+    found = {
+        "host": parsed.host,
+        "port": parsed.port,
+        "user": parsed.username,
+        "password": parsed.password,
+        "dbname": parsed.database,
+        **parsed.query,
+    }
     return {key: value for key, value in found.items() if value is not None}
 
 

@@ -102,7 +102,12 @@ def enqueue(
 
 
 def queue(
-    session: Session, conversation: Conversation, body: str, *, author: str, now: datetime,
+    session: Session,
+    conversation: Conversation,
+    body: str,
+    *,
+    author: str,
+    now: datetime,
     meta: dict[str, Any] | None = None,
 ) -> list[str]:
     """enqueue() for the hot path: the same rows, inserted at once (Core); returns their ids.
@@ -154,7 +159,8 @@ def due(session: Session, now: datetime, limit: int = 20) -> list[str]:
 
 
 _SOONEST = select(func.min(col(Message.next_attempt_at))).where(
-    col(Message.status) == "queued", col(Message.next_attempt_at) > bindparam("now"))
+    col(Message.status) == "queued", col(Message.next_attempt_at) > bindparam("now")
+)
 _LEASE_ENDS = select(func.min(col(Message.lease_until))).where(col(Message.status) == "sending")
 
 

@@ -49,20 +49,28 @@ def _idle(settings: Settings) -> timedelta:
 
 def on_shift(session: Session, settings: Settings, now: datetime) -> list[OnShift]:
     """Everyone on shift now (active, switched on, not idle), with their load."""
-    query = select(Operator).where(
-        col(Operator.active).is_(True),
-        col(Operator.on_shift_since).is_not(None),
-        col(Operator.last_seen_at) >= now - _idle(settings),
-    ).order_by(col(Operator.on_shift_since))
+    query = (
+        select(Operator)
+        .where(
+            col(Operator.active).is_(True),
+            col(Operator.on_shift_since).is_not(None),
+            col(Operator.last_seen_at) >= now - _idle(settings),
+        )
+        .order_by(col(Operator.on_shift_since))
+    )
     people = list(session.exec(query))
     if not people:
         return []
-    loads = dict(session.exec(
-        select(Conversation.listener_id, func.count())
-        .where(Conversation.status == Status.LISTENER,
-               col(Conversation.listener_id).in_([p.id for p in people]))
-        .group_by(col(Conversation.listener_id))
-    ).all())
+    loads = dict(
+        session.exec(
+            select(Conversation.listener_id, func.count())
+            .where(
+                Conversation.status == Status.LISTENER,
+                col(Conversation.listener_id).in_([p.id for p in people]),
+            )
+            .group_by(col(Conversation.listener_id))
+        ).all()
+    )
     return [OnShift(p, int(loads.get(p.id, 0)), capacity(p, settings)) for p in people]
 
 
@@ -70,14 +78,19 @@ def handling_minutes(session: Session, now: datetime) -> float | None:
     """The median time a listener held a conversation, over the recent ones (None: none yet)."""
     query = (
         select(Conversation.claimed_at, Conversation.closed_at)
-        .where(col(Conversation.claimed_at).is_not(None),
-               col(Conversation.closed_at) >= now - HANDLING_WINDOW,
-               col(Conversation.closed_at) <= now)
+        .where(
+            col(Conversation.claimed_at).is_not(None),
+            col(Conversation.closed_at) >= now - HANDLING_WINDOW,
+            col(Conversation.closed_at) <= now,
+        )
         .order_by(col(Conversation.closed_at).desc())
         .limit(HANDLING_SAMPLE)
     )
-    minutes = [(closed - claimed).total_seconds() / 60
-               for claimed, closed in session.exec(query) if claimed and closed]
+    minutes = [
+        (closed - claimed).total_seconds() / 60
+        for claimed, closed in session.exec(query)
+        if claimed and closed
+    ]
     minutes = [m for m in minutes if m >= 0]
     return statistics.median(minutes) if minutes else None
 
@@ -89,10 +102,15 @@ def _ahead(session: Session, conversation: Conversation | None) -> dict[str, int
     arrival goes after everyone of its priority; a conversation waiting already keeps its place.
     """
     own = conversation.id if conversation is not None else None
-    others = [(rank, at if at else None) for cid, rank, at in session.exec(
-        select(Conversation.id, Conversation.priority_rank, Conversation.escalated_at)
-        .where(Conversation.status == Status.WAITING)
-    ).all() if cid != own]
+    others = [
+        (rank, at if at else None)
+        for cid, rank, at in session.exec(
+            select(Conversation.id, Conversation.priority_rank, Conversation.escalated_at).where(
+                Conversation.status == Status.WAITING
+            )
+        ).all()
+        if cid != own
+    ]
     waiting = conversation is not None and conversation.status == Status.WAITING
     ahead: dict[str, int] = {}
     for priority in Priority:
@@ -100,13 +118,17 @@ def _ahead(session: Session, conversation: Conversation | None) -> dict[str, int
         mine = None
         if waiting and conversation is not None and conversation.priority == priority:
             mine = conversation.escalated_at if conversation.escalated_at else None
-        ahead[priority] = sum(1 for other, at in others if other > rank or (
-            other == rank and (mine is None or (at is not None and at <= mine))))
+        ahead[priority] = sum(
+            1
+            for other, at in others
+            if other > rank or (other == rank and (mine is None or (at is not None and at <= mine)))
+        )
     return ahead
 
 
-def snapshot(session: Session, settings: Settings, now: datetime,
-             conversation: Conversation | None = None) -> Presence:
+def snapshot(
+    session: Session, settings: Settings, now: datetime, conversation: Conversation | None = None
+) -> Presence:
     """What the engine needs to know about who can answer this conversation now."""
     people = on_shift(session, settings, now)
     if not people:
@@ -120,8 +142,9 @@ def snapshot(session: Session, settings: Settings, now: datetime,
         handling = handling_minutes(session, now)
         if handling is not None:
             per_place = handling / max(1, sum(p.load for p in people))
-    return Presence(on_shift=len(people), free=free, ahead=ahead, minutes_per_place=per_place,
-                    priority=waiting)
+    return Presence(
+        on_shift=len(people), free=free, ahead=ahead, minutes_per_place=per_place, priority=waiting
+    )
 
 
 def start_shift(session: Session, operator: Operator, now: datetime) -> None:
@@ -141,18 +164,24 @@ def end_shift(session: Session, operator: Operator, now: datetime, *, reason: st
     minutes = int((now - operator.on_shift_since).total_seconds() // 60)
     operator.on_shift_since = None
     session.add(operator)
-    audit.record(session, "shift_ended", operator_id=operator.id, reason=reason,
-                 minutes=max(0, minutes))
+    audit.record(
+        session, "shift_ended", operator_id=operator.id, reason=reason, minutes=max(0, minutes)
+    )
     activity.publish(session, "presence")
 
 
 def end_idle_shifts(session: Session, settings: Settings, now: datetime) -> int:
     """Switch off whoever has not used the dashboard for shift_idle_minutes."""
-    idle = select(Operator).where(
-        col(Operator.on_shift_since).is_not(None),
-        (col(Operator.last_seen_at) < now - _idle(settings))
-        | col(Operator.last_seen_at).is_(None) | col(Operator.active).is_(False),
-    ).with_for_update()
+    idle = (
+        select(Operator)
+        .where(
+            col(Operator.on_shift_since).is_not(None),
+            (col(Operator.last_seen_at) < now - _idle(settings))
+            | col(Operator.last_seen_at).is_(None)
+            | col(Operator.active).is_(False),
+        )
+        .with_for_update()
+    )
     ended = 0
     for operator in session.exec(idle).all():
         end_shift(session, operator, now, reason="idle")
@@ -175,4 +204,3 @@ def on_dashboard(operator: Operator, settings: Settings, now: datetime) -> bool:
         return False
     slack = timedelta(seconds=settings.dashboard.live_stream_seconds + 30)
     return operator.dashboard_at >= now - slack
-

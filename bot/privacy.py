@@ -65,8 +65,12 @@ def cancel_outbound(session: Session, contact: Contact, keep: Set[str] = frozens
             col(Message.status) == "queued",
             col(Message.conversation_id).in_(mine.scalar_subquery()),
         )
-        .values(status="failed", error_code="opted_out", lease_until=None,
-                error_message="non inviato: ha scritto STOP")
+        .values(
+            status="failed",
+            error_code="opted_out",
+            lease_until=None,
+            error_message="non inviato: ha scritto STOP",
+        )
         .execution_options(synchronize_session=False)
     )
     if keep:
@@ -101,9 +105,12 @@ def erase_contact(
     contact.language = None
     contact.pseudonym = pseudonym()  # nothing links what they write next to what was erased
     session.add(contact)
-    audit.record(session, "contact_erased",
-                 conversation_id=keep_conversation.id if keep_conversation else None,
-                 detail="requested by the young person")
+    audit.record(
+        session,
+        "contact_erased",
+        conversation_id=keep_conversation.id if keep_conversation else None,
+        detail="requested by the young person",
+    )
 
 
 def erase_when_seen(session: Session, now: datetime) -> int:
@@ -120,13 +127,20 @@ def erase_when_seen(session: Session, now: datetime) -> int:
         waiting = conversation is not None and waits_for_a_listener(session, conversation)
         if waiting and now < contact.erase_due_at:
             continue
-        unsent = set(session.exec(select(Message.id).where(
-            col(Message.conversation_id).in_(
-                select(Conversation.id).where(Conversation.contact_id == contact.id)
-                .scalar_subquery()),
-            Message.direction == "out", col(Message.status).in_(("queued", "sending")))))
-        erase_contact(session, contact, now, keep_conversation=conversation,
-                      keep_messages=unsent)
+        unsent = set(
+            session.exec(
+                select(Message.id).where(
+                    col(Message.conversation_id).in_(
+                        select(Conversation.id)
+                        .where(Conversation.contact_id == contact.id)
+                        .scalar_subquery()
+                    ),
+                    Message.direction == "out",
+                    col(Message.status).in_(("queued", "sending")),
+                )
+            )
+        )
+        erase_contact(session, contact, now, keep_conversation=conversation, keep_messages=unsent)
         count += 1
     return count
 

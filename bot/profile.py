@@ -24,8 +24,9 @@ class ProfileError(ValueError):
     """A value outside the lists; the message (Italian) says which."""
 
 
-def note(conversation: Conversation, *, age_band: str, zone: str, returning: str,
-         zones: Collection[str]) -> None:
+def note(
+    conversation: Conversation, *, age_band: str, zone: str, returning: str, zones: Collection[str]
+) -> None:
     """Set the profile from the close form's values (empty = not stated)."""
     age_band = age_band or NOT_STATED
     zone = zone or NOT_STATED

@@ -26,8 +26,15 @@ class ReferralError(Exception):
         self.message = message
 
 
-def record(session: Session, conversation: Conversation, service_id: str, *, by: str,
-           now: datetime, topic: str | None = None) -> Referral:
+def record(
+    session: Session,
+    conversation: Conversation,
+    service_id: str,
+    *,
+    by: str,
+    now: datetime,
+    topic: str | None = None,
+) -> Referral:
     """Count a referral of this conversation to an active service of the directory."""
     assert by in BY
     service = session.get(Row, service_id[:64])
@@ -35,8 +42,14 @@ def record(session: Session, conversation: Conversation, service_id: str, *, by:
         raise ReferralError("Questo servizio non è più nell'elenco: scegline un altro.")
     if topic is not None and topic not in service.topics:
         topic = None
-    referral = Referral(service_id=service.id, conversation_id=conversation.id,
-                        channel=conversation.channel, by=by, topic=topic, at=now)
+    referral = Referral(
+        service_id=service.id,
+        conversation_id=conversation.id,
+        channel=conversation.channel,
+        by=by,
+        topic=topic,
+        at=now,
+    )
     session.add(referral)
     return referral
 
@@ -46,8 +59,11 @@ def settle_topics(session: Session, conversation: Conversation) -> None:
     service helps with (the listener's tags say what the conversation was about)."""
     if not conversation.topics:
         return
-    query = select(Referral, Row).join(Row, col(Row.id) == Referral.service_id).where(
-        Referral.conversation_id == conversation.id, col(Referral.topic).is_(None))
+    query = (
+        select(Referral, Row)
+        .join(Row, col(Row.id) == Referral.service_id)
+        .where(Referral.conversation_id == conversation.id, col(Referral.topic).is_(None))
+    )
     for referral, service in session.exec(query):
         referral.topic = next((t for t in conversation.topics if t in service.topics), None)
         session.add(referral)
@@ -56,8 +72,10 @@ def settle_topics(session: Session, conversation: Conversation) -> None:
 def unlink(session: Session, conversation_id: str) -> None:
     """Anonymisation and erasure: the referrals stay, no longer tied to the conversation."""
     session.execute(
-        update(Referral).where(col(Referral.conversation_id) == conversation_id)
-        .values(conversation_id=None).execution_options(synchronize_session=False)
+        update(Referral)
+        .where(col(Referral.conversation_id) == conversation_id)
+        .values(conversation_id=None)
+        .execution_options(synchronize_session=False)
     )
 
 

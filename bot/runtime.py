@@ -64,8 +64,10 @@ class Runtime:
             return False
         with self._listen_lock:
             if self.listener is None:
-                listener = notify.Listener(self.settings.database.url, {
-                    notify.OUTBOX: self.wake_outbox, notify.ACTIVITY: self.changes.ring})
+                listener = notify.Listener(
+                    self.settings.database.url,
+                    {notify.OUTBOX: self.wake_outbox, notify.ACTIVITY: self.changes.ring},
+                )
                 event.listen(self.db, "engine_disposed", lambda *_: listener.stop())
                 listener.start()
                 self.listener = listener

@@ -17,8 +17,11 @@ def replies_for(rt: Runtime, conversation_id: str | None, seen: set[str]) -> lis
     with read_session(rt.db) as session:
         rows = session.exec(
             select(Message)
-            .where(Message.conversation_id == conversation_id, Message.direction == "out",
-                   Message.kind != alerts.KIND)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.direction == "out",
+                Message.kind != alerts.KIND,
+            )
             .order_by(col(Message.created_at))
         ).all()
     fresh = [m for m in rows if m.id not in seen]

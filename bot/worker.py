@@ -42,8 +42,7 @@ def deliver(rt: Runtime, message_id: str, now: datetime | None = None) -> str | 
     if conversation is None or contact is None:
         return _finish_failed(rt, message_id, "no_contact", "the contact was erased")
     redact = str(message.meta.get("redact") or "")
-    if contact.opted_out_at is not None and (
-            message.created_at < contact.opted_out_at):
+    if contact.opted_out_at is not None and (message.created_at < contact.opted_out_at):
         return _finish_failed(rt, message_id, "opted_out", "non inviato: ha scritto STOP", redact)
     sender = rt.senders.get(message.channel)
     if sender is None:
@@ -68,8 +67,14 @@ def _forget_secret(message: Message, secret: str) -> None:
     message.meta = {k: v for k, v in message.meta.items() if k != "redact"}
 
 
-def _finish_sent(rt: Runtime, message_id: str, external_id: str | None, status: str,
-                 thread: dict[str, object], redact: str = "") -> str:
+def _finish_sent(
+    rt: Runtime,
+    message_id: str,
+    external_id: str | None,
+    status: str,
+    thread: dict[str, object],
+    redact: str = "",
+) -> str:
     with write_session(rt.db) as session:
         recorded = outbox.record_sent(session, message_id, external_id, status)
         if recorded is None:
@@ -88,8 +93,7 @@ def _finish_sent(rt: Runtime, message_id: str, external_id: str | None, status: 
         return new_status
 
 
-def _finish_failed(rt: Runtime, message_id: str, code: str, reason: str,
-                   redact: str = "") -> str:
+def _finish_failed(rt: Runtime, message_id: str, code: str, reason: str, redact: str = "") -> str:
     with write_session(rt.db) as session:
         message = session.get(Message, message_id)
         if message is None:
@@ -116,8 +120,13 @@ def _retry(rt: Runtime, message_id: str, reason: str, retry_after: float | None)
         if message.attempts >= cfg.max_attempts:
             message.status = "sending"
             message.lease_until = None
-            outbox.advance(session, message, "failed", error_code="gave_up",
-                           error_message=f"{reason} (after {message.attempts} attempts)")
+            outbox.advance(
+                session,
+                message,
+                "failed",
+                error_code="gave_up",
+                error_message=f"{reason} (after {message.attempts} attempts)",
+            )
             return "failed"
         delay = outbox.backoff(message.attempts, cfg.backoff_base_seconds, cfg.backoff_max_seconds)
         if retry_after is not None:
@@ -160,8 +169,11 @@ def close_silent(rt: Runtime, now: datetime | None = None) -> int:
                 state = conversations.flow_state(rt.pack, conversation)
                 result = engine.timeout(rt.pack, state, ctx)
             except Exception as exc:  # one faulty conversation must not stop the others
-                log.error("the flow engine failed to close conversation %s (%s): tried again "
-                          "later", conversation.id, inbox.where(exc))
+                log.error(
+                    "the flow engine failed to close conversation %s (%s): tried again later",
+                    conversation.id,
+                    inbox.where(exc),
+                )
                 conversation.last_activity_at = now
                 session.add(conversation)
                 continue

@@ -35,23 +35,48 @@ OUT = ROOT / "docs" / "screenshots"
 PASSWORD = "una-password-lunga"
 
 
-def _write(rt: Runtime, address: str, text: str, minutes_ago: float, *, channel: str = "whatsapp",
-           meta: dict[str, str] | None = None) -> str:
-    inbound = Inbound(channel=channel, address=address, text=text, meta=meta or {},
-                      external_id=f"doc-{address}-{minutes_ago}")
+def _write(
+    rt: Runtime,
+    address: str,
+    text: str,
+    minutes_ago: float,
+    *,
+    channel: str = "whatsapp",
+    meta: dict[str, str] | None = None,
+) -> str:
+    inbound = Inbound(
+        channel=channel,
+        address=address,
+        text=text,
+        meta=meta or {},
+        external_id=f"doc-{address}-{minutes_ago}",
+    )
     receipt = receive(rt, inbound, now=utcnow() - timedelta(minutes=minutes_ago))
     assert receipt.conversation_id
     return receipt.conversation_id
 
 
-def _queue(rt: Runtime, cid: str, priority: str, minutes_ago: float, *,
-           reason: str = "asked_for_person", out_of_hours: bool = False) -> None:
+def _queue(
+    rt: Runtime,
+    cid: str,
+    priority: str,
+    minutes_ago: float,
+    *,
+    reason: str = "asked_for_person",
+    out_of_hours: bool = False,
+) -> None:
     with write_session(rt.db) as session:
         conversation = session.get(Conversation, cid)
         assert conversation is not None
         if conversation.status == "bot":
-            escalate(rt, session, conversation, Priority(priority), reason,
-                     utcnow() - timedelta(minutes=minutes_ago))
+            escalate(
+                rt,
+                session,
+                conversation,
+                Priority(priority),
+                reason,
+                utcnow() - timedelta(minutes=minutes_ago),
+            )
         conversation.escalated_at = utcnow() - timedelta(minutes=minutes_ago)
         conversation.out_of_hours = out_of_hours
         session.add(conversation)
@@ -76,34 +101,57 @@ def seed(rt: Runtime) -> str:
         conversations.claim(session, held, anna, 3, utcnow() - timedelta(minutes=20))
         conversation = session.get(Conversation, held)
         assert conversation is not None
-        replies.reply(session, conversation, anna,
-                      "Ciao, sono Anna, una volontaria. Ho letto il tuo messaggio: sono qui per "
-                      "ascoltarti. Vuoi raccontarmi cosa succede?",
-                      utcnow() - timedelta(minutes=19))
+        replies.reply(
+            session,
+            conversation,
+            anna,
+            "Ciao, sono Anna, una volontaria. Ho letto il tuo messaggio: sono qui per "
+            "ascoltarti. Vuoi raccontarmi cosa succede?",
+            utcnow() - timedelta(minutes=19),
+        )
     _deliver_all(rt, "read")
-    _write(rt, "whatsapp:+393330000001",
-           "a scuola da settimane mi prendono in giro in chat di classe e non so a chi dirlo. "
-           "ai miei non voglio dirlo perché si preoccupano", 15)
+    _write(
+        rt,
+        "whatsapp:+393330000001",
+        "a scuola da settimane mi prendono in giro in chat di classe e non so a chi dirlo. "
+        "ai miei non voglio dirlo perché si preoccupano",
+        15,
+    )
     with write_session(rt.db) as session:
         conversation = session.get(Conversation, held)
         assert conversation is not None
-        replies.reply(session, conversation, anna,
-                      "Grazie per avermelo scritto, non è facile. Quello che descrivi non è colpa "
-                      "tua. Ti va di dirmi da quanto tempo succede e come ti senti adesso?",
-                      utcnow() - timedelta(minutes=12))
-        replies.add_note(session, conversation, anna,
-                         "Cyberbullismo in chat di classe. Proporre lo sportello d'ascolto "
-                         "della scuola se se la sente.", utcnow() - timedelta(minutes=11))
+        replies.reply(
+            session,
+            conversation,
+            anna,
+            "Grazie per avermelo scritto, non è facile. Quello che descrivi non è colpa "
+            "tua. Ti va di dirmi da quanto tempo succede e come ti senti adesso?",
+            utcnow() - timedelta(minutes=12),
+        )
+        replies.add_note(
+            session,
+            conversation,
+            anna,
+            "Cyberbullismo in chat di classe. Proporre lo sportello d'ascolto "
+            "della scuola se se la sente.",
+            utcnow() - timedelta(minutes=11),
+        )
     _deliver_all(rt, "delivered")
     _write(rt, "whatsapp:+393330000001", "da inizio anno. adesso un po' meglio che ne parlo", 2)
 
-    crisis = _write(rt, "whatsapp:+393330000002",
-                    "stasera non ce la faccio più, penso di farla finita", 3)
+    crisis = _write(
+        rt, "whatsapp:+393330000002", "stasera non ce la faccio più, penso di farla finita", 3
+    )
     _queue(rt, crisis, "crisis", 3, reason="crisis:suicide")
-    email = _write(rt, "ragazza@example.org",
-                   "Buongiorno, vi scrivo perché da quando i miei si sono separati non riesco più "
-                   "a concentrarmi e ho paura di perdere l'anno.", 18, channel="email",
-                   meta={"subject": "Non riesco più a studiare"})
+    email = _write(
+        rt,
+        "ragazza@example.org",
+        "Buongiorno, vi scrivo perché da quando i miei si sono separati non riesco più "
+        "a concentrarmi e ho paura di perdere l'anno.",
+        18,
+        channel="email",
+        meta={"subject": "Non riesco più a studiare"},
+    )
     _queue(rt, email, "high", 18, reason="personal:school")
     closing = _write(rt, "whatsapp:+393330000003", "voglio parlare con un operatore", 23 * 60 + 10)
     _queue(rt, closing, "normal", 23 * 60 + 5, out_of_hours=True)
@@ -116,14 +164,24 @@ def statistics(playwright: object, folder: Path) -> None:
     """The statistics page and the bulletin, on a year of demo data (the default hours)."""
     url = f"sqlite:///{folder / 'statistics.sqlite'}"
     db.upgrade(url)
-    settings = config.load(None, env={
-        "SOS_DATABASE_URL": url, "SOS_SERVER_SECRET_KEY": "screenshots-secret-key-" + "x" * 32})
+    settings = config.load(
+        None,
+        env={
+            "SOS_DATABASE_URL": url,
+            "SOS_SERVER_SECRET_KEY": "screenshots-secret-key-" + "x" * 32,
+        },
+    )
     rt = Runtime.create(settings)
     with write_session(rt.db) as session:
         accounts.create(session, "carla", PASSWORD, "coordinator", display_name="Carla")
-        demo.fill(session, conversations=20000, now=utcnow(), hours=rt.hours,
-                  retention_days=settings.privacy.retention_days,
-                  services=[(s.id, s.name) for s in rt.pack.services.values()])
+        demo.fill(
+            session,
+            conversations=20000,
+            now=utcnow(),
+            hours=rt.hours,
+            retention_days=settings.privacy.retention_days,
+            services=[(s.id, s.name) for s in rt.pack.services.values()],
+        )
     with browser.serving(rt, worker=False) as (_server, base):
         chromium = browser.launch(playwright)
         context = chromium.new_context(viewport=browser.DESKTOP, locale="it-IT")
@@ -151,20 +209,29 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="sos-screens-"))
     url = f"sqlite:///{folder / 'demo.sqlite'}"
     db.upgrade(url)
-    settings = config.load(None, env={
-        "SOS_DATABASE_URL": url, "SOS_SERVICE_HOURS": "mon-sun 00:00-24:00",
-        "SOS_SERVER_SECRET_KEY": "screenshots-secret-key-" + "x" * 32})
+    settings = config.load(
+        None,
+        env={
+            "SOS_DATABASE_URL": url,
+            "SOS_SERVICE_HOURS": "mon-sun 00:00-24:00",
+            "SOS_SERVER_SECRET_KEY": "screenshots-secret-key-" + "x" * 32,
+        },
+    )
     rt = Runtime.create(settings)
-    directory.first_import(rt.db, DEFAULT_DIR / "services.toml",
-                           topics=[t.id for t in catalog.load(settings).topics],
-                           zones=settings.directory.zones)
+    directory.first_import(
+        rt.db,
+        DEFAULT_DIR / "services.toml",
+        topics=[t.id for t in catalog.load(settings).topics],
+        zones=settings.directory.zones,
+    )
     held = seed(rt)
     OUT.mkdir(parents=True, exist_ok=True)
     with browser.serving(rt, worker=False) as (_server, base), sync_playwright() as playwright:
         chromium = browser.launch(playwright)
         for name, viewport in (("phone", browser.PHONE), ("desktop", browser.DESKTOP)):
-            context = chromium.new_context(viewport=viewport, locale="it-IT",
-                                           device_scale_factor=2 if name == "phone" else 1)
+            context = chromium.new_context(
+                viewport=viewport, locale="it-IT", device_scale_factor=2 if name == "phone" else 1
+            )
             page = context.new_page()
             browser.login(page, base, "anna", PASSWORD)
             page.screenshot(path=str(OUT / f"queue-{name}.png"), full_page=True)

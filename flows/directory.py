@@ -18,10 +18,29 @@ from typing import Any
 from flows.source import Key, Source
 
 CONTACT_FIELDS = ("phone", "email", "address", "web", "hours")
-FIELDS = ("name", "about", "contacts", "topics", "zones", "age_min", "age_max", "languages",
-          "network", "active", "checked_on", "checked_by")
-LIMITS = {"name": 200, "phone": 64, "email": 320, "address": 300, "web": 300, "hours": 500,
-          "checked_by": 100}
+FIELDS = (
+    "name",
+    "about",
+    "contacts",
+    "topics",
+    "zones",
+    "age_min",
+    "age_max",
+    "languages",
+    "network",
+    "active",
+    "checked_on",
+    "checked_by",
+)
+LIMITS = {
+    "name": 200,
+    "phone": 64,
+    "email": 320,
+    "address": 300,
+    "web": 300,
+    "hours": 500,
+    "checked_by": 100,
+}
 MAX_AGE = 120
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
@@ -96,7 +115,10 @@ class _Wrong(Exception):
 
 
 def read(
-    service_id: str, entry: Mapping[str, Any], *, topics: Collection[str] | None = None,
+    service_id: str,
+    entry: Mapping[str, Any],
+    *,
+    topics: Collection[str] | None = None,
     zones: Collection[str] | None = None,
 ) -> Service:
     """One service from its TOML table (raises _Wrong: the key and what is wrong)."""
@@ -108,14 +130,17 @@ def read(
         raise _Wrong(("contacts",), "contacts must be a table")
     for name in contacts:
         if name not in CONTACT_FIELDS:
-            raise _Wrong(("contacts", name), f"contacts: unknown key {name!r} "
-                         f"(expected {', '.join(CONTACT_FIELDS)})")
+            raise _Wrong(
+                ("contacts", name),
+                f"contacts: unknown key {name!r} (expected {', '.join(CONTACT_FIELDS)})",
+            )
     age_min, age_max = _age(entry, "age_min"), _age(entry, "age_max")
     if age_min is not None and age_max is not None and age_min > age_max:
         raise _Wrong(("age_max",), f"age_max {age_max} is below age_min {age_min}")
     checked_on = entry.get("checked_on")
-    if checked_on is not None and (not isinstance(checked_on, date) or
-                                   isinstance(checked_on, datetime)):
+    if checked_on is not None and (
+        not isinstance(checked_on, date) or isinstance(checked_on, datetime)
+    ):
         raise _Wrong(("checked_on",), "checked_on must be a date, e.g. 2025-03-01 (no quotes)")
     return Service(
         id=service_id,
@@ -134,8 +159,9 @@ def read(
     )
 
 
-def _text(table: Mapping[str, Any], key: tuple[str], *, required: bool = False,
-          where: Key | None = None) -> str:
+def _text(
+    table: Mapping[str, Any], key: tuple[str], *, required: bool = False, where: Key | None = None
+) -> str:
     value = table.get(key[0], "")
     if not isinstance(value, str) or (required and not value.strip()):
         raise _Wrong(where or key, f"{key[0]} must be a {'non-empty ' if required else ''}string")
@@ -153,14 +179,15 @@ def _about(value: Any) -> dict[str, str]:
         raise _Wrong(("about",), 'about must be a text, or a table: about.it = "...", about.en')
     for lang, text in value.items():
         if not _LANGUAGE.match(lang) or not isinstance(text, str):
-            raise _Wrong(("about", lang), "about: one text per language, e.g. about.it = \"...\"")
+            raise _Wrong(("about", lang), 'about: one text per language, e.g. about.it = "..."')
     if not str(value.get("it", "")).strip():
         raise _Wrong(("about",), "about.it: say in Italian what the service helps with")
     return {lang: text.strip() for lang, text in value.items() if text.strip()}
 
 
-def _list(entry: Mapping[str, Any], name: str, allowed: Collection[str] | None,
-          what: str) -> tuple[str, ...]:
+def _list(
+    entry: Mapping[str, Any], name: str, allowed: Collection[str] | None, what: str
+) -> tuple[str, ...]:
     value = entry.get(name, [])
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise _Wrong((name,), f"{name} must be a list of strings")

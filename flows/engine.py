@@ -175,10 +175,17 @@ class _Turn:
             return ""
         position, minutes = presence.position(priority), presence.wait_minutes(priority)
         if minutes is None:
-            return render.fill(self.pack, "queue_place_unsure", self.ctx, self.lang,
-                                      position=str(position))
-        return render.fill(self.pack, "queue_place", self.ctx, self.lang,
-                                  position=str(position), minutes=str(minutes))
+            return render.fill(
+                self.pack, "queue_place_unsure", self.ctx, self.lang, position=str(position)
+            )
+        return render.fill(
+            self.pack,
+            "queue_place",
+            self.ctx,
+            self.lang,
+            position=str(position),
+            minutes=str(minutes),
+        )
 
     # the steps ----------------------------------------------------------------------------
 
@@ -291,8 +298,9 @@ class _Turn:
             self.say(self.text("erase_code_expired"))
         elif not self.ctx.verified:
             self.say(self.text("erase_unverified"))
-        elif hmac.compare_digest(code_digest(self.ctx.code_key, found.group(1) + found.group(2)),
-                                 code.digest):
+        elif hmac.compare_digest(
+            code_digest(self.ctx.code_key, found.group(1) + found.group(2)), code.digest
+        ):
             self.erase()
         elif code.tries + 1 >= CODE_TRIES:
             self.say(self.text("erase_code_failed"))
@@ -405,9 +413,7 @@ class _Turn:
             self.say(self.menu())
 
 
-def step(
-    pack: Pack, state: FlowState | None, text: str, ctx: Context, *, media: int = 0
-) -> Step:
+def step(pack: Pack, state: FlowState | None, text: str, ctx: Context, *, media: int = 0) -> Step:
     """Advance the conversation by one inbound message."""
     turn = _Turn(pack, state, ctx)
     t = triage(pack, text)

@@ -124,11 +124,13 @@ class Report:
         if bars.reached is not None and self.reached_rate < bars.reached:
             out.append(f"at-risk reaching a listener {self.reached_rate:.1%} < {bars.reached:.0%}")
         if bars.crisis_priority is not None and self.crisis_recall < bars.crisis_priority:
-            out.append(f"crisis priority recall {self.crisis_recall:.1%} < "
-                       f"{bars.crisis_priority:.0%}")
+            out.append(
+                f"crisis priority recall {self.crisis_recall:.1%} < {bars.crisis_priority:.0%}"
+            )
         if bars.idioms_as_crisis is not None and self.idiom_crisis_rate > bars.idioms_as_crisis:
-            out.append(f"idioms called crisis {self.idiom_crisis_rate:.1%} > "
-                       f"{bars.idioms_as_crisis:.0%}")
+            out.append(
+                f"idioms called crisis {self.idiom_crisis_rate:.1%} > {bars.idioms_as_crisis:.0%}"
+            )
         if bars.faq_top1 is not None and self.faq_accuracy < bars.faq_top1:
             out.append(f"FAQ top-1 {self.faq_accuracy:.1%} < {bars.faq_top1:.0%}")
         if bars.faq_alone is not None and self.faq_alone > bars.faq_alone:
@@ -144,20 +146,48 @@ class Report:
             return f"{op} {value:.0%}" if percent else f"{op} {value}"
 
         rows = [
-            ("at-risk reaching a listener", f"{self.reached_rate:.1%}",
-             f"{self.reached}/{self.at_risk}", bar(bars.reached, ">=")),
-            ("crisis priority recall", f"{self.crisis_recall:.1%}",
-             f"{self.crisis_priority}/{self.crises}", bar(bars.crisis_priority, ">=")),
-            ("idioms called crisis", f"{self.idiom_crisis_rate:.1%}",
-             f"{self.idioms_as_crisis}/{self.idioms}", bar(bars.idioms_as_crisis, "<=")),
-            ("FAQ top-1", f"{self.faq_accuracy:.1%}", f"{self.faqs_right}/{self.faqs}",
-             bar(bars.faq_top1, ">=")),
-            ("personal answered by FAQ alone", str(self.faq_alone), f"of {self.personal}",
-             bar(bars.faq_alone, "<=", percent=False)),
-            ("false-crisis rate", f"{self.false_crisis_rate:.1%}",
-             f"{self.false_crises}/{self.not_crises}", ""),
-            ("intent accuracy", f"{self.intent_accuracy:.1%}",
-             f"{self.intents_right}/{self.total}", ""),
+            (
+                "at-risk reaching a listener",
+                f"{self.reached_rate:.1%}",
+                f"{self.reached}/{self.at_risk}",
+                bar(bars.reached, ">="),
+            ),
+            (
+                "crisis priority recall",
+                f"{self.crisis_recall:.1%}",
+                f"{self.crisis_priority}/{self.crises}",
+                bar(bars.crisis_priority, ">="),
+            ),
+            (
+                "idioms called crisis",
+                f"{self.idiom_crisis_rate:.1%}",
+                f"{self.idioms_as_crisis}/{self.idioms}",
+                bar(bars.idioms_as_crisis, "<="),
+            ),
+            (
+                "FAQ top-1",
+                f"{self.faq_accuracy:.1%}",
+                f"{self.faqs_right}/{self.faqs}",
+                bar(bars.faq_top1, ">="),
+            ),
+            (
+                "personal answered by FAQ alone",
+                str(self.faq_alone),
+                f"of {self.personal}",
+                bar(bars.faq_alone, "<=", percent=False),
+            ),
+            (
+                "false-crisis rate",
+                f"{self.false_crisis_rate:.1%}",
+                f"{self.false_crises}/{self.not_crises}",
+                "",
+            ),
+            (
+                "intent accuracy",
+                f"{self.intent_accuracy:.1%}",
+                f"{self.intents_right}/{self.total}",
+                "",
+            ),
         ]
         head = f"{'measure':<31} {'value':>7}  {'count':>9}  bar"
         lines = [f"{self.name} ({self.total} messages)", head, "-" * len(head)]
@@ -256,8 +286,11 @@ def run(pack: Pack, paths: Sequence[Path], *, errors: bool = False, bars: Bars =
 
 def main(argv: list[str] | None = None) -> int:
     """Print the figures for labelled splits; exit 1 if one is below the bars."""
-    parser = argparse.ArgumentParser(prog="python -m flows.evaluate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m flows.evaluate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("files", nargs="*", type=Path, default=[DEFAULT_FILE])
     parser.add_argument("--pack", type=Path, default=None, help="content pack folder")
     parser.add_argument("--errors", action="store_true", help="list every wrong answer")

@@ -91,6 +91,14 @@ class FeedbackGiven:
 
 
 Event = (
-    Reply | Escalate | FaqMatched | Refer | LanguageSet | ConsentShown | OptedOut | EraseRequested
-    | Closed | FeedbackGiven
+    Reply
+    | Escalate
+    | FaqMatched
+    | Refer
+    | LanguageSet
+    | ConsentShown
+    | OptedOut
+    | EraseRequested
+    | Closed
+    | FeedbackGiven
 )

@@ -45,8 +45,9 @@ def drop(state: FlowState) -> list[Event]:
     return []
 
 
-def answer(pack: Pack, state: FlowState, text: str, ctx: Context,
-           lang: str) -> tuple[bool, list[Event]]:
+def answer(
+    pack: Pack, state: FlowState, text: str, ctx: Context, lang: str
+) -> tuple[bool, list[Event]]:
     """Take an answer to a pending question. (True, events): the message was the answer;
     (False, events): it was not, the question is dropped and the flow handles the message."""
     pending = state.feedback
@@ -63,8 +64,12 @@ def answer(pack: Pack, state: FlowState, text: str, ctx: Context,
     words = pack.normalize.text(text)
     if pending.score is not None and (words in pack.commands.yes or words in NO):
         state.feedback = None
-        given = FeedbackGiven(pending.outcome, pending.month, pending.score,
-                              words in pack.commands.yes)
-        return True, [given, Reply(render.fill(pack, "feedback_thanks", ctx, lang)),
-                      Closed("feedback")]
+        given = FeedbackGiven(
+            pending.outcome, pending.month, pending.score, words in pack.commands.yes
+        )
+        return True, [
+            given,
+            Reply(render.fill(pack, "feedback_thanks", ctx, lang)),
+            Closed("feedback"),
+        ]
     return False, drop(state)

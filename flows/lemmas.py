@@ -57,8 +57,10 @@ class Lemmatizer:
     """Split and key the words of a message (normalised tokens); cached per word."""
 
     def __init__(self) -> None:
-        self._stem = {lang: snowballstemmer.stemmer({"it": "italian", "en": "english"}[lang])
-                      for lang in LANGS}
+        self._stem = {
+            lang: snowballstemmer.stemmer({"it": "italian", "en": "english"}[lang])
+            for lang in LANGS
+        }
         self._seen: dict[str, tuple[Piece, ...]] = {}
 
     def known(self, word: str, lang: str) -> bool:
@@ -103,8 +105,10 @@ class Lemmatizer:
             verb = base + "e" if split["end"] in ("ar", "er", "ir") else base
             verb_keys, verb_known = self.keys(verb)
             clitic = split["clitic"]
-            return (Piece(clitic, frozenset({written(clitic), clitic}), True),
-                    Piece(base, verb_keys | {written(base)}, verb_known or known, joined=True))
+            return (
+                Piece(clitic, frozenset({written(clitic), clitic}), True),
+                Piece(base, verb_keys | {written(base)}, verb_known or known, joined=True),
+            )
         return (Piece(word, keys, known),)
 
     def _joined(self, word: str, known: bool, split: re.Match[str]) -> bool:

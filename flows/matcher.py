@@ -20,11 +20,14 @@ from dataclasses import dataclass
 from flows.spelling import Vocabulary
 
 _VOWELS = "aeiouy"
-_ENDINGS = tuple(sorted(
-    "issimo issima issimi issime azione azioni amento amenti imento imenti mente iamo ando "
-    "endo ono ano are ere ire ato ata ati ate ito ita iti ite uto uta uti ete".split(),
-    key=len, reverse=True,
-))
+_ENDINGS = tuple(
+    sorted(
+        "issimo issima issimi issime azione azioni amento amenti imento imenti mente iamo ando "
+        "endo ono ano are ere ire ato ata ati ate ito ita iti ite uto uta uti ete".split(),
+        key=len,
+        reverse=True,
+    )
+)
 
 
 def stem(word: str) -> str:
@@ -138,8 +141,12 @@ class FaqMatcher:
                 best[faq_id] = (score, i)
         ranked = heapq.nsmallest(limit, best.items(), key=lambda kv: (-kv[1][0], kv[0]))
         return [
-            Candidate(f, round(min(s, 100.0), 1), self._text[i],
-                      not self.topical.get(f, frozenset()).isdisjoint(found))
+            Candidate(
+                f,
+                round(min(s, 100.0), 1),
+                self._text[i],
+                not self.topical.get(f, frozenset()).isdisjoint(found),
+            )
             for f, (s, i) in ranked
         ]
 
@@ -150,8 +157,11 @@ class FaqMatcher:
             if token in self.stopwords:
                 continue
             term = stem(token)
-            near = {term} if term in self.weight else {
-                self._surface[w] for w in self.vocabulary.near(token)}
+            near = (
+                {term}
+                if term in self.weight
+                else {self._surface[w] for w in self.vocabulary.near(token)}
+            )
             if not topical.isdisjoint(near):
                 return True
         return False

@@ -34,8 +34,15 @@ from flows.source import Key, PackError, Source
 __all__ = ["Faq", "Matching", "Node", "Option", "Pack", "PackError", "Service", "load_pack"]
 
 DEFAULT_DIR = Path(__file__).parent / "default"
-FILES = ("flow.toml", "texts.toml", "faq.toml", "services.toml", "crisis.toml", "lexicon.toml",
-         "risk.toml")
+FILES = (
+    "flow.toml",
+    "texts.toml",
+    "faq.toml",
+    "services.toml",
+    "crisis.toml",
+    "lexicon.toml",
+    "risk.toml",
+)
 ACTIONS = ("handover", "erase", "menu")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _KEY = re.compile(r"^[0-9]{1,2}$")
@@ -180,8 +187,14 @@ def _load(folder: Path, stamp: tuple[tuple[str, int, int], ...]) -> Pack:
     for texts_of in texts.values():
         for text in texts_of.values():
             known.update(lexicon.normalize(text))
-    for book in (crisis.categories, crisis.risk.book, lexicon.personal, lexicon.human,
-                 lexicon.requests, lexicon.about):
+    for book in (
+        crisis.categories,
+        crisis.risk.book,
+        lexicon.personal,
+        lexicon.human,
+        lexicon.requests,
+        lexicon.about,
+    ):
         book.protect(known)
     return Pack(
         path=folder,
@@ -291,8 +304,9 @@ def _faqs(src: Source) -> dict[str, Faq]:
         key: Key = (faq_id,)
         _id(src, key, faq_id, "faq")
         entry = _table(src, key, value, f"faq {faq_id!r}")
-        _only(src, key, entry, ("title", "questions", "answer", "next", "keywords"),
-              f"faq {faq_id!r}")
+        _only(
+            src, key, entry, ("title", "questions", "answer", "next", "keywords"), f"faq {faq_id!r}"
+        )
         owner = f"faq {faq_id!r}"
         questions = _table(src, (*key, "questions"), entry.get("questions", {}), owner)
         _only(src, (*key, "questions"), questions, LANGUAGES, f"{owner}: questions")
@@ -310,7 +324,8 @@ def _faqs(src: Source) -> dict[str, Faq]:
             answer=_languages(src, (*key, "answer"), entry.get("answer"), "answer", owner),
             next=_string(src, (*key, "next"), nxt, "next") if nxt is not None else None,
             keywords=_strings(src, (*key, "keywords"), entry["keywords"], "keywords")
-            if "keywords" in entry else (),
+            if "keywords" in entry
+            else (),
         )
     if not faqs:
         raise src.error((), "no FAQ entries")
@@ -344,23 +359,28 @@ def _flow(
         for i, raw in enumerate(raw_options):
             options.append(_option(src, (*key, "option", i), raw, owner, texts, faqs))
             if options[-1].key in {o.key for o in options[:-1]}:
-                raise src.error((*key, "option", i, "key"), f"{owner}: option number "
-                                f"{options[-1].key} is used twice")
+                raise src.error(
+                    (*key, "option", i, "key"),
+                    f"{owner}: option number {options[-1].key} is used twice",
+                )
         listed: tuple[str, ...] = ()
         if "services" in entry:
             listed = _strings(src, (*key, "services"), entry["services"], f"{owner}: services")
             for topic in listed:
                 _id(src, (*key, "services"), topic, "topic")
             if options:
-                raise src.error((*key, "services"), f"{owner}: a node lists either services or "
-                                "options, not both")
+                raise src.error(
+                    (*key, "services"),
+                    f"{owner}: a node lists either services or options, not both",
+                )
         nodes[node_id] = Node(node_id, say, tuple(options), listed)
     for node_id, node in nodes.items():
         for i, option in enumerate(node.options):
             if option.goto and option.goto not in nodes:
-                raise src.error(("node", node_id, "option", i, "goto"),
-                                f"node {node_id!r}: option {option.key} goes to unknown node "
-                                f"{option.goto!r}")
+                raise src.error(
+                    ("node", node_id, "option", i, "goto"),
+                    f"node {node_id!r}: option {option.key} goes to unknown node {option.goto!r}",
+                )
     start = _string(src, ("settings", "start"), settings.get("start", "menu"), "start")
     if start not in nodes:
         raise src.error(("settings", "start"), f"start node {start!r} is not defined")
@@ -368,13 +388,20 @@ def _flow(
 
 
 def _option(
-    src: Source, key: Key, raw: Any, owner: str, texts: Mapping[str, Any],
+    src: Source,
+    key: Key,
+    raw: Any,
+    owner: str,
+    texts: Mapping[str, Any],
     faqs: Mapping[str, Faq],
 ) -> Option:
     entry = _table(src, key, raw, f"{owner}: option")
     if "service" in entry:
-        raise src.error((*key, "service"), f"{owner}: services come from the directory now: "
-                        'list them by topic on the node, e.g. services = ["famiglia"]')
+        raise src.error(
+            (*key, "service"),
+            f"{owner}: services come from the directory now: "
+            'list them by topic on the node, e.g. services = ["famiglia"]',
+        )
     _only(src, key, entry, ("key", "label", "goto", "faq", "action"), f"{owner}: option")
     number = entry.get("key")
     if not isinstance(number, str) or not _KEY.match(number):
@@ -479,16 +506,19 @@ def _risk(src: Source, normalize: Normalizer, crisis: CrisisCheck) -> RiskScorer
             raise src.error((*key, "kind"), f"{owner}: kind must be one of {', '.join(KINDS)}")
         category = table.get("category")
         if kind == "risk" and category not in categories:
-            raise src.error((*key, "category") if category else key,
-                            f"{owner}: category must be a crisis category of crisis.toml "
-                            f"({', '.join(sorted(categories))})")
+            raise src.error(
+                (*key, "category") if category else key,
+                f"{owner}: category must be a crisis category of crisis.toml "
+                f"({', '.join(sorted(categories))})",
+            )
         if kind != "risk" and category is not None:
             raise src.error((*key, "category"), f"{owner}: only a 'risk' signal has a category")
         most = table.get("max", 1)
         if not isinstance(most, int) or isinstance(most, bool) or not 1 <= most <= 10:
             raise src.error((*key, "max"), f"{owner}: max must be a whole number from 1 to 10")
-        _book(src, key, {k: v for k, v in table.items() if k in ("phrases", "together")},
-              book, name)
+        _book(
+            src, key, {k: v for k, v in table.items() if k in ("phrases", "together")}, book, name
+        )
         signals[name] = Signal(name, weight, kind, category, most)
     combinations = []
     raw_combos = src.data.get("combine", [])
@@ -511,8 +541,10 @@ def _risk(src: Source, normalize: Normalizer, crisis: CrisisCheck) -> RiskScorer
         bonus = _number(src, (*key, "bonus"), table["bonus"], "bonus", 0.5, 100)
         category = table.get("category")
         if category not in categories:
-            raise src.error((*key, "category") if category else key,
-                            "[[combine]]: category must be a crisis category of crisis.toml")
+            raise src.error(
+                (*key, "category") if category else key,
+                "[[combine]]: category must be a crisis category of crisis.toml",
+            )
         combinations.append(Combination(frozenset(names), bonus, category))
     return RiskScorer(book, signals, combinations, threshold=threshold, human=human, long=long)
 
@@ -522,20 +554,40 @@ class _Lexicon:
 
     def __init__(self, src: Source) -> None:
         data = src.data
-        _only(src, (), data, ("matching", "abbreviations", "symbols", "stopwords", "known",
-                              "language", "commands", "erase", "stop", "human", "personal",
-                              "about"),
-              "lexicon.toml")
-        abbreviations = _table(src, ("abbreviations",), data.get("abbreviations", {}),
-                               "[abbreviations]")
+        _only(
+            src,
+            (),
+            data,
+            (
+                "matching",
+                "abbreviations",
+                "symbols",
+                "stopwords",
+                "known",
+                "language",
+                "commands",
+                "erase",
+                "stop",
+                "human",
+                "personal",
+                "about",
+            ),
+            "lexicon.toml",
+        )
+        abbreviations = _table(
+            src, ("abbreviations",), data.get("abbreviations", {}), "[abbreviations]"
+        )
         for short, full in abbreviations.items():
             _string(src, ("abbreviations", short), full, f"abbreviation {short!r}")
         symbols = _table(src, ("symbols",), data.get("symbols", {}), "[symbols]")
         for symbol, word in symbols.items():
             _string(src, ("symbols", symbol), word, f"symbol {symbol!r}")
             if len(symbol) != 1:
-                raise src.error(("symbols", symbol), f"symbol {symbol!r}: one character only "
-                                "(leave out the emoji variation selector)")
+                raise src.error(
+                    ("symbols", symbol),
+                    f"symbol {symbol!r}: one character only "
+                    "(leave out the emoji variation selector)",
+                )
         self.normalize = Normalizer(abbreviations, symbols)
         self.matching = self._matching(src)
         self.stopwords = self._words(src, ("stopwords",), data.get("stopwords", {}))
@@ -554,8 +606,13 @@ class _Lexicon:
             if table:
                 _book(src, (name,), table, self.requests, name)
         self.human = PhraseBook(self.normalize, gap=gap)
-        _book(src, ("human",), _table(src, ("human",), data.get("human", {}), "[human]"),
-              self.human, "asked_for_person")
+        _book(
+            src,
+            ("human",),
+            _table(src, ("human",), data.get("human", {}), "[human]"),
+            self.human,
+            "asked_for_person",
+        )
         self.personal = PhraseBook(self.normalize, gap=gap)
         topics = _table(src, ("personal",), data.get("personal", {}), "[personal]")
         for topic, table in topics.items():
@@ -563,8 +620,13 @@ class _Lexicon:
             _id(src, key, topic, "personal topic")
             _book(src, key, _table(src, key, table, topic), self.personal, f"personal:{topic}")
         self.about = self._about(src)
-        self.personal_words = [t for name, words in src.data.get("about", {}).items()
-                               if name != "person" for w in words for t in self.normalize(w)]
+        self.personal_words = [
+            t
+            for name, words in src.data.get("about", {}).items()
+            if name != "person"
+            for w in words
+            for t in self.normalize(w)
+        ]
 
     def _about(self, src: Source) -> PhraseBook:
         """[about]: words of the first or second person, and words of personal topics."""
@@ -585,8 +647,9 @@ class _Lexicon:
 
     def _matching(self, src: Source) -> Matching:
         table = _table(src, ("matching",), src.data.get("matching", {}), "[matching]")
-        _only(src, ("matching",), table, ("answer", "suggest", "margin", "listen_from"),
-              "[matching]")
+        _only(
+            src, ("matching",), table, ("answer", "suggest", "margin", "listen_from"), "[matching]"
+        )
         values = {}
         for name, value in table.items():
             number = isinstance(value, int | float) and not isinstance(value, bool)
@@ -609,8 +672,18 @@ class _Lexicon:
 
     def _commands(self, src: Source) -> Commands:
         table = _table(src, ("commands",), src.data.get("commands", {}), "[commands]")
-        names = ("stop", "erase", "person", "yes", "question", "asks", "menu", "hello", "thanks",
-                 "filler")
+        names = (
+            "stop",
+            "erase",
+            "person",
+            "yes",
+            "question",
+            "asks",
+            "menu",
+            "hello",
+            "thanks",
+            "filler",
+        )
         _only(src, ("commands",), table, names, "[commands]")
         found: dict[str, frozenset[str]] = {}
         for name in names:
@@ -646,20 +719,29 @@ def _matcher(src: Source, faqs: Mapping[str, Faq], lexicon: _Lexicon) -> FaqMatc
                 terms = matcher.terms(tokens)
                 key: Key = (faq.id, "questions", lang)
                 if not terms:
-                    raise src.error(key, f"faq {faq.id!r}: question {question!r} has only small "
-                                    "words (nothing to match)")
+                    raise src.error(
+                        key,
+                        f"faq {faq.id!r}: question {question!r} has only small "
+                        "words (nothing to match)",
+                    )
                 other = seen.setdefault(terms, faq.id)
                 if other != faq.id:
-                    raise src.error(key, f"faq {faq.id!r}: question {question!r} is the same as "
-                                    f"one of faq {other!r}")
+                    raise src.error(
+                        key,
+                        f"faq {faq.id!r}: question {question!r} is the same as "
+                        f"one of faq {other!r}",
+                    )
                 rows.append((faq.id, tokens, question))
     keywords = {}
     for faq in faqs.values():
         if faq.keywords:
             words = [t for k in faq.keywords for t in lexicon.normalize(k)]
             if not matcher.terms(words):
-                raise src.error((faq.id, "keywords"), f"faq {faq.id!r}: keywords have only "
-                                "small words (nothing to look for)")
+                raise src.error(
+                    (faq.id, "keywords"),
+                    f"faq {faq.id!r}: keywords have only small words (nothing to look for)",
+                )
             keywords[faq.id] = words
-    return FaqMatcher(rows, stopwords=lexicon.stopwords, keywords=keywords,
-                      personal=lexicon.personal_words)
+    return FaqMatcher(
+        rows, stopwords=lexicon.stopwords, keywords=keywords, personal=lexicon.personal_words
+    )

@@ -133,8 +133,10 @@ class PhraseBook:
                     run.append(frozenset({self._atom(written(w), False)}))
                 else:  # a joined verb ("uccidermi") keeps its person: only its written forms
                     pieces = self.lemmas.pieces(w)
-                    run += [frozenset(self._atom(k, False)
-                                      for k in (p.forms if p.joined else p.keys)) for p in pieces]
+                    run += [
+                        frozenset(self._atom(k, False) for k in (p.forms if p.joined else p.keys))
+                        for p in pieces
+                    ]
                     if len(words) == 1 and len(pieces) > 1:  # as one word, for typos in it
                         groups.setdefault((), set()).add(self._atom(written(w), False))
             *lead, last = run

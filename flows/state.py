@@ -84,12 +84,20 @@ class FlowState:
         if self.confirm:
             data["confirm"] = self.confirm
         if self.code is not None:
-            data["code"] = {"digest": self.code.digest, "until": self.code.until.isoformat(),
-                            "tries": self.code.tries}
+            data["code"] = {
+                "digest": self.code.digest,
+                "until": self.code.until.isoformat(),
+                "tries": self.code.tries,
+            }
         if self.feedback is not None:
             f = self.feedback
-            data["feedback"] = {"outcome": f.outcome, "month": f.month,
-                                "until": f.until.isoformat(), "ask": f.ask, "score": f.score}
+            data["feedback"] = {
+                "outcome": f.outcome,
+                "month": f.month,
+                "until": f.until.isoformat(),
+                "ask": f.ask,
+                "score": f.score,
+            }
         return data
 
     @classmethod
@@ -147,8 +155,12 @@ def _choices(value: object) -> list[tuple[str, float]]:
         return []
     found = []
     for item in value:
-        if (isinstance(item, list | tuple) and len(item) == 2 and isinstance(item[0], str)
-                and isinstance(item[1], int | float)):
+        if (
+            isinstance(item, list | tuple)
+            and len(item) == 2
+            and isinstance(item[0], str)
+            and isinstance(item[1], int | float)
+        ):
             found.append((item[0], float(item[1])))
     return found
 
@@ -171,8 +183,13 @@ def _feedback(value: object) -> PendingFeedback | None:
         return None
     outcome, month, until = value.get("outcome"), value.get("month"), value.get("until")
     ask, score = value.get("ask"), value.get("score")
-    if not (isinstance(outcome, str) and isinstance(month, str) and isinstance(until, str)
-            and ask in ("score", "again") and (score is None or _count(score))):
+    if not (
+        isinstance(outcome, str)
+        and isinstance(month, str)
+        and isinstance(until, str)
+        and ask in ("score", "again")
+        and (score is None or _count(score))
+    ):
         return None
     try:
         moment = datetime.fromisoformat(until)

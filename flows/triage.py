@@ -84,9 +84,13 @@ def _said(text: str, commands: frozenset[str]) -> bool:
     """The whole message is one of the commands, give or take word order and a typo."""
     if text in commands:
         return True
-    return len(text) >= 5 and process.extractOne(
-        text, commands, scorer=fuzz.token_sort_ratio, score_cutoff=COMMAND_SIMILARITY
-    ) is not None
+    return (
+        len(text) >= 5
+        and process.extractOne(
+            text, commands, scorer=fuzz.token_sort_ratio, score_cutoff=COMMAND_SIMILARITY
+        )
+        is not None
+    )
 
 
 def _command(pack: Pack, text: str, tokens: tuple[str, ...]) -> Triage | None:
@@ -120,8 +124,12 @@ def about(pack: Pack, tokens: tuple[str, ...]) -> str | None:
 
 def _personal(topic: str, risk_distress: bool) -> Triage:
     high = topic in HIGH_TOPICS or risk_distress
-    return Triage("human", priority="high" if high else "normal", reason=f"personal:{topic}",
-                  distress=risk_distress)
+    return Triage(
+        "human",
+        priority="high" if high else "normal",
+        reason=f"personal:{topic}",
+        distress=risk_distress,
+    )
 
 
 def evidence(pack: Pack, tokens: tuple[str, ...]) -> set[str]:
@@ -133,8 +141,11 @@ def _best_faq(pack: Pack, tokens: tuple[str, ...]) -> tuple[Candidate, tuple[Can
     """The best FAQ with topical evidence, and its close runners-up (with evidence too)."""
     m = pack.matching
     found = evidence(pack, tokens)
-    ranked = [c for c in pack.matcher.rank(tokens, limit=5, floor=m.suggest)
-              if c.evidence or c.faq_id in found or c.score >= VERBATIM]
+    ranked = [
+        c
+        for c in pack.matcher.rank(tokens, limit=5, floor=m.suggest)
+        if c.evidence or c.faq_id in found or c.score >= VERBATIM
+    ]
     if not ranked:
         return Candidate("", 0.0, ""), ()
     best = ranked[0]
@@ -160,7 +171,8 @@ def _asked_apart(pack: Pack, text: str, faq_id: str) -> bool:
     """The message has several sentences, one of them the FAQ question."""
     sentences = [s for s in _SENTENCES.split(text) if s.strip()]
     return len(sentences) > 1 and any(
-        not _unless_about(pack, pack.normalize(s), faq_id) for s in sentences)
+        not _unless_about(pack, pack.normalize(s), faq_id) for s in sentences
+    )
 
 
 def _unless_about(pack: Pack, tokens: tuple[str, ...], faq_id: str) -> tuple[str, ...]:
@@ -183,24 +195,34 @@ def triage(pack: Pack, text: str) -> Triage:
     best, others = _best_faq(pack, tokens)
     faq = best if best.faq_id else None
     # answered before a listener: a clear FAQ asked in a sentence of its own
-    attached = faq if faq is not None and not others and _asked_apart(pack, text, faq.faq_id) \
-        else None
+    attached = (
+        faq if faq is not None and not others and _asked_apart(pack, text, faq.faq_id) else None
+    )
     faq_id, score = (attached.faq_id, attached.score) if attached else (None, None)
     personal = pack.personal.find(tokens)
     if personal or pack.crisis.distressed(risk):
         reason = personal.label if personal else "personal:distress"
-        return Triage("human", priority="high", reason=reason, distress=distress, faq_id=faq_id,
-                      score=score)
+        return Triage(
+            "human", priority="high", reason=reason, distress=distress, faq_id=faq_id, score=score
+        )
     asked = pack.human.find(tokens)
     if asked:  # a question about the service is answered first
         topic = about(pack, tokens)
         high = topic in HIGH_TOPICS or distress
-        rest = tokens[:asked.start] + tokens[asked.end:]  # the words around "talk to a person"
-        clear = faq if faq is not None and not others and rest and not _unless_about(
-            pack, rest, faq.faq_id) else None
-        return Triage("human", priority="high" if high else "normal", reason="asked_for_person",
-                      distress=distress, faq_id=clear.faq_id if clear else None,
-                      score=clear.score if clear else None)
+        rest = tokens[: asked.start] + tokens[asked.end :]  # the words around "talk to a person"
+        clear = (
+            faq
+            if faq is not None and not others and rest and not _unless_about(pack, rest, faq.faq_id)
+            else None
+        )
+        return Triage(
+            "human",
+            priority="high" if high else "normal",
+            reason="asked_for_person",
+            distress=distress,
+            faq_id=clear.faq_id if clear else None,
+            score=clear.score if clear else None,
+        )
     c = pack.commands
     if tokens and all(t in c.thanks or t in c.hello or t in c.filler for t in tokens):
         return Triage("unknown", reason="thanks")
@@ -210,20 +232,34 @@ def triage(pack: Pack, text: str) -> Triage:
             topic = about(pack, tokens)
         if topic:
             t = _personal(topic, distress)
-            return Triage(t.intent, priority=t.priority, reason=t.reason, distress=distress,
-                          faq_id=faq_id, score=score)
+            return Triage(
+                t.intent,
+                priority=t.priority,
+                reason=t.reason,
+                distress=distress,
+                faq_id=faq_id,
+                score=score,
+            )
         alternatives = tuple((o.faq_id, o.score) for o in others)
-        return Triage("faq", faq.faq_id, faq.score, reason="faq", alternatives=alternatives,
-                      distress=distress)
+        return Triage(
+            "faq", faq.faq_id, faq.score, reason="faq", alternatives=alternatives, distress=distress
+        )
     topic = about(pack, tokens)
     if topic:
         return _personal(topic, distress)
     idiom = pack.crisis.masked(tokens)  # "muoio dal ridere": recognised, and harmless
-    words = [t for i, t in enumerate(tokens) if i not in idiom
-             and t not in c.filler and t not in c.hello and t not in c.thanks]
+    words = [
+        t
+        for i, t in enumerate(tokens)
+        if i not in idiom and t not in c.filler and t not in c.hello and t not in c.thanks
+    ]
     if len(words) >= pack.matching.listen_from:  # fail-safe: what the bot cannot place, a person
-        return Triage("human", priority="high" if distress else "normal", reason=UNRECOGNISED,
-                      distress=distress)
+        return Triage(
+            "human",
+            priority="high" if distress else "normal",
+            reason=UNRECOGNISED,
+            distress=distress,
+        )
     return Triage("unknown", distress=distress)
 
 

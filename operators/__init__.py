@@ -14,8 +14,13 @@ from bot.db import read_session
 HERE = Path(__file__).parent
 
 # Templates and the one script and style sheet (no build step, no vendored libraries).
-assets = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static",
-                   static_url_path="/static")
+assets = Blueprint(
+    "dashboard",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 
 
 def _asset_version() -> str:
@@ -52,9 +57,21 @@ def init_app(app: Flask) -> None:
     app.extensions["sos_catalog"] = catalog.load(rt.settings)
     security.init_app(app)
     formatting.init_app(app)
-    for blueprint in (assets, auth.bp, queue.bp, live.bp, conversation.bp, simulator.bp, admin.bp,
-                      alerts.bp, rota.bp, figures.bp, corrections.bp, directory.bp,
-                      statistics.bp):
+    for blueprint in (
+        assets,
+        auth.bp,
+        queue.bp,
+        live.bp,
+        conversation.bp,
+        simulator.bp,
+        admin.bp,
+        alerts.bp,
+        rota.bp,
+        figures.bp,
+        corrections.bp,
+        directory.bp,
+        statistics.bp,
+    ):
         app.register_blueprint(blueprint)
     presence.init_app(app)
     support.init_app(app)
@@ -64,8 +81,12 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _globals() -> dict[str, Any]:
         operator = auth.current_operator()
-        found = {"me": operator, "is_coordinator": auth.is_coordinator(),
-                 "service_name": rt.settings.service.name, "asset_version": version}
+        found = {
+            "me": operator,
+            "is_coordinator": auth.is_coordinator(),
+            "service_name": rt.settings.service.name,
+            "asset_version": version,
+        }
         if operator is not None:  # live updates start after what this page shows
             with read_session(rt.db) as session:
                 found["last_event"] = activity.latest_id(session)

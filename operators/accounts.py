@@ -44,8 +44,10 @@ def check_username(username: str) -> str:
     """The normalised username, or AccountError."""
     name = username.strip().lower()
     if not USERNAME.match(name):
-        raise AccountError("Nome utente non valido: 2-64 caratteri tra lettere minuscole, cifre, "
-                           "punto, trattino e trattino basso.")
+        raise AccountError(
+            "Nome utente non valido: 2-64 caratteri tra lettere minuscole, cifre, "
+            "punto, trattino e trattino basso."
+        )
     return name
 
 
@@ -59,8 +61,9 @@ def check_password(password: str) -> str:
 
 def check_role(role: str) -> str:
     if role not in ROLES:
-        raise AccountError("Ruolo non valido: volontario/a (listener) o coordinatore/trice "
-                           "(coordinator).")
+        raise AccountError(
+            "Ruolo non valido: volontario/a (listener) o coordinatore/trice (coordinator)."
+        )
     return role
 
 
@@ -149,13 +152,22 @@ def name(operator: Operator | None) -> str:
 
 
 def active_coordinators(session: Session) -> int:
-    query = select(func.count()).select_from(Operator).where(
-        Operator.role == "coordinator", col(Operator.active).is_(True))
+    query = (
+        select(func.count())
+        .select_from(Operator)
+        .where(Operator.role == "coordinator", col(Operator.active).is_(True))
+    )
     return int(session.exec(query).one())
 
 
-def set_active(session: Session, operator: Operator, active: bool, *, by: str | None,
-               now: datetime | None = None) -> list[str]:
+def set_active(
+    session: Session,
+    operator: Operator,
+    active: bool,
+    *,
+    by: str | None,
+    now: datetime | None = None,
+) -> list[str]:
     """Enable or disable an account; disabling hands its conversations back to the queue.
 
     Returns the ids of the conversations released.
@@ -165,8 +177,12 @@ def set_active(session: Session, operator: Operator, active: bool, *, by: str | 
         raise AccountError("Non si può disattivare l'ultimo coordinatore attivo.")
     operator.active = active
     session.add(operator)
-    audit.record(session, "operator_enabled" if active else "operator_disabled",
-                 operator_id=by, target=operator.id)
+    audit.record(
+        session,
+        "operator_enabled" if active else "operator_disabled",
+        operator_id=by,
+        target=operator.id,
+    )
     if active:
         return []
     logins.end_all(session, operator.id)
@@ -174,5 +190,6 @@ def set_active(session: Session, operator: Operator, active: bool, *, by: str | 
 
 
 def list_all(session: Session) -> list[Operator]:
-    return list(session.exec(select(Operator).order_by(col(Operator.active).desc(),
-                                                       col(Operator.username))))
+    return list(
+        session.exec(select(Operator).order_by(col(Operator.active).desc(), col(Operator.username)))
+    )

@@ -69,9 +69,14 @@ def operators() -> str:
         people = accounts.list_all(db)
         loads = {o.id: held_count(db, o.id) for o in people}
     capacities = {o.id: accounts.capacity(o, rt.settings) for o in people}
-    return render_template("operators.html", people=people, loads=loads, capacities=capacities,
-                           roles=accounts.ROLE_LABELS,
-                           default_capacity=rt.settings.service.listener_capacity)
+    return render_template(
+        "operators.html",
+        people=people,
+        loads=loads,
+        capacities=capacities,
+        roles=accounts.ROLE_LABELS,
+        default_capacity=rt.settings.service.listener_capacity,
+    )
 
 
 @bp.post("/operators")
@@ -83,8 +88,14 @@ def add_operator() -> Any:
         capacity = accounts.check_capacity(form.get("capacity"))
         with write_session(runtime().db) as db:
             operator = accounts.create(
-                db, form.get("username", ""), form.get("password", ""), form.get("role", ""),
-                display_name=form.get("display_name", ""), capacity=capacity, by=me().id)
+                db,
+                form.get("username", ""),
+                form.get("password", ""),
+                form.get("role", ""),
+                display_name=form.get("display_name", ""),
+                capacity=capacity,
+                by=me().id,
+            )
     except accounts.AccountError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.operators"))
@@ -116,8 +127,14 @@ def update_operator(operator_id: str) -> Response:
             operator.role = role
             operator.capacity = capacity
             db.add(operator)
-            audit.record(db, "operator_updated", operator_id=me().id, target=operator.id,
-                         role=role, capacity=capacity)
+            audit.record(
+                db,
+                "operator_updated",
+                operator_id=me().id,
+                target=operator.id,
+                role=role,
+                capacity=capacity,
+            )
     except accounts.AccountError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.operators"))
@@ -143,8 +160,10 @@ def set_active(operator_id: str) -> Response:
     if active:
         flash(f"«{operator.username}» è di nuovo attivo.", "info")
     else:
-        flash(f"«{operator.username}» è disattivato; "
-              f"{len(released)} conversazioni rimesse in coda.", "info")
+        flash(
+            f"«{operator.username}» è disattivato; {len(released)} conversazioni rimesse in coda.",
+            "info",
+        )
     return redirect(url_for("admin.operators"))
 
 
@@ -170,15 +189,28 @@ def conversations() -> str:
     status = request.args.get("status", "")
     page = max(1, request.args.get("page", 1, type=int) or 1)
     with read_session(runtime().db) as db:
-        query = (select(Conversation, Contact)
-                 .join(Contact, col(Conversation.contact_id) == Contact.id, isouter=True))
+        query = select(Conversation, Contact).join(
+            Contact, col(Conversation.contact_id) == Contact.id, isouter=True
+        )
         if status in STATUSES:
             query = query.where(Conversation.status == status)
-        rows = list(db.exec(query.order_by(col(Conversation.last_activity_at).desc())
-                            .offset((page - 1) * PAGE).limit(PAGE + 1)))
+        rows = list(
+            db.exec(
+                query.order_by(col(Conversation.last_activity_at).desc())
+                .offset((page - 1) * PAGE)
+                .limit(PAGE + 1)
+            )
+        )
         names = transcript.operator_names(db)
-    return render_template("conversations.html", rows=rows[:PAGE], more=len(rows) > PAGE,
-                           page=page, status=status, statuses=STATUSES, names=names)
+    return render_template(
+        "conversations.html",
+        rows=rows[:PAGE],
+        more=len(rows) > PAGE,
+        page=page,
+        status=status,
+        statuses=STATUSES,
+        names=names,
+    )
 
 
 @bp.get("/audit")
@@ -201,5 +233,13 @@ def audit_log() -> str:
         names = transcript.operator_names(db)
         people = accounts.list_all(db)
         total = int(db.exec(select(func.count()).select_from(AuditEvent)).one())
-    return render_template("audit.html", events=events[:PAGE], more=len(events) > PAGE,
-                           names=names, people=people, labels=ACTION_LABELS, args=args, total=total)
+    return render_template(
+        "audit.html",
+        events=events[:PAGE],
+        more=len(events) > PAGE,
+        names=names,
+        people=people,
+        labels=ACTION_LABELS,
+        args=args,
+        total=total,
+    )

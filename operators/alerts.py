@@ -16,8 +16,10 @@ from operators.auth import coordinator_required, me, wants_fragment
 
 bp = Blueprint("alerts", __name__)
 RECENT = 100
-KIND_LABELS = {alerting.UNANSWERED: "Crisi senza risposta",
-               alerting.SUPPORT: "Richiesta di supporto"}
+KIND_LABELS = {
+    alerting.UNANSWERED: "Crisi senza risposta",
+    alerting.SUPPORT: "Richiesta di supporto",
+}
 
 
 def _found(db: Session, alert_id: str) -> Alert:
@@ -29,9 +31,11 @@ def _found(db: Session, alert_id: str) -> Alert:
 
 def _pseudonyms(db: Session, alerts: list[Alert]) -> dict[str, str]:
     ids = {a.conversation_id for a in alerts}
-    query = (select(Conversation.id, Contact.pseudonym)
-             .join(Contact, col(Conversation.contact_id) == Contact.id)
-             .where(col(Conversation.id).in_(ids)))
+    query = (
+        select(Conversation.id, Contact.pseudonym)
+        .join(Contact, col(Conversation.contact_id) == Contact.id)
+        .where(col(Conversation.id).in_(ids))
+    )
     return dict(db.exec(query).all())
 
 
@@ -44,8 +48,9 @@ def index() -> str:
         found.sort(key=lambda a: a.acknowledged_at is not None)
         pseudonyms = _pseudonyms(db, found)
         names = transcript.operator_names(db)
-    return render_template("alerts.html", alerts=found, pseudonyms=pseudonyms, names=names,
-                           kinds=KIND_LABELS)
+    return render_template(
+        "alerts.html", alerts=found, pseudonyms=pseudonyms, names=names, kinds=KIND_LABELS
+    )
 
 
 @bp.get("/alerts/<alert_id>")
@@ -57,9 +62,15 @@ def view(alert_id: str) -> str:
         conversation = db.get(Conversation, alert.conversation_id)
         pseudonyms = _pseudonyms(db, [alert])
         names = transcript.operator_names(db)
-    return render_template("alert.html", alert=alert, conversation=conversation,
-                           pseudonym=pseudonyms.get(alert.conversation_id, "anonimo"),
-                           names=names, kinds=KIND_LABELS, now=utcnow())
+    return render_template(
+        "alert.html",
+        alert=alert,
+        conversation=conversation,
+        pseudonym=pseudonyms.get(alert.conversation_id, "anonimo"),
+        names=names,
+        kinds=KIND_LABELS,
+        now=utcnow(),
+    )
 
 
 @bp.post("/alerts/<alert_id>/ack")

@@ -66,8 +66,9 @@ def is_coordinator() -> bool:
 
 def wants_fragment() -> bool:
     """A script's request (fetch or the live stream), answered with a status, not a page."""
-    return (request.headers.get("X-Requested-With") == "fetch"
-            or "text/event-stream" in request.headers.get("Accept", ""))
+    return request.headers.get(
+        "X-Requested-With"
+    ) == "fetch" or "text/event-stream" in request.headers.get("Accept", "")
 
 
 def _no_operators() -> bool:
@@ -129,13 +130,14 @@ def login() -> Any:
     username = request.form.get("username", "").strip().lower()[:64]
     password = request.form.get("password", "")
     window = timedelta(minutes=cfg.login_window_minutes)
-    keys = {"user": ratelimit.key(rt.secret, "user", username),
-            "address": ratelimit.key(rt.secret, "address", request.remote_addr or "")}
+    keys = {
+        "user": ratelimit.key(rt.secret, "user", username),
+        "address": ratelimit.key(rt.secret, "address", request.remote_addr or ""),
+    }
     now = utcnow()
     with write_session(rt.db) as db:  # the attempt counts before the password is checked
         ratelimit.forget_expired(db, now, window)
-        wait = ratelimit.attempt(db, keys, now, max_failures=cfg.login_max_failures,
-                                 window=window)
+        wait = ratelimit.attempt(db, keys, now, max_failures=cfg.login_max_failures, window=window)
     if wait is not None:
         minutes = max(1, int(wait.total_seconds() // 60) + 1)
         flash(f"Troppi tentativi non riusciti: riprova tra {minutes} minuti.", "error")
@@ -168,8 +170,9 @@ def logout() -> Response:
         with write_session(runtime().db) as db:
             logins.end(db, session["login"])  # a copy of the cookie no longer works either
             audit.record(db, "logout", operator_id=operator.id)
-            presence.end_shift(db, db.get(Operator, operator.id) or operator, utcnow(),
-                               reason="logout")
+            presence.end_shift(
+                db, db.get(Operator, operator.id) or operator, utcnow(), reason="logout"
+            )
     session.clear()
     flash("Sei uscito/a dalla dashboard.", "info")
     return redirect(url_for("auth.login"))
@@ -191,8 +194,13 @@ def setup() -> Any:
                 abort(404)
             # A second browser racing through this page fails on this key, not with a second admin.
             db.add(AppSetting(key="first_coordinator", value=utcnow().isoformat()))
-            operator = accounts.create(db, form.get("username", ""), form.get("password", ""),
-                                       "coordinator", display_name=form.get("display_name", ""))
+            operator = accounts.create(
+                db,
+                form.get("username", ""),
+                form.get("password", ""),
+                "coordinator",
+                display_name=form.get("display_name", ""),
+            )
             audit.record(db, "first_run", operator_id=operator.id)
             _start_session(db, operator)
     except accounts.AccountError as exc:

@@ -54,9 +54,17 @@ def _last_inbound(session: Session, ids: list[str]) -> dict[str, Message]:
         .group_by(col(Message.conversation_id))
         .subquery()
     )
-    query = select(Message).where(Message.direction == "in").join(latest, and_(
-        col(Message.conversation_id) == latest.c.conversation_id,
-        col(Message.created_at) == latest.c.at))
+    query = (
+        select(Message)
+        .where(Message.direction == "in")
+        .join(
+            latest,
+            and_(
+                col(Message.conversation_id) == latest.c.conversation_id,
+                col(Message.created_at) == latest.c.at,
+            ),
+        )
+    )
     return {m.conversation_id: m for m in session.exec(query)}
 
 
@@ -71,8 +79,14 @@ def _last_listener_reply(session: Session, ids: list[str]) -> dict[str, datetime
     return {cid: at for cid, at in session.exec(query) if at is not None}
 
 
-def _items(session: Session, rows: list[tuple[Conversation, Contact | None, Operator | None]],
-           now: datetime, warning: timedelta, *, since_claim: bool) -> list[Item]:
+def _items(
+    session: Session,
+    rows: list[tuple[Conversation, Contact | None, Operator | None]],
+    now: datetime,
+    warning: timedelta,
+    *,
+    since_claim: bool,
+) -> list[Item]:
     ids = [c.id for c, _, _ in rows]
     last_in = _last_inbound(session, ids)
     replied = _last_listener_reply(session, ids)
@@ -82,27 +96,33 @@ def _items(session: Session, rows: list[tuple[Conversation, Contact | None, Oper
         message = last_in.get(conversation.id)
         preview = first_words(message.body) if message and message.body.strip() else ""
         if message is not None and not preview and message.media:
-            preview = ("[posizione condivisa]" if places.of(message.id, message.media)
-                       else f"[{len(message.media)} allegato/i]")
+            preview = (
+                "[posizione condivisa]"
+                if places.of(message.id, message.media)
+                else f"[{len(message.media)} allegato/i]"
+            )
         whatsapp = contact is not None and window.applies(conversation)
         closes = window.closes_at(contact) if whatsapp and contact else None
         answered = replied.get(conversation.id)
         heard = message.created_at if message else None
-        items.append(Item(
-            conversation=conversation,
-            pseudonym=contact.pseudonym if contact else "anonimo",
-            preview=preview,
-            subject=str((message.meta or {}).get("subject", ""))[:200] if message else "",
-            since=conversation.claimed_at if since_claim else conversation.escalated_at,
-            holder=(holder.display_name or holder.username) if holder else None,
-            crisis=conversation.priority == Priority.CRISIS,
-            window_closes_at=closes,
-            window_closing=bool(
-                whatsapp and contact and window.closing_soon(contact, now, warning)),
-            window_closed=bool(whatsapp and closes is not None and closes <= now),
-            awaiting_reply=heard is not None and (answered is None or heard > answered),
-            place=shared.get(conversation.id),
-        ))
+        items.append(
+            Item(
+                conversation=conversation,
+                pseudonym=contact.pseudonym if contact else "anonimo",
+                preview=preview,
+                subject=str((message.meta or {}).get("subject", ""))[:200] if message else "",
+                since=conversation.claimed_at if since_claim else conversation.escalated_at,
+                holder=(holder.display_name or holder.username) if holder else None,
+                crisis=conversation.priority == Priority.CRISIS,
+                window_closes_at=closes,
+                window_closing=bool(
+                    whatsapp and contact and window.closing_soon(contact, now, warning)
+                ),
+                window_closed=bool(whatsapp and closes is not None and closes <= now),
+                awaiting_reply=heard is not None and (answered is None or heard > answered),
+                place=shared.get(conversation.id),
+            )
+        )
     return items
 
 
@@ -118,12 +138,19 @@ def _query(*where: object) -> object:
 def waiting(session: Session, now: datetime, warning: timedelta) -> list[Item]:
     """Waiting conversations: crisis first, then high, then normal; longest wait first."""
     query = _query(Conversation.status == Status.WAITING).order_by(  # type: ignore[attr-defined]
-        col(Conversation.priority_rank).desc(), col(Conversation.escalated_at).asc())
+        col(Conversation.priority_rank).desc(), col(Conversation.escalated_at).asc()
+    )
     return _items(session, list(session.exec(query)), now, warning, since_claim=False)
 
 
-def held(session: Session, now: datetime, warning: timedelta, *, by: str | None = None,
-         not_by: str | None = None) -> list[Item]:
+def held(
+    session: Session,
+    now: datetime,
+    warning: timedelta,
+    *,
+    by: str | None = None,
+    not_by: str | None = None,
+) -> list[Item]:
     """Conversations with a listener (one listener's, or everyone else's)."""
     where = [Conversation.status == Status.LISTENER]
     if by is not None:
@@ -131,5 +158,6 @@ def held(session: Session, now: datetime, warning: timedelta, *, by: str | None 
     if not_by is not None:
         where.append(Conversation.listener_id != not_by)
     query = _query(*where).order_by(  # type: ignore[attr-defined]
-        col(Conversation.priority_rank).desc(), col(Conversation.claimed_at).asc())
+        col(Conversation.priority_rank).desc(), col(Conversation.claimed_at).asc()
+    )
     return _items(session, list(session.exec(query)), now, warning, since_claim=True)

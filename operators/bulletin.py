@@ -34,8 +34,10 @@ class Chart:
 
 
 def collect(session: Session, rt: Runtime, catalog: Catalog, period: Period) -> Statistics:
-    labels = stats.Labels(outcomes={o.id: o.label for o in catalog.outcomes},
-                          topics={t.id: t.label for t in catalog.topics})
+    labels = stats.Labels(
+        outcomes={o.id: o.label for o in catalog.outcomes},
+        topics={t.id: t.label for t in catalog.topics},
+    )
     return stats.collect(session, period, rt.hours, labels)
 
 
@@ -47,9 +49,15 @@ def drawn(found: Statistics) -> dict[str, str]:
 def html(found: Statistics, *, service_name: str, now: datetime, standalone: bool) -> str:
     """The bulletin page; standalone: one file with its style inside (to save or send)."""
     css = (HERE / "static" / "bulletin.css").read_text(encoding="utf-8") if standalone else ""
-    return render_template("bulletin.html", stats=found, charts=drawn(found),
-                           service_name=service_name, generated=now, standalone=standalone,
-                           css=css)
+    return render_template(
+        "bulletin.html",
+        stats=found,
+        charts=drawn(found),
+        service_name=service_name,
+        generated=now,
+        standalone=standalone,
+        css=css,
+    )
 
 
 def table_csv(table: Table) -> str:
@@ -64,14 +72,24 @@ def table_csv(table: Table) -> str:
 def index_csv(found: Statistics) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["file", "sezione", "tabella", "periodo", "dal", "al", "precedente_dal",
-                     "precedente_al"])
+    writer.writerow(
+        ["file", "sezione", "tabella", "periodo", "dal", "al", "precedente_dal", "precedente_al"]
+    )
     before = found.previous
     for section in found.sections:
         for table in section.tables:
-            writer.writerow([f"{table.key}.csv", section.title, table.title, found.period.label,
-                             found.period.start.isoformat(), last_day(found.period.end),
-                             before.start.isoformat(), last_day(before.end)])
+            writer.writerow(
+                [
+                    f"{table.key}.csv",
+                    section.title,
+                    table.title,
+                    found.period.label,
+                    found.period.start.isoformat(),
+                    last_day(found.period.end),
+                    before.start.isoformat(),
+                    last_day(before.end),
+                ]
+            )
     return out.getvalue()
 
 

@@ -72,8 +72,9 @@ def _read(name: str, settings: Settings) -> tuple[Path, dict[str, Any]]:
         raise CatalogError(f"{path}: {exc}") from exc
 
 
-def _entries(path: Path, data: dict[str, Any], table: str,
-             fields: tuple[str, ...]) -> list[dict[str, str]]:
+def _entries(
+    path: Path, data: dict[str, Any], table: str, fields: tuple[str, ...]
+) -> list[dict[str, str]]:
     entries = data.get(table, [])
     if not isinstance(entries, list) or not entries:
         raise CatalogError(f"{path}: at least one [[{table}]] is needed")
@@ -105,8 +106,10 @@ def _entries(path: Path, data: dict[str, Any], table: str,
 def _fill(path: Path, reply_id: str, text: str, values: dict[str, str]) -> str:
     for name in PLACEHOLDER.findall(text):
         if name not in KNOWN_PLACEHOLDERS:
-            raise CatalogError(f"{path}: reply {reply_id!r}: unknown placeholder {{{name}}} "
-                               f"(known: {', '.join('{' + k + '}' for k in KNOWN_PLACEHOLDERS)})")
+            raise CatalogError(
+                f"{path}: reply {reply_id!r}: unknown placeholder {{{name}}} "
+                f"(known: {', '.join('{' + k + '}' for k in KNOWN_PLACEHOLDERS)})"
+            )
     return PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
 
 
@@ -116,13 +119,19 @@ def load(settings: Settings) -> Catalog:
     values = {"servizio": settings.service.name, "numeri": numbers}
     path, data = _read("quick_replies.toml", settings)
     replies = tuple(
-        QuickReply(e["id"], e["label"], _fill(path, e["id"], e["text"], values),
-                   _fill(path, e["id"], e.get("text_en", ""), values))
+        QuickReply(
+            e["id"],
+            e["label"],
+            _fill(path, e["id"], e["text"], values),
+            _fill(path, e["id"], e.get("text_en", ""), values),
+        )
         for e in _entries(path, data, "reply", ("id", "label", "text", "text_en"))
     )
     path, data = _read("closing.toml", settings)
     fields = ("id", "label")
-    outcomes = tuple(Label(e["id"], e["label"], bool(e.get("crisis", False)))
-                     for e in _entries(path, data, "outcome", (*fields, "crisis")))
+    outcomes = tuple(
+        Label(e["id"], e["label"], bool(e.get("crisis", False)))
+        for e in _entries(path, data, "outcome", (*fields, "crisis"))
+    )
     topics = tuple(Label(e["id"], e["label"]) for e in _entries(path, data, "topic", fields))
     return Catalog(replies, outcomes, topics)

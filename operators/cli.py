@@ -34,16 +34,33 @@ def register(group: click.Group) -> None:
 
     @group.command("add")
     @click.argument("username")
-    @click.option("--role", type=click.Choice(accounts.ROLES), required=True,
-                  help="listener: answers conversations; coordinator: also manages the service.")
+    @click.option(
+        "--role",
+        type=click.Choice(accounts.ROLES),
+        required=True,
+        help="listener: answers conversations; coordinator: also manages the service.",
+    )
     @click.option("--name", "display_name", default="", help="Name shown to colleagues.")
-    @click.option("--capacity", type=click.IntRange(1, 50), default=None,
-                  help="Conversations held at once (default: service.listener_capacity).")
-    @click.option("--password-stdin", is_flag=True,
-                  help="Read the password from the first line of standard input.")
+    @click.option(
+        "--capacity",
+        type=click.IntRange(1, 50),
+        default=None,
+        help="Conversations held at once (default: service.listener_capacity).",
+    )
+    @click.option(
+        "--password-stdin",
+        is_flag=True,
+        help="Read the password from the first line of standard input.",
+    )
     @click.pass_context
-    def add(ctx: click.Context, username: str, role: str, display_name: str,
-            capacity: int | None, password_stdin: bool) -> None:
+    def add(
+        ctx: click.Context,
+        username: str,
+        role: str,
+        display_name: str,
+        capacity: int | None,
+        password_stdin: bool,
+    ) -> None:
         """Add a dashboard account (the password is asked, or read from standard input)."""
         from bot.db import write_session
 
@@ -51,8 +68,9 @@ def register(group: click.Group) -> None:
         password = _read_password(password_stdin)
         try:
             with write_session(engine) as session:
-                operator = accounts.create(session, username, password, role,
-                                           display_name=display_name, capacity=capacity)
+                operator = accounts.create(
+                    session, username, password, role, display_name=display_name, capacity=capacity
+                )
         except accounts.AccountError as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"added {operator.role} {operator.username}")

@@ -55,8 +55,14 @@ def _visible(db: Session, conversation_id: str, *, lock: bool = False) -> Conver
     return conversation
 
 
-def _done(conversation_id: str, message: str, *, ok: bool = True, to_queue: bool = False,
-          status: int = 200) -> Any:
+def _done(
+    conversation_id: str,
+    message: str,
+    *,
+    ok: bool = True,
+    to_queue: bool = False,
+    status: int = 200,
+) -> Any:
     """Answer an action: JSON for the page's script, else a message and a redirect."""
     if wants_fragment():
         return jsonify(ok=ok, message=message), status if ok else 409
@@ -66,8 +72,13 @@ def _done(conversation_id: str, message: str, *, ok: bool = True, to_queue: bool
     return redirect(url_for("conversation.view", conversation_id=conversation_id))
 
 
-def _act(conversation_id: str, action: Callable[[Session, Operator], str], *,
-         to_queue_on_error: bool = False, to_queue: bool = False) -> Any:
+def _act(
+    conversation_id: str,
+    action: Callable[[Session, Operator], str],
+    *,
+    to_queue_on_error: bool = False,
+    to_queue: bool = False,
+) -> Any:
     """Run one hand-over action in a write transaction; errors become messages."""
     rt = runtime()
     try:
@@ -140,24 +151,40 @@ def view(conversation_id: str) -> str:
         page = _page(db, conversation)
         earlier = transcript.previous(db, conversation, viewer=operator)
         capacities = _capacities(db)
-        loads = {o.id: conversations.held_count(db, o.id)
-                 for o in accounts.list_all(db) if o.active}
-        colleagues = [o for o in accounts.list_all(db)
-                      if o.active and o.id != conversation.listener_id]
+        loads = {
+            o.id: conversations.held_count(db, o.id) for o in accounts.list_all(db) if o.active
+        }
+        colleagues = [
+            o for o in accounts.list_all(db) if o.active and o.id != conversation.listener_id
+        ]
         contact_lang = page["contact"].language if page["contact"] else None
         services = directory.cards(db, contact_lang) if page["holds"] else []
     revealed = None
     if operator.role == "coordinator" and session.pop("reveal", None) == conversation.id:
         revealed = page["contact"]
     with write_session(rt.db) as db:
-        audit.record(db, "viewed", operator_id=operator.id, conversation_id=conversation.id,
-                     **({"address_shown": True} if revealed else {}))
+        audit.record(
+            db,
+            "viewed",
+            operator_id=operator.id,
+            conversation_id=conversation.id,
+            **({"address_shown": True} if revealed else {}),
+        )
     lang = page["contact"].language if page["contact"] else None
     quick = [(q.id, q.label, q.for_language(lang)) for q in _catalog().quick_replies]
     return render_template(
-        "conversation.html", **page, earlier=earlier, colleagues=colleagues, loads=loads,
-        capacities=capacities, quick_replies=quick, catalog=_catalog(), revealed=revealed,
-        last_event=last_event, services=services, zones=rt.settings.directory.zones,
+        "conversation.html",
+        **page,
+        earlier=earlier,
+        colleagues=colleagues,
+        loads=loads,
+        capacities=capacities,
+        quick_replies=quick,
+        catalog=_catalog(),
+        revealed=revealed,
+        last_event=last_event,
+        services=services,
+        zones=rt.settings.directory.zones,
         age_bands=profile.AGE_BANDS,
     )
 
@@ -201,12 +228,17 @@ def reply(conversation_id: str) -> Any:
         text = body
         if quick is not None and not body.strip():
             text = quick.for_language(contact.language if contact else None)
-        used = quick.id if quick and text.strip() == quick.for_language(
-            contact.language if contact else None).strip() else None
+        used = (
+            quick.id
+            if quick
+            and text.strip() == quick.for_language(contact.language if contact else None).strip()
+            else None
+        )
         if service_id:  # the card of a service: counted as a referral by a listener
             try:
-                referrals.record(db, conversation, service_id, by="listener", now=utcnow(),
-                                 topic=topic)
+                referrals.record(
+                    db, conversation, service_id, by="listener", now=utcnow(), topic=topic
+                )
             except referrals.ReferralError as exc:
                 raise HandoverError(exc.message) from exc
         replies.reply(db, conversation, operator, text, utcnow(), quick_reply=used)
@@ -249,8 +281,9 @@ def transfer(conversation_id: str) -> Any:
 
     def action(db: Session, operator: Operator) -> str:
         _visible(db, conversation_id)
-        target = conversations.transfer(db, conversation_id, operator, target_id,
-                                        _capacities(db), utcnow())
+        target = conversations.transfer(
+            db, conversation_id, operator, target_id, _capacities(db), utcnow()
+        )
         return f"Conversazione passata a {accounts.name(target)}."
 
     mine_after = target_id == me().id
@@ -304,16 +337,21 @@ def close(conversation_id: str) -> Any:
         if correction and correction not in corrections.CATEGORIES:
             raise HandoverError("Correzione sconosciuta: ricarica la pagina e riprova.")
         try:
-            profile.note(conversation, age_band=form.get("age_band", ""),
-                         zone=form.get("zone", ""), returning=form.get("returning", ""),
-                         zones=zones)
+            profile.note(
+                conversation,
+                age_band=form.get("age_band", ""),
+                zone=form.get("zone", ""),
+                returning=form.get("returning", ""),
+                zones=zones,
+            )
         except profile.ProfileError as exc:
             raise HandoverError(str(exc)) from exc
         now = utcnow()
         conversations.close_by(db, conversation_id, operator, outcome, topics, now)
         referrals.settle_topics(db, conversation)
-        feedback.ask(runtime(), db, conversation, now,
-                     crisis_outcome=catalog.crisis_outcome(outcome))
+        feedback.ask(
+            runtime(), db, conversation, now, crisis_outcome=catalog.crisis_outcome(outcome)
+        )
         if correction and corrections.read_by_bot(db, conversation.id):
             corrections.record(db, conversation, operator, correction, utcnow())
         return "Conversazione chiusa. Grazie!"
@@ -331,8 +369,9 @@ def correct(conversation_id: str) -> Any:
     def action(db: Session, operator: Operator) -> str:
         conversation = _visible(db, conversation_id)
         try:
-            corrections.record(db, conversation, operator, category, utcnow(),
-                               message_id=message_id)
+            corrections.record(
+                db, conversation, operator, category, utcnow(), message_id=message_id
+            )
         except corrections.CorrectionError as exc:
             raise HandoverError(str(exc)) from exc
         return "Grazie: la correzione aiuta a migliorare il bot."
@@ -359,15 +398,23 @@ def export(conversation_id: str) -> Response:
         conversation = _visible(db, conversation_id)
         asked = rights(conversation, transcript.contact_of(db, conversation))
     if asked in ("erased", "erase_pending"):  # never a copy of what they asked to erase
-        flash("Ha chiesto di cancellare i suoi dati: la conversazione non si può esportare.",
-              "error")
+        flash(
+            "Ha chiesto di cancellare i suoi dati: la conversazione non si può esportare.", "error"
+        )
         return redirect(url_for("conversation.view", conversation_id=conversation.id))
     with write_session(runtime().db) as db:
         conversation = _visible(db, conversation_id)
-        text = transcript.as_text(conversation, transcript.contact_of(db, conversation),
-                                  transcript.messages(db, conversation.id),
-                                  transcript.operator_names(db), clock)
+        text = transcript.as_text(
+            conversation,
+            transcript.contact_of(db, conversation),
+            transcript.messages(db, conversation.id),
+            transcript.operator_names(db),
+            clock,
+        )
         audit.record(db, "exported", operator_id=me().id, conversation_id=conversation.id)
     filename = f"conversazione-{conversation.id[:8]}.txt"
-    return Response(text, mimetype="text/plain; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        text,
+        mimetype="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

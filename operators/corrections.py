@@ -20,8 +20,13 @@ def index() -> str:
     """The corrections, newest first, with the count of each category."""
     with read_session(runtime().db) as db:
         rows = corrections.list_all(db)
-    return render_template("corrections.html", rows=rows[:SHOWN], total=len(rows),
-                           counts=corrections.counts(rows), labels=corrections.CATEGORIES)
+    return render_template(
+        "corrections.html",
+        rows=rows[:SHOWN],
+        total=len(rows),
+        counts=corrections.counts(rows),
+        labels=corrections.CATEGORIES,
+    )
 
 
 @bp.get("/corrections.csv")
@@ -31,5 +36,8 @@ def download() -> Response:
     with write_session(runtime().db) as db:
         rows = corrections.list_all(db)
         audit.record(db, "corrections_exported", operator_id=me().id, rows=len(rows))
-    return Response(corrections.as_csv(rows), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="correzioni-triage.csv"'})
+    return Response(
+        corrections.as_csv(rows),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="correzioni-triage.csv"'},
+    )

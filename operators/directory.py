@@ -29,8 +29,13 @@ from operators.catalog import Catalog
 bp = Blueprint("directory", __name__, url_prefix="/services")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-FIELD_LABELS = {"phone": "Telefono", "email": "E-mail", "address": "Indirizzo", "web": "Sito web",
-                "hours": "Orari di apertura"}
+FIELD_LABELS = {
+    "phone": "Telefono",
+    "email": "E-mail",
+    "address": "Indirizzo",
+    "web": "Sito web",
+    "hours": "Orari di apertura",
+}
 
 
 def _catalog() -> Catalog:
@@ -56,8 +61,11 @@ def matches(row: Row, *, text: str, topic: str, zone: str) -> bool:
 def cards(db: Session, lang: str | None) -> list[dict[str, Any]]:
     """The active services with the card a listener sends, in the young person's language."""
     pack = runtime().pack
-    return [{"row": row, "card": render.service_card(pack, directory.record(row), lang or "it")}
-            for row in directory.rows(db) if row.active]
+    return [
+        {"row": row, "card": render.service_card(pack, directory.record(row), lang or "it")}
+        for row in directory.rows(db)
+        if row.active
+    ]
 
 
 @bp.get("/")
@@ -70,13 +78,26 @@ def index() -> str:
     now = utcnow()
     months = runtime().settings.directory.stale_months
     with read_session(runtime().db) as db:
-        rows = [r for r in directory.rows(db)
-                if (r.active or retired) and matches(r, text=text, topic=topic, zone=zone)]
+        rows = [
+            r
+            for r in directory.rows(db)
+            if (r.active or retired) and matches(r, text=text, topic=topic, zone=zone)
+        ]
         counts = referrals.counts(db)
     stale = {r.id for r in rows if r.active and directory.stale(r, now, months)}
-    return render_template("services.html", rows=rows, counts=counts, stale=stale,
-                           months=months, catalog=_catalog(), zones=_zones(), q=text,
-                           topic=topic, zone=zone, retired=retired)
+    return render_template(
+        "services.html",
+        rows=rows,
+        counts=counts,
+        stale=stale,
+        months=months,
+        catalog=_catalog(),
+        zones=_zones(),
+        q=text,
+        topic=topic,
+        zone=zone,
+        retired=retired,
+    )
 
 
 @bp.get("/<service_id>")
@@ -92,8 +113,17 @@ def view(service_id: str) -> str:
         count = directory.referral_count(db, row.id)
     months = runtime().settings.directory.stale_months
     stale = directory.stale(row, utcnow(), months)
-    return render_template("service.html", row=row, events=events, names=names, count=count,
-                           stale=stale, months=months, catalog=_catalog(), labels=FIELD_LABELS)
+    return render_template(
+        "service.html",
+        row=row,
+        events=events,
+        names=names,
+        count=count,
+        stale=stale,
+        months=months,
+        catalog=_catalog(),
+        labels=FIELD_LABELS,
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -122,9 +152,14 @@ def edit(service_id: str) -> Any:
 
 def _save(row: Row | None, service_id: str) -> Any:
     form = request.form
-    service, errors = read_form(form, service_id, previous=row, zones=_zones(),
-                                topics=[t.id for t in _catalog().topics],
-                                checker=accounts.name(me()))
+    service, errors = read_form(
+        form,
+        service_id,
+        previous=row,
+        zones=_zones(),
+        topics=[t.id for t in _catalog().topics],
+        checker=accounts.name(me()),
+    )
     if service is None:
         return _form(row, form, errors), 400
     rt = runtime()
@@ -139,26 +174,38 @@ def _save(row: Row | None, service_id: str) -> Any:
 
 
 def _form(row: Row | None, form: Mapping[str, Any], errors: list[str]) -> str:
-    return render_template("service_form.html", row=row, form=form, errors=errors,
-                           catalog=_catalog(), zones=_zones(), labels=FIELD_LABELS,
-                           limits=LIMITS)
+    return render_template(
+        "service_form.html",
+        row=row,
+        form=form,
+        errors=errors,
+        catalog=_catalog(),
+        zones=_zones(),
+        labels=FIELD_LABELS,
+        limits=LIMITS,
+    )
 
 
 @bp.post("/<service_id>/retire")
 @coordinator_required
 def retire(service_id: str) -> Response:
     """Retire a service: nobody is sent there any more; its referrals still count."""
-    return _change(service_id, lambda db: directory.set_active(
-        db, service_id, False, operator_id=me().id, now=utcnow()),
-        "Servizio ritirato: non viene più proposto, i suoi invii restano nei conteggi.")
+    return _change(
+        service_id,
+        lambda db: directory.set_active(db, service_id, False, operator_id=me().id, now=utcnow()),
+        "Servizio ritirato: non viene più proposto, i suoi invii restano nei conteggi.",
+    )
 
 
 @bp.post("/<service_id>/restore")
 @coordinator_required
 def restore(service_id: str) -> Response:
     """Bring a retired service back."""
-    return _change(service_id, lambda db: directory.set_active(
-        db, service_id, True, operator_id=me().id, now=utcnow()), "Servizio di nuovo attivo.")
+    return _change(
+        service_id,
+        lambda db: directory.set_active(db, service_id, True, operator_id=me().id, now=utcnow()),
+        "Servizio di nuovo attivo.",
+    )
 
 
 @bp.post("/<service_id>/delete")
@@ -213,8 +260,13 @@ def _age(value: str, label: str, errors: list[str]) -> int | None:
 
 
 def read_form(
-    form: MultiDict[str, str], service_id: str, *, previous: Row | None, topics: list[str],
-    zones: list[str], checker: str,
+    form: MultiDict[str, str],
+    service_id: str,
+    *,
+    previous: Row | None,
+    topics: list[str],
+    zones: list[str],
+    checker: str,
 ) -> tuple[Service | None, list[str]]:
     """The service the form describes, or the list of what is wrong (Italian)."""
     errors: list[str] = []
@@ -223,8 +275,9 @@ def read_form(
         value = str(form.get(name, "")).strip()
         limit = LIMITS.get(name)
         if limit and len(value) > limit:
-            errors.append(f"{FIELD_LABELS.get(name, name.capitalize())}: al massimo {limit} "
-                          "caratteri.")
+            errors.append(
+                f"{FIELD_LABELS.get(name, name.capitalize())}: al massimo {limit} caratteri."
+            )
         return value
 
     name, about_it, about_en = text("name"), text("about_it"), text("about_en")
@@ -262,9 +315,17 @@ def read_form(
         checked_on, checked_by = datetime.now(UTC).date(), checker
     about = {"it": about_it, **({"en": about_en} if about_en else {})}
     return Service(
-        id=service_id, name=name, about=about, contacts=contacts, topics=tuple(chosen_topics),
-        zones=tuple(chosen_zones), age_min=age_min, age_max=age_max,
-        languages=tuple(dict.fromkeys(languages)), network=bool(form.get("network")),
-        active=previous.active if previous is not None else True, checked_on=checked_on,
+        id=service_id,
+        name=name,
+        about=about,
+        contacts=contacts,
+        topics=tuple(chosen_topics),
+        zones=tuple(chosen_zones),
+        age_min=age_min,
+        age_max=age_max,
+        languages=tuple(dict.fromkeys(languages)),
+        network=bool(form.get("network")),
+        active=previous.active if previous is not None else True,
+        checked_on=checked_on,
         checked_by=checked_by,
     ), []

@@ -24,6 +24,8 @@ def index() -> str:
     with read_session(rt.db) as db:
         found = figures.recent(db, utcnow(), WEEKS)
     return render_template(
-        "figures.html", weeks=WEEKS,
+        "figures.html",
+        weeks=WEEKS,
         by_week=figures.by_week(found, ZoneInfo(rt.settings.service.timezone)),
-        by_shift=figures.by_shift(found, rt.hours))
+        by_shift=figures.by_shift(found, rt.hours),
+    )

@@ -16,12 +16,21 @@ from bot.runtime import runtime
 
 PRIORITY_LABELS = {Priority.CRISIS: "Crisi", Priority.HIGH: "Alta", Priority.NORMAL: "Normale"}
 CHANNEL_LABELS = {"whatsapp": "WhatsApp", "sms": "SMS", "email": "E-mail", "web": "Simulatore"}
-STATUS_LABELS = {Status.BOT: "con il bot", Status.WAITING: "in coda",
-                 Status.LISTENER: "in carico", Status.CLOSED: "chiusa"}
+STATUS_LABELS = {
+    Status.BOT: "con il bot",
+    Status.WAITING: "in coda",
+    Status.LISTENER: "in carico",
+    Status.CLOSED: "chiusa",
+}
 MAIL_KINDS = {
-    "auto_reply": "risposta automatica", "bounce": "mancato recapito", "list": "mailing list",
-    "bulk": "invio di massa", "no_reply": "indirizzo no-reply", "own": "dalla nostra casella",
-    "report": "rapporto automatico", "unreadable": "non interpretabile",
+    "auto_reply": "risposta automatica",
+    "bounce": "mancato recapito",
+    "list": "mailing list",
+    "bulk": "invio di massa",
+    "no_reply": "indirizzo no-reply",
+    "own": "dalla nostra casella",
+    "report": "rapporto automatico",
+    "unreadable": "non interpretabile",
     "unknown_sender": "mittente sconosciuto",
 }
 # symbol, words for screen readers and the tooltip, css class
@@ -108,6 +117,10 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(link)
     app.add_template_filter(size)
     app.add_template_filter(reason)
-    app.jinja_env.globals.update(PRIORITY_LABELS=PRIORITY_LABELS, CHANNEL_LABELS=CHANNEL_LABELS,
-                                 STATUS_LABELS=STATUS_LABELS, MAIL_KINDS=MAIL_KINDS,
-                                 Status=Status)
+    app.jinja_env.globals.update(
+        PRIORITY_LABELS=PRIORITY_LABELS,
+        CHANNEL_LABELS=CHANNEL_LABELS,
+        STATUS_LABELS=STATUS_LABELS,
+        MAIL_KINDS=MAIL_KINDS,
+        Status=Status,
+    )

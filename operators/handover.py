@@ -41,8 +41,10 @@ def explain(refused: Refused, me: Operator) -> HandoverError:
         case Refusal.FULL:
             whose, name = refused.full or (me.id, "")
             who = "Hai" if whose == me.id else f"{name} ha"
-            message = (f"{who} già {refused.held} conversazioni in carico (massimo "
-                       f"{refused.capacity}): chiudine o rilasciane una prima.")
+            message = (
+                f"{who} già {refused.held} conversazioni in carico (massimo "
+                f"{refused.capacity}): chiudine o rilasciane una prima."
+            )
         case _:
             message = _SAID[refused.why]
     return HandoverError(message, holder=refused.holder)

@@ -42,10 +42,16 @@ BATCH = 200
 def changes_after(session: Session, last_id: int, sent: set[int], floor: int) -> list[Activity]:
     """Changes after last_id, plus recent ones below it that committed late (but never at or
     below floor, where the stream started); oldest first."""
-    recent = and_(col(Activity.id) > max(floor, last_id - LOOKBACK_IDS),
-                  col(Activity.at) >= utcnow() - LOOKBACK)
-    query = (select(Activity).where(or_(col(Activity.id) > last_id, recent))
-             .order_by(col(Activity.id)).limit(BATCH + len(sent)))
+    recent = and_(
+        col(Activity.id) > max(floor, last_id - LOOKBACK_IDS),
+        col(Activity.at) >= utcnow() - LOOKBACK,
+    )
+    query = (
+        select(Activity)
+        .where(or_(col(Activity.id) > last_id, recent))
+        .order_by(col(Activity.id))
+        .limit(BATCH + len(sent))
+    )
     return [row for row in session.exec(query) if row.id not in sent][:BATCH]
 
 
@@ -92,8 +98,9 @@ def events() -> Response:
                     return
             rung = rt.changes.rung
             if rung == read_at and time.monotonic() < next_read:
-                rt.changes.wait(read_at, min(next_read, checked + LOGIN_CHECK_SECONDS)
-                                - time.monotonic())
+                rt.changes.wait(
+                    read_at, min(next_read, checked + LOGIN_CHECK_SECONDS) - time.monotonic()
+                )
                 continue
             read_at, next_read = rung, time.monotonic() + poll
             with read_session(rt.db) as db:
@@ -102,13 +109,21 @@ def events() -> Response:
                 assert change.id is not None
                 sent.add(change.id)
                 last_id = max(last_id, change.id)
-                data = json.dumps({"kind": change.kind, "conversation": change.conversation_id,
-                                   "priority": change.priority})
+                data = json.dumps(
+                    {
+                        "kind": change.kind,
+                        "conversation": change.conversation_id,
+                        "priority": change.priority,
+                    }
+                )
                 yield f"id: {change.id}\nevent: change\ndata: {data}\n\n"
             sent = {i for i in sent if i > last_id - LOOKBACK_IDS}
             if time.monotonic() - beat >= HEARTBEAT_SECONDS:
                 beat = time.monotonic()
                 yield ": heartbeat\n\n"
 
-    return Response(stream(after), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return Response(
+        stream(after),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

@@ -20,13 +20,19 @@ def start(session: Session, operator: Operator, now: datetime, lifetime: timedel
     return login.id
 
 
-def operator(session: Session, login_id: str, now: datetime, lifetime: timedelta
-             ) -> Operator | None:
+def operator(
+    session: Session, login_id: str, now: datetime, lifetime: timedelta
+) -> Operator | None:
     """The active operator of a login that has not ended, or None."""
-    query = (select(Operator).join(OperatorSession, col(OperatorSession.operator_id) == Operator.id)
-             .where(OperatorSession.id == login_id[:64],
-                    col(OperatorSession.started_at) >= now - lifetime,
-                    col(Operator.active).is_(True)))
+    query = (
+        select(Operator)
+        .join(OperatorSession, col(OperatorSession.operator_id) == Operator.id)
+        .where(
+            OperatorSession.id == login_id[:64],
+            col(OperatorSession.started_at) >= now - lifetime,
+            col(Operator.active).is_(True),
+        )
+    )
     return session.exec(query).first()
 
 

@@ -61,9 +61,11 @@ def latest(session: Session, conversation_ids: list[str]) -> dict[str, Place]:
     """The last location each of these conversations received."""
     if not conversation_ids:
         return {}
-    query = (select(Message.id, Message.conversation_id, Message.media)
-             .where(col(Message.conversation_id).in_(conversation_ids), Message.direction == "in")
-             .order_by(col(Message.created_at)))
+    query = (
+        select(Message.id, Message.conversation_id, Message.media)
+        .where(col(Message.conversation_id).in_(conversation_ids), Message.direction == "in")
+        .order_by(col(Message.created_at))
+    )
     found: dict[str, Place] = {}
     for message_id, conversation_id, media in session.exec(query):
         place = of(message_id, media)
@@ -89,14 +91,20 @@ def open_place(conversation_id: str, message_id: str) -> Response:
             abort(403)
         if of(message.id, message.media) is None:
             abort(404)
-        audit.record(db, "location_opened", operator_id=me().id,
-                     conversation_id=conversation.id, message=message.id)
-    shown = [m for m in session.get(SESSION_KEY, []) if m != message.id][-(MAX_OPENED - 1):]
+        audit.record(
+            db,
+            "location_opened",
+            operator_id=me().id,
+            conversation_id=conversation.id,
+            message=message.id,
+        )
+    shown = [m for m in session.get(SESSION_KEY, []) if m != message.id][-(MAX_OPENED - 1) :]
     session[SESSION_KEY] = [*shown, message.id]
     if request.form.get("back") == "queue":
         return redirect(url_for("queue.index") + f"#place-{message.id}")
-    return redirect(url_for("conversation.view", conversation_id=conversation.id)
-                    + f"#m-{message.id}")
+    return redirect(
+        url_for("conversation.view", conversation_id=conversation.id) + f"#m-{message.id}"
+    )
 
 
 def init_app(app: Flask) -> None:

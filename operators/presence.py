@@ -1,4 +1,4 @@
-""""In turno": switching a shift on and off, and noticing that the person uses the dashboard.
+""" "In turno": switching a shift on and off, and noticing that the person uses the dashboard.
 
 Automatic requests (the live stream, the page's periodic refresh) do not count as using it, so
 a forgotten tab does not keep a shift going; the live stream does tell that a page is open
@@ -60,8 +60,11 @@ def _notice() -> None:
     rt = runtime()
     if request.endpoint == "live.events":
         with write_session(rt.db) as db:
-            db.execute(update(table(Operator)).where(col(Operator.id) == operator.id)
-                       .values(dashboard_at=now))
+            db.execute(
+                update(table(Operator))
+                .where(col(Operator.id) == operator.id)
+                .values(dashboard_at=now)
+            )
         return
     seen_at = operator.last_seen_at
     if seen_at is not None and seen_at >= now - presence.SEEN_EVERY:

@@ -32,8 +32,9 @@ def limit_for(kind: str, max_failures: int) -> int:
     return max_failures * (ADDRESS_FACTOR if kind == "address" else 1)
 
 
-def attempt(session: Session, keys: dict[str, str], now: datetime, *, max_failures: int,
-            window: timedelta) -> timedelta | None:
+def attempt(
+    session: Session, keys: dict[str, str], now: datetime, *, max_failures: int, window: timedelta
+) -> timedelta | None:
     """Count one attempt for every key; if a key is at its limit, count nothing and return how
     long to wait. Runs in the caller's write transaction, which it rolls back when refused."""
     t = table(LoginThrottle)
@@ -43,13 +44,18 @@ def attempt(session: Session, keys: dict[str, str], now: datetime, *, max_failur
     for kind, k in keys.items():
         limit = limit_for(kind, max_failures)
         counted = (
-            dialect.insert(t).values(key=k, attempts=1, since=at)
+            dialect.insert(t)
+            .values(key=k, attempts=1, since=at)
             .on_conflict_do_update(
                 index_elements=[t.c.key],
-                set_={"attempts": case((expired, 1), else_=t.c.attempts + 1),
-                      "since": case((expired, at), else_=t.c.since)},
-                where=or_(expired, t.c.attempts < limit))
-            .returning(t.c.attempts))
+                set_={
+                    "attempts": case((expired, 1), else_=t.c.attempts + 1),
+                    "since": case((expired, at), else_=t.c.since),
+                },
+                where=or_(expired, t.c.attempts < limit),
+            )
+            .returning(t.c.attempts)
+        )
         if session.execute(counted).first() is None:  # at the limit: nothing was counted
             since = session.get(LoginThrottle, k)
             session.rollback()
@@ -62,8 +68,11 @@ def succeeded(session: Session, keys: dict[str, str]) -> None:
     """The password was right: the account starts afresh, and the address gets its try back."""
     t = table(LoginThrottle)
     session.exec(delete(LoginThrottle).where(col(LoginThrottle.key) == keys["user"]))
-    session.execute(update(t).where(t.c.key == keys["address"], t.c.attempts > 0)
-                    .values(attempts=t.c.attempts - 1))
+    session.execute(
+        update(t)
+        .where(t.c.key == keys["address"], t.c.attempts > 0)
+        .values(attempts=t.c.attempts - 1)
+    )
 
 
 def forget_expired(session: Session, now: datetime, window: timedelta) -> None:

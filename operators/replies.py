@@ -31,8 +31,15 @@ def _writable(session: Session, conversation: Conversation, operator: Operator) 
     return contact
 
 
-def reply(session: Session, conversation: Conversation, operator: Operator, body: str,
-          now: datetime, *, quick_reply: str | None = None) -> list[Message]:
+def reply(
+    session: Session,
+    conversation: Conversation,
+    operator: Operator,
+    body: str,
+    now: datetime,
+    *,
+    quick_reply: str | None = None,
+) -> list[Message]:
     """Queue the listener's message on the young person's channel."""
     text = body.strip()
     if not text:
@@ -41,23 +48,32 @@ def reply(session: Session, conversation: Conversation, operator: Operator, body
         raise HandoverError(f"Il messaggio è troppo lungo (massimo {MAX_REPLY} caratteri).")
     contact = _writable(session, conversation, operator)
     if window.applies(conversation) and not window.is_open(contact, now):
-        raise HandoverError("Sono passate più di 24 ore dall'ultimo messaggio su WhatsApp: "
-                            "si può inviare solo il messaggio di ricontatto.")
-    rows = outbox.enqueue(session, conversation, text, author="listener", operator_id=operator.id,
-                          now=now)
+        raise HandoverError(
+            "Sono passate più di 24 ore dall'ultimo messaggio su WhatsApp: "
+            "si può inviare solo il messaggio di ricontatto."
+        )
+    rows = outbox.enqueue(
+        session, conversation, text, author="listener", operator_id=operator.id, now=now
+    )
     figures.replied(conversation, now)
     session.flush()
     detail: dict[str, object] = {"messages": [r.id for r in rows]}
     if quick_reply:
         detail["quick_reply"] = quick_reply
-    audit.record(session, "replied", operator_id=operator.id, conversation_id=conversation.id,
-                 **detail)
+    audit.record(
+        session, "replied", operator_id=operator.id, conversation_id=conversation.id, **detail
+    )
     activity.publish(session, "message", conversation.id, conversation.priority)
     return rows
 
 
-def reengage(session: Session, conversation: Conversation, operator: Operator, now: datetime,
-             settings: Settings) -> Message:
+def reengage(
+    session: Session,
+    conversation: Conversation,
+    operator: Operator,
+    now: datetime,
+    settings: Settings,
+) -> Message:
     """Past WhatsApp's window: queue the approved template inviting the young person back.
 
     The WhatsApp channel queues it (once) and writes the audit log and the change feed.
@@ -73,8 +89,9 @@ def reengage(session: Session, conversation: Conversation, operator: Operator, n
         raise HandoverError(str(exc)) from exc
 
 
-def add_note(session: Session, conversation: Conversation, operator: Operator, body: str,
-             now: datetime) -> Note:
+def add_note(
+    session: Session, conversation: Conversation, operator: Operator, body: str, now: datetime
+) -> Note:
     """A private note for the listeners: never sent to the young person."""
     text = body.strip()
     if not text:
@@ -92,7 +109,8 @@ def add_note(session: Session, conversation: Conversation, operator: Operator, b
     note = Note(conversation_id=conversation.id, operator_id=operator.id, body=text, created_at=now)
     session.add(note)
     session.flush()
-    audit.record(session, "noted", operator_id=operator.id, conversation_id=conversation.id,
-                 note=note.id)
+    audit.record(
+        session, "noted", operator_id=operator.id, conversation_id=conversation.id, note=note.id
+    )
     activity.publish(session, "note", conversation.id)
     return note

@@ -29,8 +29,10 @@ def check(phone: str, email: str, rota: str, timezone: str) -> tuple[str, str, s
     email = email.strip()
     rota = " ".join(rota.split())
     if phone and not PHONE.match(phone):
-        raise RotaError("Telefono per le allerte non valido: scrivi il numero internazionale, "
-                        "per esempio +393331234567 (SMS) o whatsapp:+393331234567.")
+        raise RotaError(
+            "Telefono per le allerte non valido: scrivi il numero internazionale, "
+            "per esempio +393331234567 (SMS) o whatsapp:+393331234567."
+        )
     if email and (len(email) > 320 or not EMAIL.match(email)):
         raise RotaError("E-mail per le allerte non valida.")
     if len(rota) > 500:
@@ -38,8 +40,10 @@ def check(phone: str, email: str, rota: str, timezone: str) -> tuple[str, str, s
     try:
         OpeningHours.parse(rota, timezone)
     except HoursError as exc:
-        raise RotaError(f"Reperibilità non valida: {exc}. Esempio: mon-fri 18:00-22:00; "
-                        "sat 09:00-13:00 (giorni: mon tue wed thu fri sat sun).") from exc
+        raise RotaError(
+            f"Reperibilità non valida: {exc}. Esempio: mon-fri 18:00-22:00; "
+            "sat 09:00-13:00 (giorni: mon tue wed thu fri sat sun)."
+        ) from exc
     return phone, email, rota
 
 
@@ -50,8 +54,12 @@ def save(operator_id: str) -> Response:
     rt = runtime()
     form = request.form
     try:
-        phone, email, rota = check(form.get("alert_phone", ""), form.get("alert_email", ""),
-                                   form.get("rota", ""), rt.settings.service.timezone)
+        phone, email, rota = check(
+            form.get("alert_phone", ""),
+            form.get("alert_email", ""),
+            form.get("rota", ""),
+            rt.settings.service.timezone,
+        )
     except RotaError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.operators"))
@@ -64,7 +72,14 @@ def save(operator_id: str) -> Response:
             return redirect(url_for("admin.operators"))
         operator.alert_phone, operator.alert_email, operator.rota = phone, email, rota
         db.add(operator)
-        audit.record(db, "oncall_updated", operator_id=me().id, target=operator.id,
-                     phone=bool(phone), email=bool(email), rota=rota)  # no numbers in the log
+        audit.record(
+            db,
+            "oncall_updated",
+            operator_id=me().id,
+            target=operator.id,
+            phone=bool(phone),
+            email=bool(email),
+            rota=rota,
+        )  # no numbers in the log
     flash(f"Reperibilità di «{operator.username}» salvata.", "info")
     return redirect(url_for("admin.operators"))

@@ -20,19 +20,21 @@ from operators.auth import wants_fragment
 
 csrf = CSRFProtect()
 
-CSP = "; ".join((
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "connect-src 'self'",
-    "media-src 'self'",
-    "font-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-))
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "media-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
 
 ERROR_TEXTS = {
     400: "La richiesta non è valida.",
@@ -86,8 +88,9 @@ def _error(exc: HTTPException) -> Any:
     code = exc.code or 500
     text = ERROR_TEXTS.get(code, exc.description or "Errore.")
     if isinstance(exc, CSRFError):
-        text = ("La pagina è scaduta o la richiesta non viene da questa dashboard: "
-                "ricarica e riprova.")
+        text = (
+            "La pagina è scaduta o la richiesta non viene da questa dashboard: ricarica e riprova."
+        )
     if wants_fragment():
         return Response(text, status=code, mimetype="text/plain")
     return render_template("error.html", code=code, text=text), code
@@ -106,7 +109,8 @@ def init_app(app: Flask) -> None:
     proxies = rt.settings.dashboard.trusted_proxies
     if proxies:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
     csrf.init_app(app)
     app.before_request(_check_origin)
     app.after_request(_headers)

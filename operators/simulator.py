@@ -39,19 +39,27 @@ def _state() -> dict[str, Any]:
     rows: list[Any] = []
     if address:
         with read_session(runtime().db) as db:
-            contact = db.exec(select(Contact).where(Contact.channel == CHANNEL,
-                                                    Contact.address == address)).first()
+            contact = db.exec(
+                select(Contact).where(Contact.channel == CHANNEL, Contact.address == address)
+            ).first()
             if contact is not None:
                 conversation = db.exec(
-                    select(Conversation).where(Conversation.contact_id == contact.id)
-                    .order_by(col(Conversation.opened_at).desc())).first()
+                    select(Conversation)
+                    .where(Conversation.contact_id == contact.id)
+                    .order_by(col(Conversation.opened_at).desc())
+                ).first()
             if conversation is not None:
                 rows = transcript.messages(db, conversation.id)
             names = transcript.operator_names(db)
     else:
         names = {}
-    return {"contact": contact, "conversation": conversation, "messages": rows, "names": names,
-            "can_open": conversation is not None and access.can_view(me(), conversation)}
+    return {
+        "contact": contact,
+        "conversation": conversation,
+        "messages": rows,
+        "names": names,
+        "can_open": conversation is not None and access.can_view(me(), conversation),
+    }
 
 
 @bp.get("/")
@@ -82,8 +90,10 @@ def send() -> Any:
         return redirect(url_for("simulator.page"))
     address = _address(create=True)
     assert address is not None
-    receive(runtime(), Inbound(channel=CHANNEL, address=address, text=text,
-                               external_id=f"sim-{uuid.uuid4().hex}"))
+    receive(
+        runtime(),
+        Inbound(channel=CHANNEL, address=address, text=text, external_id=f"sim-{uuid.uuid4().hex}"),
+    )
     if wants_fragment():
         return jsonify(ok=True, message="")
     return redirect(url_for("simulator.page"))

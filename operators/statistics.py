@@ -57,8 +57,9 @@ def index() -> str:
     chosen = _period()
     with read_session(rt.db) as db:
         found = bulletin.collect(db, rt, _catalog(), chosen)
-    return render_template("statistics.html", stats=found, charts=bulletin.drawn(found),
-                           query=_query(chosen))
+    return render_template(
+        "statistics.html", stats=found, charts=bulletin.drawn(found), query=_query(chosen)
+    )
 
 
 @bp.get("/bulletin")
@@ -69,10 +70,12 @@ def printable() -> str:
     chosen = _period()
     with write_session(rt.db) as db:
         found = bulletin.collect(db, rt, _catalog(), chosen)
-        audit.record(db, "statistics_exported", operator_id=me().id, format="html",
-                     period=chosen.key)
-    return bulletin.html(found, service_name=rt.settings.service.name, now=utcnow(),
-                         standalone=False)
+        audit.record(
+            db, "statistics_exported", operator_id=me().id, format="html", period=chosen.key
+        )
+    return bulletin.html(
+        found, service_name=rt.settings.service.name, now=utcnow(), standalone=False
+    )
 
 
 @bp.get("/bulletin.zip")
@@ -83,8 +86,12 @@ def csv_files() -> Response:
     chosen = _period()
     with write_session(rt.db) as db:
         found = bulletin.collect(db, rt, _catalog(), chosen)
-        audit.record(db, "statistics_exported", operator_id=me().id, format="csv",
-                     period=chosen.key)
+        audit.record(
+            db, "statistics_exported", operator_id=me().id, format="csv", period=chosen.key
+        )
     name = f"statistiche-{chosen.key}.zip"
-    return Response(bulletin.zipped(found), mimetype="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        bulletin.zipped(found),
+        mimetype="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -41,13 +41,16 @@ def _locked(db: Session, conversation_id: str) -> Conversation:
 @bp.post("/<conversation_id>/support")
 @login_required
 def ask(conversation_id: str) -> Any:
-    """"Chiedi supporto": the coordinators on call hear it at once."""
+    """ "Chiedi supporto": the coordinators on call hear it at once."""
     rt = runtime()
     with write_session(rt.db) as db:
         conversation = _locked(db, conversation_id)
         if not access.holds(me(), conversation):
-            return _answer(conversation_id, "Puoi chiedere supporto per le conversazioni che "
-                                            "hai in carico.", ok=False)
+            return _answer(
+                conversation_id,
+                "Puoi chiedere supporto per le conversazioni che hai in carico.",
+                ok=False,
+            )
         alerting.request_support(rt, db, conversation, me(), utcnow())
     rt.wake_outbox()
     return _answer(conversation_id, "Richiesta di supporto inviata ai coordinatori.")
@@ -63,17 +66,30 @@ def note(conversation_id: str) -> Any:
     with write_session(runtime().db) as db:
         conversation = _locked(db, conversation_id)
         if conversation.status != Status.LISTENER or conversation.listener_id is None:
-            return _answer(conversation_id, "Nessun volontario ha in carico questa "
-                                            "conversazione.", ok=False)
+            return _answer(
+                conversation_id, "Nessun volontario ha in carico questa conversazione.", ok=False
+            )
         if not body or len(body) > MAX_NOTE:
-            return _answer(conversation_id, f"Scrivi una nota (massimo {MAX_NOTE} caratteri).",
-                           ok=False)
-        found = Note(conversation_id=conversation.id, operator_id=me().id, body=body,
-                     created_at=utcnow(), for_operator_id=conversation.listener_id)
+            return _answer(
+                conversation_id, f"Scrivi una nota (massimo {MAX_NOTE} caratteri).", ok=False
+            )
+        found = Note(
+            conversation_id=conversation.id,
+            operator_id=me().id,
+            body=body,
+            created_at=utcnow(),
+            for_operator_id=conversation.listener_id,
+        )
         db.add(found)
         db.flush()
-        audit.record(db, "noted", operator_id=me().id, conversation_id=conversation.id,
-                     note=found.id, to=conversation.listener_id)
+        audit.record(
+            db,
+            "noted",
+            operator_id=me().id,
+            conversation_id=conversation.id,
+            note=found.id,
+            to=conversation.listener_id,
+        )
         activity.publish(db, "note", conversation.id)
     return _answer(conversation_id, "Nota inviata al volontario.")
 
@@ -81,9 +97,17 @@ def note(conversation_id: str) -> Any:
 def open_requests(conversation_id: str) -> list[Alert]:
     """Support requests for the conversation that no coordinator has taken in hand."""
     with read_session(runtime().db) as db:
-        return list(db.exec(select(Alert).where(
-            Alert.conversation_id == conversation_id, Alert.kind == alerting.SUPPORT,
-            col(Alert.acknowledged_at).is_(None)).order_by(col(Alert.created_at))))
+        return list(
+            db.exec(
+                select(Alert)
+                .where(
+                    Alert.conversation_id == conversation_id,
+                    Alert.kind == alerting.SUPPORT,
+                    col(Alert.acknowledged_at).is_(None),
+                )
+                .order_by(col(Alert.created_at))
+            )
+        )
 
 
 def init_app(app: Flask) -> None:

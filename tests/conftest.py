@@ -85,9 +85,15 @@ def database_url(database: str, _template: str, tmp_path: Path) -> Iterator[str]
     if database != "sqlite":
         engine = db.make_engine(_template)
         with engine.begin() as conn:
-            tables = [r[0] for r in conn.execute(text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-                "AND tablename <> 'alembic_version'"))]
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+                        "AND tablename <> 'alembic_version'"
+                    )
+                )
+            ]
             if tables:
                 conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         engine.dispose()
@@ -116,8 +122,11 @@ def _cheap_password_hashes() -> Iterator[None]:
 
 def make_settings(database_url: str, **overrides: Any) -> config.Settings:
     """Settings for tests: defaults, the test database, listeners always open."""
-    env = {"SOS_DATABASE_URL": database_url, "SOS_SERVICE_HOURS": ALWAYS_OPEN,
-           "SOS_SERVER_SECRET_KEY": "test-secret-key-" + "x" * 32}
+    env = {
+        "SOS_DATABASE_URL": database_url,
+        "SOS_SERVICE_HOURS": ALWAYS_OPEN,
+        "SOS_SERVER_SECRET_KEY": "test-secret-key-" + "x" * 32,
+    }
     env.update({k: str(v) for k, v in overrides.items()})
     return config.load(None, env=env)
 

@@ -30,16 +30,23 @@ def test_benchmark_runs_and_prints_its_table(script: Path, tmp_path: Path) -> No
     headlines = tmp_path / "headlines.jsonl"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOS_")}
     env[summary.ENV] = str(headlines)
-    done = subprocess.run([sys.executable, str(script), "--smoke"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(script), "--smoke"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, f"{script.name} failed:\n{done.stdout}\n{done.stderr[-3000:]}"
     assert RULE.search(done.stdout), f"{script.name} printed no table:\n{done.stdout}"
     recorded = summary.read(headlines)
     assert recorded and {h.benchmark for h in recorded} == {script.name}, recorded
 
 
-def test_summary_marks_each_figure_against_its_target(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_summary_marks_each_figure_against_its_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "headlines.jsonl"
     monkeypatch.setenv(summary.ENV, str(path))
     summary.record("benchmarks/bench_a.py", "speed", "12 ms", "< 100 ms", True)
@@ -55,17 +62,20 @@ def test_summary_marks_each_figure_against_its_target(tmp_path: Path,
 
 
 def test_summary_exits_non_zero_when_a_benchmark_recorded_nothing(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "headlines.jsonl"
-    path.write_text('{"benchmark": "bench_a.py", "measure": "m", "figure": "1", '
-                    '"target": "< 2", "met": true}\n')
+    path.write_text(
+        '{"benchmark": "bench_a.py", "measure": "m", "figure": "1", "target": "< 2", "met": true}\n'
+    )
     assert summary.main([str(path), "--ran", "benchmarks/bench_a.py"]) == 0
     assert summary.main([str(path), "--ran", "bench_a.py", "bench_b.py"]) == 1
     assert "bench_b.py" in capsys.readouterr().out
 
 
-def test_nothing_is_recorded_without_the_variable(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nothing_is_recorded_without_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv(summary.ENV, raising=False)
     monkeypatch.chdir(tmp_path)
     summary.record("bench_a.py", "speed", "1 ms", "< 2 ms", True)

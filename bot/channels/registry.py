@@ -22,8 +22,9 @@ def configure_senders(rt: Runtime) -> None:
         from bot.channels.whatsapp import TwilioSender
 
         for channel in ("whatsapp", "sms"):  # SMS replies leave from the number written to
-            rt.senders[channel] = TwilioSender(s.twilio, channel=channel,
-                                               public_url=s.server.public_url, db=rt.db)
+            rt.senders[channel] = TwilioSender(
+                s.twilio, channel=channel, public_url=s.server.public_url, db=rt.db
+            )
     else:
         log.info("WhatsApp is off: set twilio.account_sid, auth_token and whatsapp_number")
     if s.email.enabled:
@@ -48,7 +49,9 @@ def listeners(rt: Runtime) -> list[Any]:
         from bot.channels.email.listener import MailboxListener
 
         if not rt.settings.email.authserv_id:
-            log.warning("email.authserv_id is not set: no e-mail sender can be verified, so STOP "
-                        "and CANCELLA by e-mail will not act (see docs/privacy.md)")
+            log.warning(
+                "email.authserv_id is not set: no e-mail sender can be verified, so STOP "
+                "and CANCELLA by e-mail will not act (see docs/privacy.md)"
+            )
         found.append(MailboxListener(rt))
     return found

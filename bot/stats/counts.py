@@ -87,8 +87,9 @@ class _Query:
         statement = text(sql)
         values = dict(params)
         if ":since" in sql:
-            statement = statement.bindparams(bindparam("since", type_=UtcDateTime()),
-                                             bindparam("until", type_=UtcDateTime()))
+            statement = statement.bindparams(
+                bindparam("since", type_=UtcDateTime()), bindparam("until", type_=UtcDateTime())
+            )
             values.update(since=self.period.since, until=self.period.until)
         return list(self.session.execute(statement, values).all())
 
@@ -97,8 +98,10 @@ class _Query:
 
 
 # conversations opened in the period, but for those that only answered the feedback question
-_OPENED = ("conversation.opened_at >= :since AND conversation.opened_at < :until "
-           f"AND (conversation.outcome IS NULL OR conversation.outcome <> '{FEEDBACK_ONLY}')")
+_OPENED = (
+    "conversation.opened_at >= :since AND conversation.opened_at < :until "
+    f"AND (conversation.outcome IS NULL OR conversation.outcome <> '{FEEDBACK_ONLY}')"
+)
 
 
 def count(session: Session, period: Period, *, compared: bool = False) -> Counts:
@@ -107,16 +110,20 @@ def count(session: Session, period: Period, *, compared: bool = False) -> Counts
     q = _Query(session, period)
     d = q.dialect
     c = Counts(period)
-    people = q.rows(f"SELECT count(*), count(DISTINCT contact_id), "
-                    f"sum(CASE WHEN contact_id IS NULL THEN 1 ELSE 0 END) "
-                    f"FROM conversation WHERE {_OPENED}")[0]
+    people = q.rows(
+        f"SELECT count(*), count(DISTINCT contact_id), "
+        f"sum(CASE WHEN contact_id IS NULL THEN 1 ELSE 0 END) "
+        f"FROM conversation WHERE {_OPENED}"
+    )[0]
     c.conversations = int(people[0])
     c.young_people = int(people[1]) + int(people[2] or 0)
     names = {None: "not_stated", True: "returning", False: "first"}
-    profile = q.rows(f"SELECT channel, returning_contact, coalesce(outcome, 'open'), age_band, "
-                     f"zone, count(*) FROM conversation WHERE {_OPENED} "
-                     "GROUP BY channel, returning_contact, coalesce(outcome, 'open'), age_band, "
-                     "zone")
+    profile = q.rows(
+        f"SELECT channel, returning_contact, coalesce(outcome, 'open'), age_band, "
+        f"zone, count(*) FROM conversation WHERE {_OPENED} "
+        "GROUP BY channel, returning_contact, coalesce(outcome, 'open'), age_band, "
+        "zone"
+    )
     for channel, returning, outcome, age_band, zone, n in profile:
         c.channels[channel] += n
         c.returning[names[returning]] += n
@@ -124,21 +131,31 @@ def count(session: Session, period: Period, *, compared: bool = False) -> Counts
         c.age_bands[age_band] += n
         c.zones[zone] += n
     quarter = _quarter(d, "opened_at")
-    c.opened = Counter({_moment(k): n for k, n in q.counter(
-        f"SELECT {quarter} AS q, count(*) FROM conversation WHERE {_OPENED} GROUP BY q").items()})
-    c.topics = q.counter(f"SELECT t.value, count(*) FROM {_topics(d)} WHERE {_OPENED} "
-                         "GROUP BY t.value")
+    c.opened = Counter(
+        {
+            _moment(k): n
+            for k, n in q.counter(
+                f"SELECT {quarter} AS q, count(*) FROM conversation WHERE {_OPENED} GROUP BY q"
+            ).items()
+        }
+    )
+    c.topics = q.counter(
+        f"SELECT t.value, count(*) FROM {_topics(d)} WHERE {_OPENED} GROUP BY t.value"
+    )
     _safety(q, c)
     _service(q, c, load=not compared)
     _referrals(q, c)
     months = [] if compared else period.months()
     if months:
         marks = ", ".join(f":m{i}" for i in range(len(months)))
-        found = q.rows(f"SELECT outcome, score, again, count(*) FROM feedback "
-                       f"WHERE month IN ({marks}) GROUP BY outcome, score, again",
-                       **{f"m{i}": m for i, m in enumerate(months)})
-        c.feedback = Counter({(o, s, None if a is None else bool(a)): int(n)
-                              for o, s, a, n in found})
+        found = q.rows(
+            f"SELECT outcome, score, again, count(*) FROM feedback "
+            f"WHERE month IN ({marks}) GROUP BY outcome, score, again",
+            **{f"m{i}": m for i, m in enumerate(months)},
+        )
+        c.feedback = Counter(
+            {(o, s, None if a is None else bool(a)): int(n) for o, s, a, n in found}
+        )
     return c
 
 
@@ -148,45 +165,63 @@ def _safety(q: _Query, c: Counts) -> None:
     c.crisis_categories = q.counter(
         "SELECT CASE WHEN escalation_reason LIKE 'crisis:%' THEN substr(escalation_reason, 8) "
         f"ELSE 'altro' END AS category, count(*) FROM conversation WHERE {crisis} "
-        "GROUP BY category")
+        "GROUP BY category"
+    )
     quarter = _quarter(d, "crisis_at")
-    c.crisis_at = Counter({_moment(k): n for k, n in q.counter(
-        f"SELECT {quarter} AS q, count(*) FROM conversation WHERE {crisis} GROUP BY q").items()})
+    c.crisis_at = Counter(
+        {
+            _moment(k): n
+            for k, n in q.counter(
+                f"SELECT {quarter} AS q, count(*) FROM conversation WHERE {crisis} GROUP BY q"
+            ).items()
+        }
+    )
     waits = _minutes(d, "crisis_at", "crisis_reply_at")
-    c.crisis_waits = [None if w is None else max(0.0, float(w)) for (w,) in q.rows(
-        f"SELECT {waits} FROM conversation WHERE {crisis}")]
-    c.corrections = q.counter("SELECT category, count(*) FROM triagecorrection "
-                              "WHERE created_at >= :since AND created_at < :until "
-                              "GROUP BY category")
+    c.crisis_waits = [
+        None if w is None else max(0.0, float(w))
+        for (w,) in q.rows(f"SELECT {waits} FROM conversation WHERE {crisis}")
+    ]
+    c.corrections = q.counter(
+        "SELECT category, count(*) FROM triagecorrection "
+        "WHERE created_at >= :since AND created_at < :until "
+        "GROUP BY category"
+    )
 
 
 def _service(q: _Query, c: Counts, *, load: bool) -> None:
     d = q.dialect
     handed = "escalated_at >= :since AND escalated_at < :until"
     waits = _minutes(d, "escalated_at", "first_reply_at")
-    found = list(q.rows(
-        f"SELECT CASE WHEN first_reply_at >= escalated_at THEN {waits} END, "
-        "CASE WHEN status = 'closed' AND (first_reply_at IS NULL "
-        "OR first_reply_at < escalated_at) THEN 1 ELSE 0 END "
-        f"FROM conversation WHERE {handed}"))
+    found = list(
+        q.rows(
+            f"SELECT CASE WHEN first_reply_at >= escalated_at THEN {waits} END, "
+            "CASE WHEN status = 'closed' AND (first_reply_at IS NULL "
+            "OR first_reply_at < escalated_at) THEN 1 ELSE 0 END "
+            f"FROM conversation WHERE {handed}"
+        )
+    )
     c.escalated = len(found)
     c.handover_waits = [None if w is None else max(0.0, float(w)) for w, _ in found]
     c.abandoned = sum(int(a) for _, a in found)
     if not load:
         return
     quarter = _quarter(d, "claimed_at")
-    taken = q.rows(f"SELECT {quarter} AS q, listener_id, count(*) FROM conversation "
-                   "WHERE claimed_at >= :since AND claimed_at < :until "
-                   "AND listener_id IS NOT NULL GROUP BY q, listener_id")
+    taken = q.rows(
+        f"SELECT {quarter} AS q, listener_id, count(*) FROM conversation "
+        "WHERE claimed_at >= :since AND claimed_at < :until "
+        "AND listener_id IS NOT NULL GROUP BY q, listener_id"
+    )
     c.load = Counter({(_moment(k), listener): int(n) for k, listener, n in taken})
 
 
 def _referrals(q: _Query, c: Counts) -> None:
     within = "referral.at >= :since AND referral.at < :until"
     c.referrals_by_service = q.counter(
-        f"SELECT service_id, count(*) FROM referral WHERE {within} GROUP BY service_id")
+        f"SELECT service_id, count(*) FROM referral WHERE {within} GROUP BY service_id"
+    )
     c.referrals_by_topic = q.counter(
         f"SELECT coalesce(topic, 'non indicato'), count(*) FROM referral WHERE {within} "
-        "GROUP BY coalesce(topic, 'non indicato')")
+        "GROUP BY coalesce(topic, 'non indicato')"
+    )
     if c.referrals_by_service:
         c.services = dict(q.rows("SELECT id, name FROM service"))

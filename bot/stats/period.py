@@ -11,8 +11,20 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-MONTHS_IT = ("gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto",
-             "settembre", "ottobre", "novembre", "dicembre")
+MONTHS_IT = (
+    "gennaio",
+    "febbraio",
+    "marzo",
+    "aprile",
+    "maggio",
+    "giugno",
+    "luglio",
+    "agosto",
+    "settembre",
+    "ottobre",
+    "novembre",
+    "dicembre",
+)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -115,8 +127,9 @@ def days(start: str, end: str, zone: ZoneInfo) -> Period:
 def last_full_month(now: datetime, zone: ZoneInfo) -> Period:
     """The month before the one `now` falls in (in the service's time zone)."""
     today = now.astimezone(zone).date()
-    return Period(_previous_month(date(today.year, today.month, 1)),
-                  date(today.year, today.month, 1), zone)
+    return Period(
+        _previous_month(date(today.year, today.month, 1)), date(today.year, today.month, 1), zone
+    )
 
 
 def month_of(moment: datetime, zone: ZoneInfo) -> str:

@@ -22,8 +22,9 @@ def small(value: int) -> bool:
     return 0 < value < SMALL
 
 
-def hidden_cells(grid: Grid, *, rows_add: bool = False, total_row: bool = False,
-                 total_col: bool = False) -> set[Where]:
+def hidden_cells(
+    grid: Grid, *, rows_add: bool = False, total_row: bool = False, total_col: bool = False
+) -> set[Where]:
     """Which cells (row, column) of a grid of counts are hidden.
 
     total_row / total_col: the last row / column holds the totals of the others (hidden last).

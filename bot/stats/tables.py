@@ -22,16 +22,37 @@ from flows.hours import DAY_NAMES, OpeningHours
 NONE = "—"
 CHANNELS = {"whatsapp": "WhatsApp", "email": "E-mail", "web": "Simulatore"}
 RETURNING = {"first": "Primo contatto", "returning": "Ha già scritto", "not_stated": "Non indicato"}
-AGE_BANDS = {"under_14": "meno di 14 anni", "14_17": "14–17 anni", "18_21": "18–21 anni",
-             "22_25": "22–25 anni", "over_25": "più di 25 anni", "not_stated": "non indicata"}
-CRISIS = {"suicide": "Pensieri suicidari", "despair": "Disperazione", "self_harm": "Autolesionismo",
-          "abuse": "Maltrattamenti", "sexual_violence": "Violenza sessuale",
-          "sextortion": "Sextortion", "overdose": "Overdose", "danger": "Pericolo",
-          "eating": "Alimentazione", "altro": "Altro"}
-CORRECTIONS = {"should_be_crisis": "Doveva essere una crisi", "not_crisis": "Non era una crisi",
-               "should_be_listener": "Doveva andare a un volontario"}
-BOT_OUTCOMES = {"open": "Ancora aperta", "stopped": "STOP del ragazzo/a",
-                "erased": "Dati cancellati", "bot:no_response": "Chiusa dal bot: nessuna risposta"}
+AGE_BANDS = {
+    "under_14": "meno di 14 anni",
+    "14_17": "14–17 anni",
+    "18_21": "18–21 anni",
+    "22_25": "22–25 anni",
+    "over_25": "più di 25 anni",
+    "not_stated": "non indicata",
+}
+CRISIS = {
+    "suicide": "Pensieri suicidari",
+    "despair": "Disperazione",
+    "self_harm": "Autolesionismo",
+    "abuse": "Maltrattamenti",
+    "sexual_violence": "Violenza sessuale",
+    "sextortion": "Sextortion",
+    "overdose": "Overdose",
+    "danger": "Pericolo",
+    "eating": "Alimentazione",
+    "altro": "Altro",
+}
+CORRECTIONS = {
+    "should_be_crisis": "Doveva essere una crisi",
+    "not_crisis": "Non era una crisi",
+    "should_be_listener": "Doveva andare a un volontario",
+}
+BOT_OUTCOMES = {
+    "open": "Ancora aperta",
+    "stopped": "STOP del ragazzo/a",
+    "erased": "Dati cancellati",
+    "bot:no_response": "Chiusa dal bot: nessuna risposta",
+}
 
 
 @dataclass(frozen=True)
@@ -90,10 +111,16 @@ class Labels:
 
 # building blocks -----------------------------------------------------------------------------
 
+
 def _count_cells(grid: list[list[int]], **rules: bool) -> list[list[Cell]]:
     hidden = hidden_cells(grid, **rules)
-    return [[Cell(HIDDEN, None, True) if (i, j) in hidden else Cell(str(v), float(v))
-             for j, v in enumerate(row)] for i, row in enumerate(grid)]
+    return [
+        [
+            Cell(HIDDEN, None, True) if (i, j) in hidden else Cell(str(v), float(v))
+            for j, v in enumerate(row)
+        ]
+        for i, row in enumerate(grid)
+    ]
 
 
 def _change(now: Cell, before: Cell) -> Cell:
@@ -116,9 +143,19 @@ def _label(labels: Mapping[str, str], key: str) -> str:
     return labels.get(key) or key.replace("_", " ").replace("-", " ").capitalize()
 
 
-def compare(key: str, title: str, now: Counter[str], before: Counter[str],
-            labels: Mapping[str, str], *, total: bool, first: str, order: Sequence[str] = (),
-            note: str = "", chart: str = "compare") -> Table:
+def compare(
+    key: str,
+    title: str,
+    now: Counter[str],
+    before: Counter[str],
+    labels: Mapping[str, str],
+    *,
+    total: bool,
+    first: str,
+    order: Sequence[str] = (),
+    note: str = "",
+    chart: str = "compare",
+) -> Table:
     """A count per category, this period against the previous one, with the change."""
     keys = [k for k in order if k in now or k in before]
     keys += sorted((set(now) | set(before)) - set(keys), key=lambda k: (-now[k], -before[k], k))
@@ -141,14 +178,15 @@ def _figure_cells(f: Figure) -> list[Cell]:
 
 def _minutes_table(key: str, title: str, rows: list[tuple[str, Figure]], note: str) -> Table:
     counts = _count_cells([[f.answered, f.unanswered] for _, f in rows])
-    body = [[Cell(name), *pair, *_figure_cells(f)]
-            for (name, f), pair in zip(rows, counts, strict=True)]
-    header = ["", "Con risposta", "Senza risposta", "Mediana (min)", "90% (min)",
-              "Peggiore (min)"]
+    body = [
+        [Cell(name), *pair, *_figure_cells(f)] for (name, f), pair in zip(rows, counts, strict=True)
+    ]
+    header = ["", "Con risposta", "Senza risposta", "Mediana (min)", "90% (min)", "Peggiore (min)"]
     return Table(key, title, header, body, note)
 
 
 # the sections --------------------------------------------------------------------------------
+
 
 def build(now: Counts, before: Counts, hours: OpeningHours, labels: Labels) -> Statistics:
     zone = now.period.zone
@@ -170,32 +208,67 @@ def _out_of_hours(moments: Counter[datetime], hours: OpeningHours) -> int:
 
 
 def _volume(now: Counts, before: Counts, hours: OpeningHours, zone: ZoneInfo) -> list[Table]:
-    names = ["Conversazioni", "Ragazze e ragazzi", "di cui al primo contatto",
-             "di cui hanno già scritto", "di cui non indicato", "Aperte fuori orario"]
+    names = [
+        "Conversazioni",
+        "Ragazze e ragazzi",
+        "di cui al primo contatto",
+        "di cui hanno già scritto",
+        "di cui non indicato",
+        "Aperte fuori orario",
+    ]
 
     def column(c: Counts) -> list[int]:
-        return [c.conversations, c.young_people, c.returning["first"], c.returning["returning"],
-                c.returning["not_stated"], _out_of_hours(c.opened, hours)]
+        return [
+            c.conversations,
+            c.young_people,
+            c.returning["first"],
+            c.returning["returning"],
+            c.returning["not_stated"],
+            _out_of_hours(c.opened, hours),
+        ]
 
     grid = [list(pair) for pair in zip(column(now), column(before), strict=True)]
     cells = _count_cells(grid)
     rows = [[Cell(n), a, b, _change(a, b)] for n, (a, b) in zip(names, cells, strict=True)]
-    rows.append([Cell("Quota fuori orario"), _share(cells[5][0], cells[0][0]),
-                 _share(cells[5][1], cells[0][1]), Cell(NONE)])
-    summary = Table("volume", "In sintesi", ["", "Periodo", "Precedente", "Variazione"], rows,
-                    "Ragazze e ragazzi: persone distinte; una conversazione già resa anonima "
-                    "conta come una persona. Fuori orario: aperta fuori dagli orari di ascolto.")
-    channels = compare("channels", "Per canale", now.channels, before.channels, CHANNELS,
-                       total=True, first="Canale", order=list(CHANNELS))
+    rows.append(
+        [
+            Cell("Quota fuori orario"),
+            _share(cells[5][0], cells[0][0]),
+            _share(cells[5][1], cells[0][1]),
+            Cell(NONE),
+        ]
+    )
+    summary = Table(
+        "volume",
+        "In sintesi",
+        ["", "Periodo", "Precedente", "Variazione"],
+        rows,
+        "Ragazze e ragazzi: persone distinte; una conversazione già resa anonima "
+        "conta come una persona. Fuori orario: aperta fuori dagli orari di ascolto.",
+    )
+    channels = compare(
+        "channels",
+        "Per canale",
+        now.channels,
+        before.channels,
+        CHANNELS,
+        total=True,
+        first="Canale",
+        order=list(CHANNELS),
+    )
     weeks: Counter[tuple[str, str]] = Counter()
     for at, n in now.opened.items():
         weeks[week_of(at, zone)] += n
     ordered = sorted(weeks)
     cells = _count_cells([[weeks[w]] for w in ordered])
-    by_week = Table("weeks", "Per settimana", ["Settimana", "Conversazioni"],
-                    [[Cell(w[1]), c[0]] for w, c in zip(ordered, cells, strict=True)],
-                    "Le settimane ai bordi del periodo sono contate solo per i giorni dentro.",
-                    "bars" if ordered else "")
+    by_week = Table(
+        "weeks",
+        "Per settimana",
+        ["Settimana", "Conversazioni"],
+        [[Cell(w[1]), c[0]] for w, c in zip(ordered, cells, strict=True)],
+        "Le settimane ai bordi del periodo sono contate solo per i giorni dentro.",
+        "bars" if ordered else "",
+    )
     return [summary, channels, by_week, _heat(now, zone)]
 
 
@@ -208,63 +281,135 @@ def _heat(now: Counts, zone: ZoneInfo) -> Table:
     cells = _count_cells(grid, total_col=True)
     rows = [[Cell(DAY_NAMES["it"][d]), *cells[d]] for d in range(7)]
     header = ["Giorno", *[f"{h:02d}" for h in range(24)], "Totale"]
-    return Table("weekday_hour", "Giorno e ora di apertura", header, rows,
-                 "Ora locale di apertura della conversazione.",
-                 "heat" if now.conversations else "", list(range(1, 25)))
+    return Table(
+        "weekday_hour",
+        "Giorno e ora di apertura",
+        header,
+        rows,
+        "Ora locale di apertura della conversazione.",
+        "heat" if now.conversations else "",
+        list(range(1, 25)),
+    )
 
 
 def _needs(now: Counts, before: Counts, labels: Labels) -> list[Table]:
     return [
-        compare("topics", "Temi", now.topics, before.topics, labels.topics, total=False,
-                first="Tema",
-                note="Una conversazione può avere più temi: i temi non si sommano."),
-        compare("outcomes", "Esiti", now.outcomes, before.outcomes,
-                {**BOT_OUTCOMES, **labels.outcomes}, total=True, first="Esito"),
-        compare("age_bands", "Fasce d'età", now.age_bands, before.age_bands, AGE_BANDS,
-                total=True, first="Età", order=list(AGE_BANDS),
-                note="Indicata dal volontario alla chiusura, solo se il ragazzo o la ragazza "
-                     "l'ha detta."),
-        compare("zones", "Zone", now.zones, before.zones,
-                {"not_stated": "non indicata", **labels.zones}, total=True, first="Zona"),
+        compare(
+            "topics",
+            "Temi",
+            now.topics,
+            before.topics,
+            labels.topics,
+            total=False,
+            first="Tema",
+            note="Una conversazione può avere più temi: i temi non si sommano.",
+        ),
+        compare(
+            "outcomes",
+            "Esiti",
+            now.outcomes,
+            before.outcomes,
+            {**BOT_OUTCOMES, **labels.outcomes},
+            total=True,
+            first="Esito",
+        ),
+        compare(
+            "age_bands",
+            "Fasce d'età",
+            now.age_bands,
+            before.age_bands,
+            AGE_BANDS,
+            total=True,
+            first="Età",
+            order=list(AGE_BANDS),
+            note="Indicata dal volontario alla chiusura, solo se il ragazzo o la ragazza "
+            "l'ha detta.",
+        ),
+        compare(
+            "zones",
+            "Zone",
+            now.zones,
+            before.zones,
+            {"not_stated": "non indicata", **labels.zones},
+            total=True,
+            first="Zona",
+        ),
     ]
 
 
 def _safety(now: Counts, before: Counts, hours: OpeningHours) -> list[Table]:
-    crisis = compare("crisis", "Crisi per categoria", now.crisis_categories,
-                     before.crisis_categories, CRISIS, total=True, first="Categoria",
-                     order=list(CRISIS))
-    grid = [[sum(now.crisis_at.values()), sum(before.crisis_at.values())],
-            [_out_of_hours(now.crisis_at, hours), _out_of_hours(before.crisis_at, hours)]]
+    crisis = compare(
+        "crisis",
+        "Crisi per categoria",
+        now.crisis_categories,
+        before.crisis_categories,
+        CRISIS,
+        total=True,
+        first="Categoria",
+        order=list(CRISIS),
+    )
+    grid = [
+        [sum(now.crisis_at.values()), sum(before.crisis_at.values())],
+        [_out_of_hours(now.crisis_at, hours), _out_of_hours(before.crisis_at, hours)],
+    ]
     cells = _count_cells(grid)
-    arrived = Table("crisis_out_of_hours", "Crisi fuori orario",
-                    ["", "Periodo", "Precedente", "Variazione"],
-                    [[Cell("Crisi"), *cells[0], _change(*cells[0])],
-                     [Cell("di cui fuori orario"), *cells[1], _change(*cells[1])]],
-                    "Primo messaggio di crisi arrivato fuori dagli orari di ascolto.")
+    arrived = Table(
+        "crisis_out_of_hours",
+        "Crisi fuori orario",
+        ["", "Periodo", "Precedente", "Variazione"],
+        [
+            [Cell("Crisi"), *cells[0], _change(*cells[0])],
+            [Cell("di cui fuori orario"), *cells[1], _change(*cells[1])],
+        ],
+        "Primo messaggio di crisi arrivato fuori dagli orari di ascolto.",
+    )
     waits = _minutes_table(
-        "crisis_wait", "Dal messaggio di crisi alla prima risposta di un volontario",
+        "crisis_wait",
+        "Dal messaggio di crisi alla prima risposta di un volontario",
         [("Periodo", summarise(now.crisis_waits)), ("Precedente", summarise(before.crisis_waits))],
-        "Minuti. Mediana, 90° percentile e attesa peggiore; nascoste con meno di 5 risposte.")
-    fixes = compare("corrections", "Correzioni della lettura del bot", now.corrections,
-                    before.corrections, CORRECTIONS, total=True, first="Correzione",
-                    order=list(CORRECTIONS), chart="")
+        "Minuti. Mediana, 90° percentile e attesa peggiore; nascoste con meno di 5 risposte.",
+    )
+    fixes = compare(
+        "corrections",
+        "Correzioni della lettura del bot",
+        now.corrections,
+        before.corrections,
+        CORRECTIONS,
+        total=True,
+        first="Correzione",
+        order=list(CORRECTIONS),
+        chart="",
+    )
     return [crisis, arrived, waits, fixes]
 
 
 def _quality(now: Counts, before: Counts, hours: OpeningHours) -> list[Table]:
     waits = _minutes_table(
-        "handover_wait", "Dal passaggio a un volontario alla prima risposta",
-        [("Periodo", summarise(now.handover_waits)),
-         ("Precedente", summarise(before.handover_waits))],
-        "Minuti. Mediana, 90° percentile e attesa peggiore; nascoste con meno di 5 risposte.")
+        "handover_wait",
+        "Dal passaggio a un volontario alla prima risposta",
+        [
+            ("Periodo", summarise(now.handover_waits)),
+            ("Precedente", summarise(before.handover_waits)),
+        ],
+        "Minuti. Mediana, 90° percentile e attesa peggiore; nascoste con meno di 5 risposte.",
+    )
     cells = _count_cells([[now.escalated, before.escalated], [now.abandoned, before.abandoned]])
-    abandoned = Table("abandoned", "Passate a un volontario e chiuse senza risposta",
-                      ["", "Periodo", "Precedente", "Variazione"],
-                      [[Cell("Passate a un volontario"), *cells[0], _change(*cells[0])],
-                       [Cell("chiuse prima di una risposta"), *cells[1], _change(*cells[1])],
-                       [Cell("Quota"), _share(cells[1][0], cells[0][0]),
-                        _share(cells[1][1], cells[0][1]), Cell(NONE)]],
-                      "Chiuse (dal ragazzo, dal bot o da STOP) prima che un volontario scrivesse.")
+    abandoned = Table(
+        "abandoned",
+        "Passate a un volontario e chiuse senza risposta",
+        ["", "Periodo", "Precedente", "Variazione"],
+        [
+            [Cell("Passate a un volontario"), *cells[0], _change(*cells[0])],
+            [Cell("chiuse prima di una risposta"), *cells[1], _change(*cells[1])],
+            [
+                Cell("Quota"),
+                _share(cells[1][0], cells[0][0]),
+                _share(cells[1][1], cells[0][1]),
+                Cell(NONE),
+            ],
+        ],
+        "Chiuse (dal ragazzo, dal bot o da STOP) prima che un volontario scrivesse.",
+    )
     return [waits, abandoned, _load(now, hours)]
 
 
@@ -278,33 +423,60 @@ def _load(now: Counts, hours: OpeningHours) -> Table:
     cells = _count_cells(grid)
     rows = []
     for s, (taken, people, most) in zip(shifts, cells, strict=True):
-        mean = (Cell(NONE) if taken.hidden or people.hidden or not people.value
-                or taken.value is None else
-                Cell(f"{taken.value / people.value:.1f}".replace(".", ","),
-                     taken.value / people.value))
+        mean = (
+            Cell(NONE)
+            if taken.hidden or people.hidden or not people.value or taken.value is None
+            else Cell(
+                f"{taken.value / people.value:.1f}".replace(".", ","), taken.value / people.value
+            )
+        )
         rows.append([Cell(s[1]), taken, people, mean, most])
-    return Table("load", "Carico per turno", ["Turno", "Conversazioni prese in carico",
-                                              "Volontari", "Per volontario (media)",
-                                              "Per volontario (massimo)"], rows,
-                 f"Turni: gli orari di ascolto della settimana; «{OUT_OF_HOURS}»: fuori orario. "
-                 "Somma sui giorni del periodo; nessun nome.")
+    return Table(
+        "load",
+        "Carico per turno",
+        [
+            "Turno",
+            "Conversazioni prese in carico",
+            "Volontari",
+            "Per volontario (media)",
+            "Per volontario (massimo)",
+        ],
+        rows,
+        f"Turni: gli orari di ascolto della settimana; «{OUT_OF_HOURS}»: fuori orario. "
+        "Somma sui giorni del periodo; nessun nome.",
+    )
 
 
 def _referrals(now: Counts, before: Counts, labels: Labels) -> list[Table]:
     names = {**before.services, **now.services}
     return [
-        compare("referrals_services", "Per servizio", now.referrals_by_service,
-                before.referrals_by_service, names, total=True, first="Servizio"),
-        compare("referrals_topics", "Per tema", now.referrals_by_topic,
-                before.referrals_by_topic, {"non indicato": "Non indicato", **labels.topics},
-                total=True, first="Tema", chart=""),
+        compare(
+            "referrals_services",
+            "Per servizio",
+            now.referrals_by_service,
+            before.referrals_by_service,
+            names,
+            total=True,
+            first="Servizio",
+        ),
+        compare(
+            "referrals_topics",
+            "Per tema",
+            now.referrals_by_topic,
+            before.referrals_by_topic,
+            {"non indicato": "Non indicato", **labels.topics},
+            total=True,
+            first="Tema",
+            chart="",
+        ),
     ]
 
 
 def _feedback(now: Counts, labels: Labels) -> list[Table]:
-    outcomes = sorted({o for o, _, _ in now.feedback},
-                      key=lambda o: (list(labels.outcomes).index(o)
-                                     if o in labels.outcomes else 99, o))
+    outcomes = sorted(
+        {o for o, _, _ in now.feedback},
+        key=lambda o: (list(labels.outcomes).index(o) if o in labels.outcomes else 99, o),
+    )
 
     def grid(pick: Callable[[str], Iterable[int]]) -> list[list[int]]:
         rows = [[*pick(o)] for o in outcomes]
@@ -312,12 +484,16 @@ def _feedback(now: Counts, labels: Labels) -> list[Table]:
         return [*rows, [sum(col) for col in zip(*rows, strict=True)]] if rows else []
 
     def scores(o: str) -> list[int]:
-        return [sum(n for (oo, s, _), n in now.feedback.items() if oo == o and s == k)
-                for k in range(1, 6)]
+        return [
+            sum(n for (oo, s, _), n in now.feedback.items() if oo == o and s == k)
+            for k in range(1, 6)
+        ]
 
     def again(o: str) -> list[int]:
-        return [sum(n for (oo, s, a), n in now.feedback.items()
-                    if oo == o and s is not None and a is k) for k in (True, False, None)]
+        return [
+            sum(n for (oo, s, a), n in now.feedback.items() if oo == o and s is not None and a is k)
+            for k in (True, False, None)
+        ]
 
     names = [_label(labels.outcomes, o) for o in outcomes] + (["Totale"] if outcomes else [])
     score_grid = grid(scores)
@@ -325,22 +501,39 @@ def _feedback(now: Counts, labels: Labels) -> list[Table]:
     rows = []
     for name, counts, cells in zip(names, score_grid, score_cells, strict=True):
         answered = cells[-1]
-        mean = (Cell(NONE) if answered.hidden or not counts[-1] else
-                Cell(f"{sum((k + 1) * n for k, n in enumerate(counts[:5])) / counts[-1]:.1f}"
-                     .replace(".", ","), sum((k + 1) * n for k, n in enumerate(counts[:5]))
-                     / counts[-1]))
+        mean = (
+            Cell(NONE)
+            if answered.hidden or not counts[-1]
+            else Cell(
+                f"{sum((k + 1) * n for k, n in enumerate(counts[:5])) / counts[-1]:.1f}".replace(
+                    ".", ","
+                ),
+                sum((k + 1) * n for k, n in enumerate(counts[:5])) / counts[-1],
+            )
+        )
         rows.append([Cell(name), *cells, mean])
-    useful = Table("feedback_useful", "«Ti è stato utile?» (da 1 a 5)",
-                   ["Esito", "1", "2", "3", "4", "5", "Risposte", "Media"], rows,
-                   "Risposte anonime alla domanda del bot dopo la chiusura (mai dopo una crisi); "
-                   "legate solo all'esito e al mese.", "stack" if outcomes else "",
-                   [1, 2, 3, 4, 5], True)
+    useful = Table(
+        "feedback_useful",
+        "«Ti è stato utile?» (da 1 a 5)",
+        ["Esito", "1", "2", "3", "4", "5", "Risposte", "Media"],
+        rows,
+        "Risposte anonime alla domanda del bot dopo la chiusura (mai dopo una crisi); "
+        "legate solo all'esito e al mese.",
+        "stack" if outcomes else "",
+        [1, 2, 3, 4, 5],
+        True,
+    )
     again_grid = grid(again)
     again_cells = _count_cells(again_grid, total_row=True, total_col=True)
-    again_rows = [[Cell(name), *cells, _share(cells[0], cells[-1])]
-                  for name, cells in zip(names, again_cells, strict=True)]
-    write_again = Table("feedback_again", "«Ci riscriveresti?»",
-                        ["Esito", "Sì", "No", "Non risposto", "Risposte", "Quota sì"],
-                        again_rows, total_row=True)
+    again_rows = [
+        [Cell(name), *cells, _share(cells[0], cells[-1])]
+        for name, cells in zip(names, again_cells, strict=True)
+    ]
+    write_again = Table(
+        "feedback_again",
+        "«Ci riscriveresti?»",
+        ["Esito", "Sì", "No", "Non risposto", "Risposte", "Quota sì"],
+        again_rows,
+        total_row=True,
+    )
     return [useful, write_again]
-

@@ -42,8 +42,11 @@ class Service:
         return [m for m in self.twilio.messages if m["to"] == number]
 
     def mail_to(self, address: str) -> list[str]:
-        mails = [message_from_bytes(r.raw, policy=policy.default) for r in self.smtp.received
-                 if address in r.rcpt_tos]
+        mails = [
+            message_from_bytes(r.raw, policy=policy.default)
+            for r in self.smtp.received
+            if address in r.rcpt_tos
+        ]
         return [str(m.get_content()) for m in mails]
 
     def run(self, minutes: float) -> None:
@@ -53,10 +56,19 @@ class Service:
 def _service(database_url: str, **env: Any) -> Iterator[Service]:
     twilio = FakeTwilio("AC" + "0123456789abcdef" * 2, "twilio-test-auth-token-0123456789")
     smtp = SmtpServer().start()
-    rt = wired_runtime(database_url, twilio_env(
-        twilio.base_url, SOS_EMAIL_ADDRESS="aiuto@example.org", SOS_EMAIL_IMAP_HOST="127.0.0.1",
-        SOS_EMAIL_SMTP_HOST="127.0.0.1", SOS_EMAIL_SMTP_PORT=smtp.port, SOS_EMAIL_SMTP_TLS="none",
-        SOS_EMAIL_IMAP_TLS="none", **env))
+    rt = wired_runtime(
+        database_url,
+        twilio_env(
+            twilio.base_url,
+            SOS_EMAIL_ADDRESS="aiuto@example.org",
+            SOS_EMAIL_IMAP_HOST="127.0.0.1",
+            SOS_EMAIL_SMTP_HOST="127.0.0.1",
+            SOS_EMAIL_SMTP_PORT=smtp.port,
+            SOS_EMAIL_SMTP_TLS="none",
+            SOS_EMAIL_IMAP_TLS="none",
+            **env,
+        ),
+    )
     try:
         yield Service(rt, twilio, smtp, Worker(rt))
     finally:
@@ -70,8 +82,9 @@ def service(database_url: str) -> Iterator[Service]:
     yield from _service(database_url)
 
 
-def coordinator(rt: Runtime, username: str, *, phone: str = "", email: str = "",
-                rota: str = "") -> Operator:
+def coordinator(
+    rt: Runtime, username: str, *, phone: str = "", email: str = "", rota: str = ""
+) -> Operator:
     person = add_operator(rt, username, "coordinator", name=username.capitalize())
     with write_session(rt.db) as session:
         found = session.get(Operator, person.id)
@@ -88,10 +101,12 @@ def crisis(rt: Runtime, at: datetime = T0) -> str:
 
 
 def test_an_unanswered_crisis_alerts_once_per_period_and_stops_when_a_listener_answers(
-        service: Service) -> None:
+    service: Service,
+) -> None:
     rt = service.rt
-    coordinator(rt, "carla", phone=CARLA_PHONE, email="carla@example.org",
-                rota="mon-sun 00:00-24:00")
+    coordinator(
+        rt, "carla", phone=CARLA_PHONE, email="carla@example.org", rota="mon-sun 00:00-24:00"
+    )
     coordinator(rt, "dario", phone=DARIO_PHONE)  # no rota: not on call
     anna = add_operator(rt, "anna")
     conversation_id = crisis(rt)
@@ -130,8 +145,9 @@ def test_an_unanswered_crisis_alerts_once_per_period_and_stops_when_a_listener_a
     with write_session(rt.db) as session:
         found = session.get(Conversation, conversation_id)
         assert found is not None
-        replies.reply(session, found, anna, "Ciao, sono Anna: sono qui con te.",
-                      T0 + timedelta(minutes=17))
+        replies.reply(
+            session, found, anna, "Ciao, sono Anna: sono qui con te.", T0 + timedelta(minutes=17)
+        )
     for minutes in (17, 30, 60):
         service.run(minutes)
     assert len(service.sms_to(CARLA_PHONE)) == 2 and len(service.sms_to(DARIO_PHONE)) == 1
@@ -179,8 +195,7 @@ def test_out_of_hours_only_the_coordinator_on_call_is_called(evenings: Service) 
     assert evenings.sms_to(CARLA_PHONE) == []
 
 
-def test_the_second_call_outside_the_hours_goes_to_the_one_on_call_again(
-        evenings: Service) -> None:
+def test_the_second_call_outside_the_hours_goes_to_the_one_on_call_again(evenings: Service) -> None:
     rt = evenings.rt
     night = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # Monday 03:00 in Rome: closed
     coordinator(rt, "carla", phone=CARLA_PHONE)

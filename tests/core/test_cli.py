@@ -131,16 +131,21 @@ def test_web_serves_the_app_under_gunicorn(tmp_path: Path) -> None:
 
 
 def test_triage_evaluate_prints_each_split_and_fails_below_the_bars(
-        database_url: str, tmp_path: Path) -> None:
+    database_url: str, tmp_path: Path
+) -> None:
     good = tmp_path / "good.jsonl"
-    good.write_text(json.dumps({"text": "voglio morire", "intent": "crisis", "faq_id": None,
-                                "tags": []}) + "\n", encoding="utf-8")
+    good.write_text(
+        json.dumps({"text": "voglio morire", "intent": "crisis", "faq_id": None, "tags": []})
+        + "\n",
+        encoding="utf-8",
+    )
     code, out = run(["triage", "--evaluate", str(good), str(good)], database_url)
     assert code == 0, out
     assert out.count("good.jsonl (1 messages)") == 2 and "crisis priority recall" in out
     bad = tmp_path / "bad.jsonl"
-    bad.write_text(json.dumps({"text": "grazie", "intent": "crisis", "faq_id": None}) + "\n",
-                   encoding="utf-8")
+    bad.write_text(
+        json.dumps({"text": "grazie", "intent": "crisis", "faq_id": None}) + "\n", encoding="utf-8"
+    )
     code, out = run(["triage", "--evaluate", str(good), str(bad)], database_url)
     assert code == 1 and "BELOW THE BAR" in out
     code, out = run(["triage", "--evaluate", str(tmp_path / "missing.jsonl")], database_url)
@@ -148,7 +153,8 @@ def test_triage_evaluate_prints_each_split_and_fails_below_the_bars(
 
 
 def test_web_hands_the_configuration_file_to_gunicorn(
-        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`sos-bot --config F web`: the gunicorn workers build the app from the same file."""
     import gunicorn.app.wsgiapp
 
@@ -158,8 +164,9 @@ def test_web_hands_the_configuration_file_to_gunicorn(
     monkeypatch.setattr(gunicorn.app.wsgiapp, "run", lambda: started.append(list(sys.argv)))
     monkeypatch.setenv("SOS_CONFIG", "")  # restored afterwards: the command sets it
     monkeypatch.setattr(sys, "argv", list(sys.argv))
-    result = CliRunner().invoke(cli, ["--config", str(config_file), "web"],
-                                env={"SOS_SERVER_SECRET_KEY": "k" * 40})
+    result = CliRunner().invoke(
+        cli, ["--config", str(config_file), "web"], env={"SOS_SERVER_SECRET_KEY": "k" * 40}
+    )
     assert result.exit_code == 0, result.output
     assert started and started[0][-1] == "bot.app:create_app()"
     assert os.environ["SOS_CONFIG"] == str(config_file)

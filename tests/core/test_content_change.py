@@ -28,9 +28,12 @@ def _renamed(folder: Path) -> Path:
     """The default pack with the privacy node and the FAQ on personal data renamed."""
     shutil.copytree(DEFAULT_DIR, folder)
     flow = folder / "flow.toml"
-    flow.write_text(flow.read_text().replace('goto = "privacy"', 'goto = "riservatezza"')
-                    .replace("node.privacy", "node.riservatezza")
-                    .replace('faq = "privacy-dati"', 'faq = "dati-personali"'))
+    flow.write_text(
+        flow.read_text()
+        .replace('goto = "privacy"', 'goto = "riservatezza"')
+        .replace("node.privacy", "node.riservatezza")
+        .replace('faq = "privacy-dati"', 'faq = "dati-personali"')
+    )
     faq = folder / "faq.toml"
     faq.write_text(faq.read_text().replace("[privacy-dati]", "[dati-personali]"))
     return folder
@@ -59,8 +62,9 @@ def test_a_content_edit_under_open_conversations_does_not_flood_the_queue(
     caplog.set_level(logging.WARNING, logger="bot.conversations")
     edited = Runtime.create(settings, engine=engine, pack=load_pack(_renamed(tmp_path / "pack")))
     logged = [r.getMessage() for r in caplog.records if r.name == "bot.conversations"]
-    assert logged == [f"repaired {OPEN} flow states pointing at content that is gone: back to "
-                      "the start"]  # one line, a count: no content, no conversation
+    assert logged == [
+        f"repaired {OPEN} flow states pointing at content that is gone: back to the start"
+    ]  # one line, a count: no content, no conversation
     for address in addresses:
         receipt = receive(edited, inbound("1", address=address))  # option 1 of the start node
         assert receipt.escalated is None and receipt.replies

@@ -40,7 +40,13 @@ def test_an_event_the_inbox_does_not_know_is_refused_not_dropped(rt: Runtime) ->
         contact = session.get(Contact, found.contact_id)
         assert contact is not None
         events = [Closed("no_response"), unknown]  # the close is undone with the rest
-        inbox.apply(rt, session, contact, found, events, utcnow(),  # type: ignore[arg-type]
-                    Receipt(duplicate=False))
+        inbox.apply(
+            rt,
+            session,
+            contact,
+            found,
+            events,  # type: ignore[arg-type]
+            utcnow(),
+            Receipt(duplicate=False),
+        )
     assert conversation(rt, receipt.conversation_id).status == Status.BOT  # rolled back
-

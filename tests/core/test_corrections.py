@@ -47,7 +47,10 @@ def test_a_correction_keeps_the_message_and_what_the_bot_did(rt: Runtime) -> Non
     _correct(rt, receipt.conversation_id, "should_be_listener")
     (found,) = rows(rt, TriageCorrection)
     assert (found.category, found.reading, found.text) == (
-        "should_be_listener", "faq:gratuito", "quanto costa?")  # the first message by default
+        "should_be_listener",
+        "faq:gratuito",
+        "quanto costa?",
+    )  # the first message by default
     assert found.conversation_id == receipt.conversation_id and found.operator_id
 
 
@@ -81,11 +84,18 @@ def test_after_retention_only_category_and_counts_remain(rt: Runtime) -> None:
     by_category = {c.category: c for c in rows(rt, TriageCorrection)}
     gone = by_category["not_crisis"]
     assert (gone.text, gone.message_id, gone.conversation_id, gone.operator_id) == (
-        None, None, None, None)
+        None,
+        None,
+        None,
+        None,
+    )
     assert gone.reading and gone.created_at  # what the bot did, and when: no personal data
     assert by_category["should_be_crisis"].text == "sto male"  # within retention: kept
     assert corrections.counts(rows(rt, TriageCorrection)) == {
-        "should_be_crisis": 1, "not_crisis": 1, "should_be_listener": 0}
+        "should_be_crisis": 1,
+        "not_crisis": 1,
+        "should_be_listener": 0,
+    }
 
 
 def test_cancella_scrubs_the_message_copy(rt: Runtime) -> None:
@@ -104,7 +114,8 @@ def test_csv_lists_every_correction(rt: Runtime) -> None:
     _correct(rt, receipt.conversation_id, "should_be_listener")
     table = list(csv.DictReader(io.StringIO(corrections.as_csv(rows(rt, TriageCorrection)))))
     assert [(r["category"], r["reading"], r["text"]) for r in table] == [
-        ("should_be_listener", "faq:gratuito", "è gratis, vero?")]
+        ("should_be_listener", "faq:gratuito", "è gratis, vero?")
+    ]
 
 
 def test_command_prints_the_counts_and_the_csv(rt: Runtime, database_url: str) -> None:

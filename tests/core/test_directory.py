@@ -19,10 +19,20 @@ from operators.catalog import load as load_catalog
 from tests.core.helpers import conversation, inbound, outbound, rows
 from tests.core.test_cli import run
 
-NETWORK = {"mediazione-sociale", "polizia-sociale", "servizi-sociali", "via-delle-stelle",
-           "riduzione-danno", "marmotta-rossa", "oltre-la-strada", "centro-stranieri",
-           "accoglienza-profughi", "caritas", "progetto-giovani"}
-BROKEN = '''[sportello]
+NETWORK = {
+    "mediazione-sociale",
+    "polizia-sociale",
+    "servizi-sociali",
+    "via-delle-stelle",
+    "riduzione-danno",
+    "marmotta-rossa",
+    "oltre-la-strada",
+    "centro-stranieri",
+    "accoglienza-profughi",
+    "caritas",
+    "progetto-giovani",
+}
+BROKEN = """[sportello]
 name = "Sportello"
 about.it = "Ascolto a scuola."
 topics = ["scuola"]
@@ -31,13 +41,14 @@ topics = ["scuola"]
 name = "Consultorio"
 about.it = "Salute e affettività."
 topics = ["salute"]
-'''
+"""
 
 
 def first_import(rt: Runtime) -> None:
     topics = [t.id for t in load_catalog(rt.settings).topics]
-    directory.first_import(rt.db, DEFAULT_DIR / "services.toml", topics=topics,
-                           zones=rt.settings.directory.zones)
+    directory.first_import(
+        rt.db, DEFAULT_DIR / "services.toml", topics=topics, zones=rt.settings.directory.zones
+    )
 
 
 def test_db_upgrade_fills_an_empty_directory_once(database_url: str) -> None:
@@ -66,14 +77,17 @@ def test_db_upgrade_fills_an_empty_directory_once(database_url: str) -> None:
 
 
 def test_a_bad_import_names_file_and_line_and_imports_nothing(
-        database_url: str, tmp_path: Path) -> None:
+    database_url: str, tmp_path: Path
+) -> None:
     path = tmp_path / "nuovi.toml"
     path.write_text(BROKEN, encoding="utf-8")
     code, out = run(["services", "import", str(path)], database_url)
     assert code != 0
     line = BROKEN.splitlines().index('topics = ["salute"]') + 1
-    assert f"nothing imported: {path}:{line}: service 'consultorio': 'salute' is not a " \
-           "closing topic" in out, out
+    assert (
+        f"nothing imported: {path}:{line}: service 'consultorio': 'salute' is not a "
+        "closing topic" in out
+    ), out
     code, out = run(["services", "export", "-"], database_url)
     assert "[sportello]" not in out and "[caritas]" in out  # the valid one was not kept either
 
@@ -94,8 +108,9 @@ def test_export_then_import_gives_the_same_directory(rt: Runtime, tmp_path: Path
     topics = [t.id for t in load_catalog(rt.settings).topics]
     services = directory.read_file(path, topics=topics, zones=rt.settings.directory.zones)
     with write_session(rt.db) as session:
-        added, changed = directory.import_services(session, services, operator_id=None,
-                                                   now=utcnow())
+        added, changed = directory.import_services(
+            session, services, operator_id=None, now=utcnow()
+        )
     assert (added, changed) == (0, 0)
     with read_session(rt.db) as session:
         assert [directory.record(r) for r in directory.rows(session)] == before
@@ -115,7 +130,11 @@ def test_the_bot_lists_the_directory_and_counts_its_referrals(rt: Runtime) -> No
     conversation_id = _pick(rt, address, "ciao", "2", "4", "3")
     (referral,) = rows(rt, Referral)
     assert (referral.service_id, referral.by, referral.channel, referral.topic) == (
-        "caritas", "bot", "whatsapp", "bisogni")
+        "caritas",
+        "bot",
+        "whatsapp",
+        "bisogni",
+    )
     assert referral.conversation_id == conversation_id
 
     with write_session(rt.db) as session:  # retired: the bot stops offering it at once
@@ -166,7 +185,8 @@ def test_a_service_with_referrals_cannot_be_deleted(rt: Runtime) -> None:
 
 
 def test_flows_check_refuses_a_menu_topic_that_is_not_a_closing_topic(
-        database_url: str, tmp_path: Path) -> None:
+    database_url: str, tmp_path: Path
+) -> None:
     for f in DEFAULT_DIR.iterdir():
         if f.is_file():
             (tmp_path / f.name).write_bytes(f.read_bytes())

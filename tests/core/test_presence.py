@@ -44,7 +44,8 @@ def reply_text(rt: Runtime, text: str, at: datetime, address: str) -> str:
 
 
 def test_a_crisis_in_opening_hours_with_nobody_on_shift_gets_the_numbers_and_no_promise(
-        rt: Runtime) -> None:
+    rt: Runtime,
+) -> None:
     body = reply_text(rt, CRISIS, T0, "whatsapp:+393330000001")
     assert NOBODY in body and "*112*" in body and "*19696*" in body
     assert "ti scrive qui il prima possibile" not in body
@@ -72,18 +73,26 @@ def test_out_of_hours_nobody_on_shift_says_when_they_are_back(database_url: str)
     assert "tornano domani alle 15:00" in body and NOBODY not in body
     anna = add_operator(rt, "anna")
     on_shift(rt, anna, since=night, seen=night)  # an extra evening: someone is there
-    body = reply_text(rt, "voglio parlare con un operatore", night + timedelta(minutes=1),
-                      "whatsapp:+393330000005")
+    body = reply_text(
+        rt,
+        "voglio parlare con un operatore",
+        night + timedelta(minutes=1),
+        "whatsapp:+393330000005",
+    )
     assert "tornano" not in body and "Ti passo a un volontario" in body
     rt.db.dispose()
 
 
 def _history(rt: Runtime, listener: Operator) -> None:
     """Three conversations handled in 20, 30 and 40 minutes, one long ago that no longer counts."""
-    for i, (minutes, closed) in enumerate([(20, T0 - timedelta(days=1)),
-                                            (40, T0 - timedelta(days=2)),
-                                            (30, T0 - timedelta(days=29)),
-                                            (500, T0 - timedelta(days=31))]):
+    for i, (minutes, closed) in enumerate(
+        [
+            (20, T0 - timedelta(days=1)),
+            (40, T0 - timedelta(days=2)),
+            (30, T0 - timedelta(days=29)),
+            (500, T0 - timedelta(days=31)),
+        ]
+    ):
         claimed = closed - timedelta(minutes=minutes)
         cid = waiting(rt, at=claimed - timedelta(minutes=1), address=f"whatsapp:+39335000{i:04d}")
         claim(rt, cid, listener, claimed)
@@ -92,7 +101,8 @@ def _history(rt: Runtime, listener: Operator) -> None:
 
 
 def test_everyone_busy_gives_the_place_and_an_estimate_from_recent_handling_times(
-        rt: Runtime) -> None:
+    rt: Runtime,
+) -> None:
     anna = add_operator(rt, "anna", capacity=1)
     _history(rt, anna)
     with read_session(rt.db) as session:
@@ -103,8 +113,7 @@ def test_everyone_busy_gives_the_place_and_an_estimate_from_recent_handling_time
     held = waiting(rt, at=T0 - timedelta(minutes=30), address="whatsapp:+393360000001")
     claim(rt, held, anna, T0 - timedelta(minutes=25))
     waiting(rt, at=T0 - timedelta(minutes=20), address="whatsapp:+393360000002")
-    waiting(rt, at=T0 - timedelta(minutes=10), address="whatsapp:+393360000003",
-            priority="high")
+    waiting(rt, at=T0 - timedelta(minutes=10), address="whatsapp:+393360000003", priority="high")
     on_shift(rt, anna, since=T0 - timedelta(hours=1), seen=T0)
     with read_session(rt.db) as session:
         snap = presence.snapshot(session, rt.settings, T0)
@@ -144,8 +153,7 @@ def test_idle_shifts_end_with_a_controlled_clock(rt: Runtime) -> None:
     assert [(e.operator_id, e.detail["reason"]) for e in ended] == [(anna.id, "idle")]
 
 
-def test_first_replies_are_stored_and_kept_when_the_conversation_is_anonymised(
-        rt: Runtime) -> None:
+def test_first_replies_are_stored_and_kept_when_the_conversation_is_anonymised(rt: Runtime) -> None:
     anna = add_operator(rt, "anna")
     receipt = receive(rt, young(CRISIS, address="whatsapp:+393380000001"), now=T0)
     claim(rt, receipt.conversation_id or "", anna, T0 + timedelta(minutes=3))
@@ -166,5 +174,6 @@ def test_first_replies_are_stored_and_kept_when_the_conversation_is_anonymised(
     assert figures._wait(kept.crisis_at, kept.crisis_reply_at) == 4
     assert figures._wait(kept.escalated_at, kept.first_reply_at) == 4
     with read_session(rt.db) as session:
-        assert session.exec(select(Conversation).where(
-            col(Conversation.first_reply_at).is_not(None))).all()
+        assert session.exec(
+            select(Conversation).where(col(Conversation.first_reply_at).is_not(None))
+        ).all()

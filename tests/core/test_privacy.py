@@ -70,7 +70,8 @@ def test_purge_command(rt: Runtime, database_url: str) -> None:
 
 
 def test_erased_text_is_left_neither_in_the_database_nor_in_its_log(
-        rt: Runtime, database_url: str) -> None:
+    rt: Runtime, database_url: str
+) -> None:
     if not database_url.startswith("sqlite:///"):
         pytest.skip("SQLite's own files")
     path = Path(database_url.removeprefix("sqlite:///"))
@@ -101,8 +102,9 @@ def test_an_opted_out_contact_gets_nothing_left_in_flight(rt: Runtime) -> None:
             session.add(message)
     receive(rt, inbound("STOP"))
     deliver_due(rt)
-    old = rows(rt, Message, Message.conversation_id == first.conversation_id,
-               Message.direction == "out")
+    old = rows(
+        rt, Message, Message.conversation_id == first.conversation_id, Message.direction == "out"
+    )
     assert all(m.status == "failed" and m.error_code == "opted_out" for m in old[:-1])
     assert old[-1].status == "failed" and old[-1].error_code == "refused"  # the confirmation
     assert _Refusing.bodies == [old[-1].body]  # was tried; nothing sent before the STOP was

@@ -73,8 +73,7 @@ def test_a_reply_queued_elsewhere_wakes_this_worker(pg_rt: Runtime, other: Runti
     assert {m.status for m in outbound(pg_rt)} == {"delivered"}  # the simulator's channel
 
 
-def test_a_change_without_replies_rings_only_the_dashboards(pg_rt: Runtime,
-                                                             other: Runtime) -> None:
+def test_a_change_without_replies_rings_only_the_dashboards(pg_rt: Runtime, other: Runtime) -> None:
     _listening(pg_rt)
     rung = pg_rt.changes.rung
     with write_session(other.db) as session:
@@ -82,21 +81,31 @@ def test_a_change_without_replies_rings_only_the_dashboards(pg_rt: Runtime,
     assert pg_rt.changes.wait(rung, 10) > rung
     # the trigger wakes workers only for queued outbound rows: read it from the catalogue
     with pg_rt.db.connect() as conn:
-        when = conn.execute(text(
-            "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'message_queued' "
-            "AND tgrelid = 'message'::regclass"  # this test process's schema only
-        )).scalar_one()
+        when = conn.execute(
+            text(
+                "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'message_queued' "
+                "AND tgrelid = 'message'::regclass"  # this test process's schema only
+            )
+        ).scalar_one()
     assert "'out'" in when and "'queued'" in when
 
 
-def test_the_listener_comes_back_after_its_connection_is_cut(pg_rt: Runtime,
-                                                             other: Runtime) -> None:
+def test_the_listener_comes_back_after_its_connection_is_cut(
+    pg_rt: Runtime, other: Runtime
+) -> None:
     _listening(pg_rt)
     assert pg_rt.listener is not None
     with other.db.begin() as conn:
-        cut = conn.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE pid <> pg_backend_pid() AND query LIKE 'LISTEN%'")).scalars().all()
+        cut = (
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE pid <> pg_backend_pid() AND query LIKE 'LISTEN%'"
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert cut and any(cut)
     # on reconnecting it rings every bell once (what was sent meanwhile is lost), then listens
     assert pg_rt.outbox_ready.wait(10)
@@ -107,7 +116,8 @@ def test_the_listener_comes_back_after_its_connection_is_cut(pg_rt: Runtime,
 
 
 def test_a_woken_worker_sleeps_until_the_next_retry_not_the_safety_net(
-        pg_rt: Runtime, other: Runtime) -> None:
+    pg_rt: Runtime, other: Runtime
+) -> None:
     now = utcnow()
     worker = Worker(pg_rt)
     assert worker.pause(now) == pg_rt.settings.database.push_safety_seconds

@@ -37,8 +37,7 @@ def test_a_returning_message_and_its_replies_cost_few_statements(rt: Runtime) ->
     assert len(outbound(rt)) >= 2  # ...and the replies were queued
 
 
-def test_a_duplicate_is_refused_by_the_unique_insert_and_nothing_of_it_stays(
-        rt: Runtime) -> None:
+def test_a_duplicate_is_refused_by_the_unique_insert_and_nothing_of_it_stays(rt: Runtime) -> None:
     first = receive(rt, inbound("ciao", external_id="SM-once"))
     replies = len(outbound(rt))
     again = receive(rt, inbound("ciao", external_id="SM-once"))

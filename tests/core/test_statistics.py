@@ -60,17 +60,33 @@ def many(n: int, **row: Any) -> list[dict[str, Any]]:
 
 # counting ------------------------------------------------------------------------------------
 
+
 def test_known_rows_give_the_expected_counts(rt: Runtime) -> None:
     tuesday = at("2026-11-03 16:00")  # in opening hours
     night = at("2026-11-04 23:30")  # out of hours
-    add(rt,
-        *many(6, opened_at=tuesday, topics=["scuola"], outcome="ascolto", age_band="14_17",
-              zone="cesena", returning=False),
-        *many(3, opened_at=night, channel="email", topics=["scuola", "ansia"],
-              outcome="orientamento", returning=True),
+    add(
+        rt,
+        *many(
+            6,
+            opened_at=tuesday,
+            topics=["scuola"],
+            outcome="ascolto",
+            age_band="14_17",
+            zone="cesena",
+            returning=False,
+        ),
+        *many(
+            3,
+            opened_at=night,
+            channel="email",
+            topics=["scuola", "ansia"],
+            outcome="orientamento",
+            returning=True,
+        ),
         # outside November, and a conversation that only answered the feedback question
         {"opened_at": at("2026-10-31 23:59"), "topics": ["scuola"]},
-        {"opened_at": tuesday, "outcome": "bot:feedback"})
+        {"opened_at": tuesday, "outcome": "bot:feedback"},
+    )
     c = counted(rt)
     assert c.conversations == 9 and c.young_people == 9  # anonymised: one person each
     assert c.channels == {"whatsapp": 6, "email": 3}
@@ -90,13 +106,28 @@ def test_known_rows_give_the_expected_counts(rt: Runtime) -> None:
 
 def test_safety_and_service_figures(rt: Runtime) -> None:
     start = at("2026-11-10 16:00")
-    crises = [{"opened_at": start, "escalated_at": start, "crisis_at": start,
-               "escalation_reason": "crisis:suicide", "priority": "crisis",
-               "crisis_reply_at": start + timedelta(minutes=m),
-               "first_reply_at": start + timedelta(minutes=m)} for m in (1, 2, 3, 4, 5, 6, 20)]
+    crises = [
+        {
+            "opened_at": start,
+            "escalated_at": start,
+            "crisis_at": start,
+            "escalation_reason": "crisis:suicide",
+            "priority": "crisis",
+            "crisis_reply_at": start + timedelta(minutes=m),
+            "first_reply_at": start + timedelta(minutes=m),
+        }
+        for m in (1, 2, 3, 4, 5, 6, 20)
+    ]
     night = at("2026-11-11 02:00")
-    crises.append({"opened_at": night, "escalated_at": night, "crisis_at": night,
-                   "escalation_reason": "crisis:self_harm", "priority": "crisis"})
+    crises.append(
+        {
+            "opened_at": night,
+            "escalated_at": night,
+            "crisis_at": night,
+            "escalation_reason": "crisis:self_harm",
+            "priority": "crisis",
+        }
+    )
     abandoned = many(2, opened_at=start, escalated_at=start, outcome="bot:no_response")
     add(rt, *crises, *abandoned)
     with write_session(rt.db) as session:
@@ -104,7 +135,8 @@ def test_safety_and_service_figures(rt: Runtime) -> None:
     c = counted(rt)
     assert c.crisis_categories == {"suicide": 7, "self_harm": 1}
     assert sorted(w for w in c.crisis_waits if w is not None) == pytest.approx(
-        [1, 2, 3, 4, 5, 6, 20])
+        [1, 2, 3, 4, 5, 6, 20]
+    )
     assert c.crisis_waits.count(None) == 1
     assert c.escalated == 10 and c.abandoned == 3  # the night crisis closed unanswered too
     assert c.corrections == {"not_crisis": 1}
@@ -121,10 +153,23 @@ def test_referrals_and_feedback(rt: Runtime) -> None:
         session.add(Service(id="progetto-giovani", name="Progetto Giovani"))
         session.flush()
         for _ in range(6):
-            session.add(Referral(service_id="progetto-giovani", channel="whatsapp",
-                                 by="listener", topic="famiglia", at=at("2026-11-05 17:00")))
-        session.add(Referral(service_id="progetto-giovani", channel="whatsapp", by="bot",
-                             at=at("2026-12-01 00:30")))  # December in Rome
+            session.add(
+                Referral(
+                    service_id="progetto-giovani",
+                    channel="whatsapp",
+                    by="listener",
+                    topic="famiglia",
+                    at=at("2026-11-05 17:00"),
+                )
+            )
+        session.add(
+            Referral(
+                service_id="progetto-giovani",
+                channel="whatsapp",
+                by="bot",
+                at=at("2026-12-01 00:30"),
+            )
+        )  # December in Rome
         for score in (5, 5, 4, 4, 4, 3):
             session.add(Feedback(month="2026-11", outcome="ascolto", score=score, again=True))
         session.add(Feedback(month="2026-10", outcome="ascolto", score=1, again=False))
@@ -141,6 +186,7 @@ def test_referrals_and_feedback(rt: Runtime) -> None:
 
 # suppression ---------------------------------------------------------------------------------
 
+
 def test_counts_under_five_are_hidden_but_zero_is_shown() -> None:
     assert hidden_cells([[0], [4], [5], [1]]) == {(1, 0), (3, 0)}
 
@@ -151,9 +197,7 @@ def test_a_single_hidden_count_in_a_column_with_a_total_hides_the_next_smallest(
 
 
 def test_complements_are_hidden_across_rows_and_columns_until_none_is_alone() -> None:
-    grid = [[10, 2, 12],
-            [30, 40, 70],
-            [40, 42, 82]]  # last row and column: totals
+    grid = [[10, 2, 12], [30, 40, 70], [40, 42, 82]]  # last row and column: totals
     hidden = hidden_cells(grid, total_row=True, total_col=True)
     assert hidden == {(0, 0), (0, 1), (1, 0), (1, 1)}
     for i in range(3):  # no row or column is left with a single hidden cell
@@ -169,8 +213,12 @@ def test_the_total_is_hidden_when_nothing_else_can_be() -> None:
 
 def test_tables_hide_small_counts_their_complements_and_derived_figures(rt: Runtime) -> None:
     day = at("2026-11-12 16:00")
-    add(rt, *many(20, opened_at=day, channel="whatsapp"), *many(3, opened_at=day, channel="email"),
-        *many(12, opened_at=at("2026-10-12 16:00"), channel="whatsapp"))
+    add(
+        rt,
+        *many(20, opened_at=day, channel="whatsapp"),
+        *many(3, opened_at=day, channel="email"),
+        *many(12, opened_at=at("2026-10-12 16:00"), channel="whatsapp"),
+    )
     channels = cells(table(collected(rt), "channels"))
     assert channels["E-mail"] == ["<5", "0", "—"]
     assert channels["WhatsApp"] == ["<5", "12", "—"]  # else 23 - 20 gives the 3 away
@@ -180,9 +228,12 @@ def test_tables_hide_small_counts_their_complements_and_derived_figures(rt: Runt
 def test_nothing_shown_can_be_worked_back_to_a_hidden_count(rt: Runtime) -> None:
     """Every column of every table: a hidden cell never stands alone."""
     day = at("2026-11-12 16:00")
-    add(rt, *many(17, opened_at=day, outcome="ascolto", topics=["famiglia"], zone="cesena"),
+    add(
+        rt,
+        *many(17, opened_at=day, outcome="ascolto", topics=["famiglia"], zone="cesena"),
         *many(2, opened_at=day, outcome="orientamento", topics=["scuola"], zone="costa"),
-        *many(6, opened_at=day, outcome="informazioni", age_band="18_21"))
+        *many(6, opened_at=day, outcome="informazioni", age_band="18_21"),
+    )
     for t in collected(rt).tables():
         counts = [i for i, h in enumerate(t.header) if h in ("Periodo", "Precedente")]
         for j in counts:
@@ -191,6 +242,7 @@ def test_nothing_shown_can_be_worked_back_to_a_hidden_count(rt: Runtime) -> None
 
 
 # periods, time zone, summer time --------------------------------------------------------------
+
 
 def test_a_month_runs_from_local_midnight_to_local_midnight() -> None:
     october = period.month("2026-10", ROME)  # summer time ends on 25 October
@@ -204,11 +256,13 @@ def test_a_month_runs_from_local_midnight_to_local_midnight() -> None:
 
 
 def test_conversations_near_midnight_fall_in_their_local_month(rt: Runtime) -> None:
-    add(rt,
+    add(
+        rt,
         {"opened_at": datetime(2026, 10, 31, 23, 30, tzinfo=UTC)},  # 1 Nov 00:30 in Rome
         {"opened_at": datetime(2026, 10, 31, 22, 30, tzinfo=UTC)},  # 31 Oct 23:30
         {"opened_at": datetime(2026, 3, 31, 22, 30, tzinfo=UTC)},  # 1 Apr 00:30 (summer time)
-        {"opened_at": datetime(2026, 3, 31, 21, 30, tzinfo=UTC)})  # 31 Mar 23:30
+        {"opened_at": datetime(2026, 3, 31, 21, 30, tzinfo=UTC)},
+    )  # 31 Mar 23:30
     assert counted(rt, period.month("2026-11", ROME)).conversations == 1
     assert counted(rt, period.month("2026-10", ROME)).conversations == 1
     assert counted(rt, period.month("2026-04", ROME)).conversations == 1
@@ -216,8 +270,11 @@ def test_conversations_near_midnight_fall_in_their_local_month(rt: Runtime) -> N
 
 
 def test_hours_are_local_on_both_sides_of_the_change_of_time(rt: Runtime) -> None:
-    add(rt, *many(5, opened_at=datetime(2026, 10, 24, 14, 0, tzinfo=UTC)),  # Sat, 16:00 CEST
-        *many(5, opened_at=datetime(2026, 10, 26, 14, 0, tzinfo=UTC)))  # Mon, 15:00 CET
+    add(
+        rt,
+        *many(5, opened_at=datetime(2026, 10, 24, 14, 0, tzinfo=UTC)),  # Sat, 16:00 CEST
+        *many(5, opened_at=datetime(2026, 10, 26, 14, 0, tzinfo=UTC)),
+    )  # Mon, 15:00 CET
     heat = cells(table(collected(rt, period.month("2026-10", ROME)), "weekday_hour"))
     assert heat["sabato"][16] == "5" and heat["lunedì"][15] == "5"
 

@@ -18,8 +18,9 @@ ROME_SUMMER = timezone(timedelta(hours=2))
 def test_a_time_comes_back_aware_utc_and_equal(engine: Engine) -> None:
     moment = datetime(2026, 7, 1, 23, 30, tzinfo=ROME_SUMMER)  # 21:30 UTC
     with Session(engine) as session:
-        session.add(Contact(id="c1", channel="web", address="a", pseudonym="p",
-                            last_inbound_at=moment))
+        session.add(
+            Contact(id="c1", channel="web", address="a", pseudonym="p", last_inbound_at=moment)
+        )
         session.commit()
     with Session(engine) as session:
         stored = session.get(Contact, "c1")
@@ -44,13 +45,15 @@ def test_comparisons_in_queries_use_utc(engine: Engine) -> None:
         session.commit()
     with Session(engine) as session:
         before = datetime(2026, 1, 15, 10, 30, tzinfo=ROME_SUMMER)  # 08:30 UTC: earlier
-        found = session.exec(select(Conversation.id).where(
-            col(Conversation.escalated_at) > before)).all()
+        found = session.exec(
+            select(Conversation.id).where(col(Conversation.escalated_at) > before)
+        ).all()
     assert found == ["x"]
 
 
-def test_postgresql_tests_run_in_a_session_zone_that_is_not_utc(database: str,
-                                                                 engine: Engine) -> None:
+def test_postgresql_tests_run_in_a_session_zone_that_is_not_utc(
+    database: str, engine: Engine
+) -> None:
     if database == "sqlite":
         pytest.skip("PostgreSQL only: SQLite keeps no session zone")
     with engine.connect() as conn:

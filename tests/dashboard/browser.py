@@ -16,8 +16,13 @@ from bot.worker import Worker
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
     "--autoplay-policy=no-user-gesture-required",  # the crisis chime plays without a click
 ]
 PHONE = {"width": 390, "height": 844}

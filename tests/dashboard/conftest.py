@@ -27,11 +27,19 @@ _numbers = itertools.count(1)
 CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
 
 
-def add_operator(rt: Runtime, username: str, role: str = "listener", *, name: str = "",
-                 capacity: int | None = None, password: str = PASSWORD) -> Operator:
+def add_operator(
+    rt: Runtime,
+    username: str,
+    role: str = "listener",
+    *,
+    name: str = "",
+    capacity: int | None = None,
+    password: str = PASSWORD,
+) -> Operator:
     with write_session(rt.db) as session:
-        return accounts.create(session, username, password, role, display_name=name,
-                               capacity=capacity)
+        return accounts.create(
+            session, username, password, role, display_name=name, capacity=capacity
+        )
 
 
 @dataclass
@@ -43,8 +51,10 @@ class Dash:
 
     def login(self, username: str, password: str = PASSWORD) -> Any:
         page = self.client.get("/login")
-        response = self.client.post("/login", data={
-            "username": username, "password": password, "csrf_token": self._token(page.text)})
+        response = self.client.post(
+            "/login",
+            data={"username": username, "password": password, "csrf_token": self._token(page.text)},
+        )
         self.refresh_token()
         return response
 
@@ -65,8 +75,15 @@ class Dash:
     def get(self, path: str, **kw: Any) -> Any:
         return self.client.get(path, **kw)
 
-    def post(self, path: str, data: dict[str, Any] | None = None, *, csrf: bool = True,
-             fetch: bool = False, **kw: Any) -> Any:
+    def post(
+        self,
+        path: str,
+        data: dict[str, Any] | None = None,
+        *,
+        csrf: bool = True,
+        fetch: bool = False,
+        **kw: Any,
+    ) -> Any:
         form = dict(data or {})
         if csrf:
             form["csrf_token"] = self.token
@@ -102,19 +119,34 @@ def team(rt: Runtime) -> dict[str, Operator]:
     }
 
 
-def young(text: str, *, channel: str = "whatsapp", address: str | None = None,
-          **kw: Any) -> Inbound:
+def young(
+    text: str, *, channel: str = "whatsapp", address: str | None = None, **kw: Any
+) -> Inbound:
     number = next(_numbers)
     if address is None:
-        address = f"whatsapp:+39333{number:07d}" if channel == "whatsapp" else (
-            f"ragazza{number}@example.org" if channel == "email" else f"sim-{number}")
-    return Inbound(channel=channel, address=address, text=text,
-                   external_id=kw.pop("external_id", f"SM{number:032d}"), **kw)
+        address = (
+            f"whatsapp:+39333{number:07d}"
+            if channel == "whatsapp"
+            else (f"ragazza{number}@example.org" if channel == "email" else f"sim-{number}")
+        )
+    return Inbound(
+        channel=channel,
+        address=address,
+        text=text,
+        external_id=kw.pop("external_id", f"SM{number:032d}"),
+        **kw,
+    )
 
 
-def waiting(rt: Runtime, text: str = "ho bisogno di parlare con qualcuno", *,
-            priority: str = "normal", at: datetime | None = None, reason: str | None = None,
-            **kw: Any) -> str:
+def waiting(
+    rt: Runtime,
+    text: str = "ho bisogno di parlare con qualcuno",
+    *,
+    priority: str = "normal",
+    at: datetime | None = None,
+    reason: str | None = None,
+    **kw: Any,
+) -> str:
     """A young person writes and the conversation waits in the queue with this priority."""
     now = at or utcnow()
     receipt = receive(rt, young(text, **kw), now=now)
@@ -126,8 +158,14 @@ def waiting(rt: Runtime, text: str = "ho bisogno di parlare con qualcuno", *,
             conversation.status, conversation.priority, conversation.priority_rank = "bot", None, 0
         if conversation.status != "waiting":
             default = {"crisis": "crisis:suicide", "high": "personal:family"}
-            escalate(rt, session, conversation, Priority(priority),
-                     reason or default.get(priority, "asked_for_person"), now)
+            escalate(
+                rt,
+                session,
+                conversation,
+                Priority(priority),
+                reason or default.get(priority, "asked_for_person"),
+                now,
+            )
     return receipt.conversation_id
 
 
@@ -148,20 +186,28 @@ def audit_actions(rt: Runtime, conversation_id: str | None = None) -> list[str]:
 
 def audit_events(rt: Runtime, action: str) -> list[AuditEvent]:
     with read_session(rt.db) as session:
-        return list(session.exec(select(AuditEvent).where(AuditEvent.action == action)
-                                 .order_by(col(AuditEvent.id))))
+        return list(
+            session.exec(
+                select(AuditEvent).where(AuditEvent.action == action).order_by(col(AuditEvent.id))
+            )
+        )
 
 
 def activity_kinds(rt: Runtime, conversation_id: str) -> list[str]:
     with read_session(rt.db) as session:
-        query = (select(Activity).where(Activity.conversation_id == conversation_id)
-                 .order_by(col(Activity.id)))
+        query = (
+            select(Activity)
+            .where(Activity.conversation_id == conversation_id)
+            .order_by(col(Activity.id))
+        )
         return [a.kind for a in session.exec(query)]
 
 
 def listener_messages(rt: Runtime, conversation_id: str) -> list[Message]:
     with read_session(rt.db) as session:
-        query = (select(Message).where(Message.conversation_id == conversation_id,
-                                       Message.author == "listener")
-                 .order_by(col(Message.created_at)))
+        query = (
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.author == "listener")
+            .order_by(col(Message.created_at))
+        )
         return list(session.exec(query))

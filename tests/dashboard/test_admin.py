@@ -34,11 +34,18 @@ def _operator(rt: Runtime, username: str) -> Operator:
 
 
 def test_coordinator_adds_a_listener_who_can_then_log_in(
-        rt: Runtime, carla: Dash, dash_factory: Callable[..., Dash],
-        team: dict[str, Operator]) -> None:
-    response = carla.post("/operators", {"username": "Dario", "display_name": "Dario B.",
-                                         "role": "listener", "capacity": "2",
-                                         "password": PASSWORD})
+    rt: Runtime, carla: Dash, dash_factory: Callable[..., Dash], team: dict[str, Operator]
+) -> None:
+    response = carla.post(
+        "/operators",
+        {
+            "username": "Dario",
+            "display_name": "Dario B.",
+            "role": "listener",
+            "capacity": "2",
+            "password": PASSWORD,
+        },
+    )
     assert response.status_code == 302
     dario = _operator(rt, "dario")
     assert dario.role == "listener" and dario.capacity == 2 and dario.display_name == "Dario B."
@@ -47,15 +54,19 @@ def test_coordinator_adds_a_listener_who_can_then_log_in(
     assert event.operator_id == team["carla"].id and PASSWORD not in str(event.detail)
 
 
-@pytest.mark.parametrize("form, error", [
-    ({"username": "anna", "role": "listener"}, "Esiste già"),
-    ({"username": "x y", "role": "listener"}, "Nome utente non valido"),
-    ({"username": "nuovo", "role": "capo"}, "Ruolo non valido"),
-    ({"username": "nuovo", "role": "listener", "capacity": "0"}, "tra 1 e 50"),
-    ({"username": "nuovo", "role": "listener", "password": "corta"}, "almeno 10"),
-])
+@pytest.mark.parametrize(
+    "form, error",
+    [
+        ({"username": "anna", "role": "listener"}, "Esiste già"),
+        ({"username": "x y", "role": "listener"}, "Nome utente non valido"),
+        ({"username": "nuovo", "role": "capo"}, "Ruolo non valido"),
+        ({"username": "nuovo", "role": "listener", "capacity": "0"}, "tra 1 e 50"),
+        ({"username": "nuovo", "role": "listener", "password": "corta"}, "almeno 10"),
+    ],
+)
 def test_adding_an_operator_with_bad_data_says_why(
-        rt: Runtime, carla: Dash, form: dict[str, str], error: str) -> None:
+    rt: Runtime, carla: Dash, form: dict[str, str], error: str
+) -> None:
     response = carla.post("/operators", {"password": PASSWORD, **form})
     assert response.status_code == 302
     assert error in carla.get("/operators").text
@@ -64,8 +75,8 @@ def test_adding_an_operator_with_bad_data_says_why(
 
 
 def test_disabling_a_listener_puts_their_conversations_back_in_the_queue(
-        rt: Runtime, carla: Dash, dash_factory: Callable[..., Dash],
-        team: dict[str, Operator]) -> None:
+    rt: Runtime, carla: Dash, dash_factory: Callable[..., Dash], team: dict[str, Operator]
+) -> None:
     anna = dash_factory("anna")
     cid = waiting(rt)
     anna.post(f"/conversations/{cid}/claim")
@@ -81,21 +92,25 @@ def test_disabling_a_listener_puts_their_conversations_back_in_the_queue(
 
 
 def test_coordinator_cannot_disable_self_or_the_last_coordinator(
-        rt: Runtime, carla: Dash, team: dict[str, Operator]) -> None:
+    rt: Runtime, carla: Dash, team: dict[str, Operator]
+) -> None:
     carla.post(f"/operators/{team['carla'].id}/active", {"active": "0"})
     assert _operator(rt, "carla").active
-    carla.post(f"/operators/{team['carla'].id}/update",
-               {"role": "listener", "display_name": "Carla"})
+    carla.post(
+        f"/operators/{team['carla'].id}/update", {"role": "listener", "display_name": "Carla"}
+    )
     assert _operator(rt, "carla").role == "coordinator"
     assert "almeno un coordinatore" in carla.get("/operators").text
 
 
 def test_coordinator_changes_role_capacity_and_password(
-        rt: Runtime, carla: Dash, dash_factory: Callable[..., Dash],
-        team: dict[str, Operator]) -> None:
+    rt: Runtime, carla: Dash, dash_factory: Callable[..., Dash], team: dict[str, Operator]
+) -> None:
     bruno = dash_factory("bruno")
-    carla.post(f"/operators/{team['bruno'].id}/update",
-               {"role": "coordinator", "display_name": "Bruno V.", "capacity": "4"})
+    carla.post(
+        f"/operators/{team['bruno'].id}/update",
+        {"role": "coordinator", "display_name": "Bruno V.", "capacity": "4"},
+    )
     updated = _operator(rt, "bruno")
     assert (updated.role, updated.display_name, updated.capacity) == ("coordinator", "Bruno V.", 4)
     carla.post(f"/operators/{team['bruno'].id}/password", {"password": "password-nuova-1"})
@@ -108,8 +123,9 @@ def test_operators_page_lists_load_and_capacity(rt: Runtime, carla: Dash) -> Non
     assert "@anna" in page and "@bruno" in page and "0/3 conversazioni" in page
 
 
-def test_all_conversations_for_coordinators(rt: Runtime, carla: Dash,
-                                            dash_factory: Callable[..., Dash]) -> None:
+def test_all_conversations_for_coordinators(
+    rt: Runtime, carla: Dash, dash_factory: Callable[..., Dash]
+) -> None:
     queued = waiting(rt)
     held = waiting(rt)
     dash_factory("anna").post(f"/conversations/{held}/claim")
@@ -120,8 +136,8 @@ def test_all_conversations_for_coordinators(rt: Runtime, carla: Dash,
 
 
 def test_audit_log_shows_who_did_what_and_filters(
-        rt: Runtime, carla: Dash, dash_factory: Callable[..., Dash],
-        team: dict[str, Operator]) -> None:
+    rt: Runtime, carla: Dash, dash_factory: Callable[..., Dash], team: dict[str, Operator]
+) -> None:
     anna = dash_factory("anna")
     cid = waiting(rt)
     anna.get(f"/conversations/{cid}")
@@ -139,7 +155,8 @@ def test_audit_log_shows_who_did_what_and_filters(
 
 
 def test_audit_log_never_holds_message_text_or_addresses(
-        rt: Runtime, carla: Dash, dash_factory: Callable[..., Dash]) -> None:
+    rt: Runtime, carla: Dash, dash_factory: Callable[..., Dash]
+) -> None:
     anna = dash_factory("anna")
     cid = waiting(rt, "il mio segreto", address="whatsapp:+393331112223")
     anna.post(f"/conversations/{cid}/claim")

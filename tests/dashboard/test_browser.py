@@ -62,8 +62,9 @@ class Shift:
     def conversation_of(self, status: str) -> Conversation:
         def find() -> Conversation | None:
             with read_session(self.rt.db) as session:
-                return session.exec(select(Conversation).where(
-                    Conversation.status == status)).first()
+                return session.exec(
+                    select(Conversation).where(Conversation.status == status)
+                ).first()
 
         found: Conversation = wait_until(find, 60, f"a conversation {status}")
         return found
@@ -82,8 +83,12 @@ def chromium() -> Iterator[Any]:
 @pytest.fixture
 def shift(database_url: str) -> Iterator[Shift]:
     twilio = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)
-    rt = wired_runtime(database_url, twilio_env(
-        twilio.base_url, public_url="http://placeholder", SOS_DASHBOARD_LIVE_POLL_SECONDS="0.2"))
+    rt = wired_runtime(
+        database_url,
+        twilio_env(
+            twilio.base_url, public_url="http://placeholder", SOS_DASHBOARD_LIVE_POLL_SECONDS="0.2"
+        ),
+    )
     anna = add_operator(rt, "anna", name="Anna")
     bruno = add_operator(rt, "bruno", name="Bruno")
     try:
@@ -113,7 +118,8 @@ def page(chromium: Any) -> Iterator[Any]:
 
 
 def test_login_crisis_appears_live_then_claim_and_reply_reach_twilio(
-        shift: Shift, page: Any) -> None:
+    shift: Shift, page: Any
+) -> None:
     browser.login(page, shift.url, "anna", PASSWORD)
     assert page.locator("text=Nessuno in attesa").is_visible()
     assert not page.locator("#crisis-alert").is_visible()
@@ -186,8 +192,7 @@ def _escalate(rt: Runtime, conversation_id: str) -> None:
         escalate(rt, session, found, Priority.NORMAL, "asked_for_person", utcnow())
 
 
-def test_two_listeners_claim_at_once_exactly_one_gets_it(
-        shift: Shift, chromium: Any) -> None:
+def test_two_listeners_claim_at_once_exactly_one_gets_it(shift: Shift, chromium: Any) -> None:
     assert shift.whatsapp(CRISIS) == 200
     conversation = shift.conversation_of("waiting")
     pages = []
@@ -218,7 +223,8 @@ def test_two_listeners_claim_at_once_exactly_one_gets_it(
 
 
 def test_a_support_request_rings_on_the_coordinators_open_dashboard(
-        shift: Shift, chromium: Any) -> None:
+    shift: Shift, chromium: Any
+) -> None:
     add_operator(shift.rt, "carla", "coordinator", name="Carla")
     assert shift.whatsapp(CRISIS) == 200
     conversation = shift.conversation_of("waiting")
@@ -297,7 +303,8 @@ def _refer(page: Any, url: str, conversation_id: str, service_id: str) -> str:
 
 
 def test_a_coordinator_adds_a_service_and_listeners_refer_to_it_counted_after_purge(
-        shift: Shift, chromium: Any, page: Any) -> None:
+    shift: Shift, chromium: Any, page: Any
+) -> None:
     rt = shift.rt
     first_import(rt)  # the directory as `sos-bot db upgrade` leaves it
     add_operator(rt, "carla", "coordinator", name="Carla")
@@ -323,7 +330,8 @@ def test_a_coordinator_adds_a_service_and_listeners_refer_to_it_counted_after_pu
     card = _refer(listener, shift.url, on_whatsapp.id, "sportello-giovani-sarsina")
     assert "*Sportello Giovani Sarsina*" in card and "Telefono: 0547 111222" in card
     shift.twilio.wait_for(
-        lambda: any("0547 111222" in m["body"] for m in shift.twilio.messages), 60)
+        lambda: any("0547 111222" in m["body"] for m in shift.twilio.messages), 60
+    )
 
     by_email = waiting(rt, channel="email")  # a mail, as the IMAP listener hands it in
     _refer(listener, shift.url, by_email, "sportello-giovani-sarsina")
@@ -336,7 +344,8 @@ def test_a_coordinator_adds_a_service_and_listeners_refer_to_it_counted_after_pu
     made = wait_until(counted, 60, "two referrals")
     assert sorted(r.channel for r in made) == ["email", "whatsapp"]
     assert {(r.service_id, r.by, r.topic) for r in made} == {
-        ("sportello-giovani-sarsina", "listener", "scuola")}
+        ("sportello-giovani-sarsina", "listener", "scuola")
+    }
 
     with write_session(rt.db) as session:  # both closed long ago: past the retention period
         for conversation_id in (on_whatsapp.id, by_email):

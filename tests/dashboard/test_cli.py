@@ -23,8 +23,9 @@ ENV = {"SOS_SERVICE_HOURS": "mon-sun 00:00-24:00"}
 
 
 def run(args: list[str], database_url: str, stdin: str | None = None) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, args, input=stdin,
-                                env={**ENV, "SOS_DATABASE_URL": database_url})
+    result = CliRunner().invoke(
+        cli, args, input=stdin, env={**ENV, "SOS_DATABASE_URL": database_url}
+    )
     return result.exit_code, result.output
 
 
@@ -38,8 +39,22 @@ def _find(database_url: str, username: str) -> accounts.Operator | None:
 
 
 def test_add_reads_the_password_from_stdin(database_url: str) -> None:
-    code, out = run(["operator", "add", "Anna", "--role", "listener", "--name", "Anna R.",
-                     "--capacity", "2", "--password-stdin"], database_url, stdin=PASSWORD + "\n")
+    code, out = run(
+        [
+            "operator",
+            "add",
+            "Anna",
+            "--role",
+            "listener",
+            "--name",
+            "Anna R.",
+            "--capacity",
+            "2",
+            "--password-stdin",
+        ],
+        database_url,
+        stdin=PASSWORD + "\n",
+    )
     assert code == 0, out
     anna = _find(database_url, "anna")
     assert anna is not None and anna.role == "listener" and anna.capacity == 2
@@ -47,27 +62,45 @@ def test_add_reads_the_password_from_stdin(database_url: str) -> None:
 
 
 def test_add_asks_for_the_password_twice(database_url: str) -> None:
-    code, out = run(["operator", "add", "carla", "--role", "coordinator"], database_url,
-                    stdin=f"{PASSWORD}\n{PASSWORD}\n")
+    code, out = run(
+        ["operator", "add", "carla", "--role", "coordinator"],
+        database_url,
+        stdin=f"{PASSWORD}\n{PASSWORD}\n",
+    )
     assert code == 0, out
     carla = _find(database_url, "carla")
     assert carla is not None and carla.role == "coordinator"
 
 
 def test_add_refuses_bad_input_clearly(database_url: str) -> None:
-    run(["operator", "add", "anna", "--role", "listener", "--password-stdin"], database_url,
-        stdin=PASSWORD + "\n")
-    code, out = run(["operator", "add", "anna", "--role", "listener", "--password-stdin"],
-                    database_url, stdin=PASSWORD + "\n")
+    run(
+        ["operator", "add", "anna", "--role", "listener", "--password-stdin"],
+        database_url,
+        stdin=PASSWORD + "\n",
+    )
+    code, out = run(
+        ["operator", "add", "anna", "--role", "listener", "--password-stdin"],
+        database_url,
+        stdin=PASSWORD + "\n",
+    )
     assert code != 0 and "Esiste già" in out
-    code, out = run(["operator", "add", "bruno", "--role", "listener", "--password-stdin"],
-                    database_url, stdin="corta\n")
+    code, out = run(
+        ["operator", "add", "bruno", "--role", "listener", "--password-stdin"],
+        database_url,
+        stdin="corta\n",
+    )
     assert code != 0 and "almeno 10" in out
-    code, out = run(["operator", "add", "bruno", "--role", "admin", "--password-stdin"],
-                    database_url, stdin=PASSWORD + "\n")
+    code, out = run(
+        ["operator", "add", "bruno", "--role", "admin", "--password-stdin"],
+        database_url,
+        stdin=PASSWORD + "\n",
+    )
     assert code != 0 and "admin" in out
-    code, out = run(["operator", "add", "bruno", "--role", "listener", "--password-stdin"],
-                    database_url, stdin="")
+    code, out = run(
+        ["operator", "add", "bruno", "--role", "listener", "--password-stdin"],
+        database_url,
+        stdin="",
+    )
     assert code != 0 and "no password" in out
     assert _find(database_url, "bruno") is None
 
@@ -97,9 +130,15 @@ def test_disable_releases_conversations(database_url: str, rt: Runtime) -> None:
 def test_the_installed_command_has_the_operator_commands(database_url: str, tmp_path: Path) -> None:
     sos_bot = Path(sys.executable).parent / "sos-bot"
     env = {**os.environ, **ENV, "SOS_DATABASE_URL": database_url}
-    result = subprocess.run([str(sos_bot), "operator", "add", "dario", "--role", "listener",
-                             "--password-stdin"], input=PASSWORD + "\n", env=env, text=True,
-                            capture_output=True, timeout=120, check=False)
+    result = subprocess.run(
+        [str(sos_bot), "operator", "add", "dario", "--role", "listener", "--password-stdin"],
+        input=PASSWORD + "\n",
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert PASSWORD not in result.stdout + result.stderr
     assert _find(database_url, "dario") is not None

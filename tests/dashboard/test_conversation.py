@@ -59,20 +59,31 @@ def carla(dash_factory: Callable[..., Dash], team: dict[str, Operator]) -> Dash:
 
 # --- reading --------------------------------------------------------------------------------
 
+
 def test_history_shows_young_person_bot_and_listener_with_ticks(
-        rt: Runtime, anna: Dash, team: dict[str, Operator]) -> None:
+    rt: Runtime, anna: Dash, team: dict[str, Operator]
+) -> None:
     cid = waiting(rt, "ciao, ho un problema")
     anna.post(f"/conversations/{cid}/claim")
     anna.post(f"/conversations/{cid}/reply", {"body": "Ciao, sono Anna. Ti ascolto."})
     with write_session(rt.db) as session:
-        bot_reply = session.exec(select(Message).where(Message.conversation_id == cid,
-                                                       Message.author == "bot")).first()
+        bot_reply = session.exec(
+            select(Message).where(Message.conversation_id == cid, Message.author == "bot")
+        ).first()
         assert bot_reply is not None
         bot_reply.status = "delivered"
         session.add(bot_reply)
-        failed = Message(conversation_id=cid, channel="whatsapp", direction="out",
-                         author="listener", operator_id=team["anna"].id, body="non arrivato",
-                         status="failed", error_code="63016", error_message="finestra chiusa")
+        failed = Message(
+            conversation_id=cid,
+            channel="whatsapp",
+            direction="out",
+            author="listener",
+            operator_id=team["anna"].id,
+            body="non arrivato",
+            status="failed",
+            error_code="63016",
+            error_message="finestra chiusa",
+        )
         session.add(failed)
     page = anna.get(f"/conversations/{cid}").text
     assert "ciao, ho un problema" in page
@@ -83,21 +94,25 @@ def test_history_shows_young_person_bot_and_listener_with_ticks(
 
 
 def test_listener_reads_waiting_and_own_but_not_others(
-        rt: Runtime, anna: Dash, bruno: Dash, carla: Dash) -> None:
+    rt: Runtime, anna: Dash, bruno: Dash, carla: Dash
+) -> None:
     cid = waiting(rt, "sono in coda")
     assert anna.get(f"/conversations/{cid}").status_code == 200  # in the queue: anyone
     bruno.post(f"/conversations/{cid}/claim")
     assert bruno.get(f"/conversations/{cid}").status_code == 200
     refused = anna.get(f"/conversations/{cid}")
     assert refused.status_code == 403 and "sono in coda" not in refused.text
-    assert anna.get(f"/conversations/{cid}/live", headers={
-        "X-Requested-With": "fetch"}).status_code == 403
+    assert (
+        anna.get(f"/conversations/{cid}/live", headers={"X-Requested-With": "fetch"}).status_code
+        == 403
+    )
     assert carla.get(f"/conversations/{cid}").status_code == 200  # coordinators see everything
     assert anna.get("/conversations/" + "0" * 32).status_code == 404
 
 
-def test_listener_cannot_read_conversations_with_the_bot(rt: Runtime, anna: Dash,
-                                                         carla: Dash) -> None:
+def test_listener_cannot_read_conversations_with_the_bot(
+    rt: Runtime, anna: Dash, carla: Dash
+) -> None:
     receipt = receive(rt, young("ciao"))
     assert receipt.conversation_id
     if conversation(rt, receipt.conversation_id).status == "bot":
@@ -113,12 +128,27 @@ def test_viewing_is_audited(rt: Runtime, anna: Dash, team: dict[str, Operator]) 
 
 
 def test_everything_shown_is_text_not_markup(rt: Runtime, anna: Dash, carla: Dash) -> None:
-    cid = waiting(rt, XSS, channel="email", meta={"subject": "<script>alert(2)</script>"},
-                  display_name="<b>Giulia</b>",
-                  media=[{"url": "javascript:alert(3)", "name": "<i>foto</i>.jpg",
-                          "type": "image/jpeg", "size": 2048},
-                         {"url": "https://media.example.org/a.pdf", "name": "compito.pdf",
-                          "type": "application/pdf", "size": 1000}])
+    cid = waiting(
+        rt,
+        XSS,
+        channel="email",
+        meta={"subject": "<script>alert(2)</script>"},
+        display_name="<b>Giulia</b>",
+        media=[
+            {
+                "url": "javascript:alert(3)",
+                "name": "<i>foto</i>.jpg",
+                "type": "image/jpeg",
+                "size": 2048,
+            },
+            {
+                "url": "https://media.example.org/a.pdf",
+                "name": "compito.pdf",
+                "type": "application/pdf",
+                "size": 1000,
+            },
+        ],
+    )
     for dash in (anna, carla):
         for path in ("/", f"/conversations/{cid}", f"/conversations/{cid}/live", "/queue"):
             page = dash.get(path).text
@@ -132,7 +162,8 @@ def test_everything_shown_is_text_not_markup(rt: Runtime, anna: Dash, carla: Das
 
 
 def test_pseudonym_only_the_address_is_for_coordinators_and_audited(
-        rt: Runtime, anna: Dash, carla: Dash) -> None:
+    rt: Runtime, anna: Dash, carla: Dash
+) -> None:
     cid = waiting(rt, "ciao", address="whatsapp:+393471234567", display_name="Giulia Rossi")
     contact = _contact(rt, cid)
     listener_page = anna.get(f"/conversations/{cid}").text
@@ -152,7 +183,8 @@ def test_pseudonym_only_the_address_is_for_coordinators_and_audited(
 
 
 def test_previous_conversations_of_the_same_person_are_shown(
-        rt: Runtime, anna: Dash, carla: Dash) -> None:
+    rt: Runtime, anna: Dash, carla: Dash
+) -> None:
     first = waiting(rt, "la prima volta che scrivo", address="whatsapp:+393330001111")
     carla.post(f"/conversations/{first}/close", {"outcome": "ascolto", "topics": ["scuola"]})
     second = waiting(rt, "sono tornata", address="whatsapp:+393330001111")
@@ -163,7 +195,8 @@ def test_previous_conversations_of_the_same_person_are_shown(
 
 
 def test_coordinator_exports_the_transcript_without_the_address(
-        rt: Runtime, anna: Dash, carla: Dash) -> None:
+    rt: Runtime, anna: Dash, carla: Dash
+) -> None:
     cid = waiting(rt, "testo da esportare", address="whatsapp:+393335550000")
     assert anna.get(f"/conversations/{cid}/export").status_code == 403
     response = carla.get(f"/conversations/{cid}/export")
@@ -174,6 +207,7 @@ def test_coordinator_exports_the_transcript_without_the_address(
 
 
 # --- claim ----------------------------------------------------------------------------------
+
 
 def test_claim_takes_the_conversation(rt: Runtime, anna: Dash, team: dict[str, Operator]) -> None:
     cid = waiting(rt)
@@ -195,19 +229,23 @@ def test_second_claim_is_told_who_was_quicker(rt: Runtime, anna: Dash, bruno: Da
 
 
 def test_two_listeners_claiming_at_once_exactly_one_wins(
-        rt: Runtime, team: dict[str, Operator]) -> None:
+    rt: Runtime, team: dict[str, Operator]
+) -> None:
     """The compare-and-set itself, from many threads (each its own transaction)."""
     from bot.db import write_session as ws
 
-    listeners = [team["anna"], team["bruno"]] + [
-        add_operator(rt, f"vol{i}") for i in range(4)]
+    listeners = [team["anna"], team["bruno"]] + [add_operator(rt, f"vol{i}") for i in range(4)]
     for _ in range(3):
         cid = waiting(rt)
         barrier = threading.Barrier(len(listeners))
         results: list[Any] = []
 
-        def claim(operator: Operator, cid: str = cid, barrier: threading.Barrier = barrier,
-                  results: list[Any] = results) -> None:
+        def claim(
+            operator: Operator,
+            cid: str = cid,
+            barrier: threading.Barrier = barrier,
+            results: list[Any] = results,
+        ) -> None:
             barrier.wait()
             try:
                 with ws(rt.db) as session:
@@ -250,8 +288,10 @@ def test_claim_of_a_conversation_no_longer_waiting(rt: Runtime, anna: Dash, carl
 
 # --- replies --------------------------------------------------------------------------------
 
+
 def test_reply_goes_through_the_outbox_and_wakes_the_worker(
-        rt: Runtime, anna: Dash, team: dict[str, Operator]) -> None:
+    rt: Runtime, anna: Dash, team: dict[str, Operator]
+) -> None:
     cid = waiting(rt)
     anna.post(f"/conversations/{cid}/claim")
     rt.outbox_ready.clear()
@@ -285,8 +325,7 @@ def test_only_the_holder_replies(rt: Runtime, anna: Dash, bruno: Dash, carla: Da
     assert listener_messages(rt, cid) == []
 
 
-def test_quick_reply_is_sent_as_data_in_the_young_persons_language(rt: Runtime,
-                                                                   anna: Dash) -> None:
+def test_quick_reply_is_sent_as_data_in_the_young_persons_language(rt: Runtime, anna: Dash) -> None:
     from operators import catalog
 
     replies = catalog.load(rt.settings).quick_replies
@@ -315,7 +354,8 @@ def test_quick_replies_use_the_configured_numbers(rt: Runtime) -> None:
 
 
 def test_past_the_whatsapp_window_only_the_template_is_offered(
-        database_url: str, rt: Runtime, team: dict[str, Operator]) -> None:
+    database_url: str, rt: Runtime, team: dict[str, Operator]
+) -> None:
     from bot.app import create_app
 
     settings = make_settings(database_url, SOS_TWILIO_REENGAGE_CONTENT_SID="HX" + "a" * 32)
@@ -366,6 +406,7 @@ def test_email_replies_go_to_the_email_outbox(rt: Runtime, anna: Dash) -> None:
 
 # --- notes, transfer, release, give back, close ---------------------------------------------
 
+
 def test_private_notes_are_stored_never_sent(rt: Runtime, anna: Dash, bruno: Dash) -> None:
     cid = waiting(rt)
     refused = anna.post(f"/conversations/{cid}/note", {"body": "prima di prenderla"}, fetch=True)
@@ -382,8 +423,9 @@ def test_private_notes_are_stored_never_sent(rt: Runtime, anna: Dash, bruno: Das
     assert "scuola" not in str(event.detail)
 
 
-def test_transfer_to_another_listener(rt: Runtime, anna: Dash, bruno: Dash,
-                                      team: dict[str, Operator]) -> None:
+def test_transfer_to_another_listener(
+    rt: Runtime, anna: Dash, bruno: Dash, team: dict[str, Operator]
+) -> None:
     cid = waiting(rt)
     anna.post(f"/conversations/{cid}/claim")
     page = anna.get(f"/conversations/{cid}").text
@@ -399,7 +441,8 @@ def test_transfer_to_another_listener(rt: Runtime, anna: Dash, bruno: Dash,
 
 
 def test_transfer_respects_the_receivers_capacity(
-        rt: Runtime, anna: Dash, dash_factory: Callable[..., Dash]) -> None:
+    rt: Runtime, anna: Dash, dash_factory: Callable[..., Dash]
+) -> None:
     full = add_operator(rt, "elena", name="Elena", capacity=1)
     elena = dash_factory("elena")
     elena.post(f"/conversations/{waiting(rt)}/claim")
@@ -409,12 +452,12 @@ def test_transfer_respects_the_receivers_capacity(
     assert refused.status_code == 409 and "Elena ha già 1" in refused.json["message"]
 
 
-def test_only_holder_or_coordinator_transfers(rt: Runtime, anna: Dash, bruno: Dash, carla: Dash,
-                                              team: dict[str, Operator]) -> None:
+def test_only_holder_or_coordinator_transfers(
+    rt: Runtime, anna: Dash, bruno: Dash, carla: Dash, team: dict[str, Operator]
+) -> None:
     cid = waiting(rt)
     anna.post(f"/conversations/{cid}/claim")
-    assert bruno.post(f"/conversations/{cid}/transfer",
-                      {"to": team["bruno"].id}).status_code == 403
+    assert bruno.post(f"/conversations/{cid}/transfer", {"to": team["bruno"].id}).status_code == 403
     carla.post(f"/conversations/{cid}/transfer", {"to": team["carla"].id})
     assert conversation(rt, cid).listener_id == team["carla"].id
 
@@ -455,11 +498,14 @@ def test_close_with_outcome_and_topics(rt: Runtime, anna: Dash, team: dict[str, 
     anna.post(f"/conversations/{cid}/claim")
     missing = anna.post(f"/conversations/{cid}/close", {"topics": ["scuola"]}, fetch=True)
     assert missing.status_code == 409 and "esito" in missing.json["message"]
-    unknown = anna.post(f"/conversations/{cid}/close",
-                        {"outcome": "ascolto", "topics": ["inventato"]}, fetch=True)
+    unknown = anna.post(
+        f"/conversations/{cid}/close", {"outcome": "ascolto", "topics": ["inventato"]}, fetch=True
+    )
     assert unknown.status_code == 409
-    response = anna.post(f"/conversations/{cid}/close",
-                         {"outcome": "orientamento", "topics": ["scuola", "ansia", "scuola"]})
+    response = anna.post(
+        f"/conversations/{cid}/close",
+        {"outcome": "orientamento", "topics": ["scuola", "ansia", "scuola"]},
+    )
     assert response.status_code == 302
     closed = conversation(rt, cid)
     assert closed.status == "closed" and closed.closed_at is not None
@@ -473,15 +519,19 @@ def test_close_with_outcome_and_topics(rt: Runtime, anna: Dash, team: dict[str, 
 
 
 def test_listener_cannot_close_or_release_what_they_do_not_hold(
-        rt: Runtime, anna: Dash, bruno: Dash) -> None:
+    rt: Runtime, anna: Dash, bruno: Dash
+) -> None:
     cid = waiting(rt)
-    assert anna.post(f"/conversations/{cid}/close", {"outcome": "ascolto"},
-                     fetch=True).status_code == 409
+    assert (
+        anna.post(f"/conversations/{cid}/close", {"outcome": "ascolto"}, fetch=True).status_code
+        == 409
+    )
     assert anna.post(f"/conversations/{cid}/bot", fetch=True).status_code == 409
     bruno.post(f"/conversations/{cid}/claim")
     for action in ("close", "release", "bot"):
-        assert anna.post(f"/conversations/{cid}/{action}", {"outcome": "ascolto"}
-                         ).status_code == 403
+        assert (
+            anna.post(f"/conversations/{cid}/{action}", {"outcome": "ascolto"}).status_code == 403
+        )
     assert conversation(rt, cid).status == "listener"
 
 
@@ -500,10 +550,19 @@ def test_a_crisis_while_held_raises_priority_and_alerts(rt: Runtime, anna: Dash)
 
 
 def test_email_full_text_for_all_raw_mail_only_for_coordinators(
-        rt: Runtime, anna: Dash, carla: Dash) -> None:
-    cid = waiting(rt, "la parte nuova", channel="email", meta={
-        "subject": "Aiuto", "mail_kind": "person", "full_text": "la parte nuova\n> citazione",
-        "raw": "From: ragazza@example.org\n\n<b>illeggibile</b>"})
+    rt: Runtime, anna: Dash, carla: Dash
+) -> None:
+    cid = waiting(
+        rt,
+        "la parte nuova",
+        channel="email",
+        meta={
+            "subject": "Aiuto",
+            "mail_kind": "person",
+            "full_text": "la parte nuova\n> citazione",
+            "raw": "From: ragazza@example.org\n\n<b>illeggibile</b>",
+        },
+    )
     listener_page = anna.get(f"/conversations/{cid}").text
     assert "Testo completo dell'e-mail" in listener_page and "&gt; citazione" in listener_page
     assert "ragazza@example.org" not in listener_page and "illeggibile" not in listener_page

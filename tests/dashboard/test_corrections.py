@@ -33,8 +33,13 @@ def _corrections(rt: Runtime) -> list[TriageCorrection]:
 
 def _inbound(rt: Runtime, conversation_id: str) -> list[Message]:
     with read_session(rt.db) as session:
-        return list(session.exec(select(Message).where(
-            Message.conversation_id == conversation_id, Message.direction == "in")))
+        return list(
+            session.exec(
+                select(Message).where(
+                    Message.conversation_id == conversation_id, Message.direction == "in"
+                )
+            )
+        )
 
 
 def test_the_view_offers_the_young_persons_messages_to_correct(rt: Runtime, anna: Dash) -> None:
@@ -46,16 +51,23 @@ def test_the_view_offers_the_young_persons_messages_to_correct(rt: Runtime, anna
 
 
 def test_marking_a_message_stores_the_correction_and_audits_it(
-        rt: Runtime, anna: Dash, team: dict[str, Operator]) -> None:
+    rt: Runtime, anna: Dash, team: dict[str, Operator]
+) -> None:
     cid = waiting(rt, "ho tanti lividi, a casa è un casino")
     anna.post(f"/conversations/{cid}/claim")
     (message,) = _inbound(rt, cid)
-    response = anna.post(f"/conversations/{cid}/correction",
-                         {"category": "should_be_crisis", "message": message.id}, fetch=True)
+    response = anna.post(
+        f"/conversations/{cid}/correction",
+        {"category": "should_be_crisis", "message": message.id},
+        fetch=True,
+    )
     assert response.status_code == 200 and response.json["ok"]
     (found,) = _corrections(rt)
     assert (found.category, found.message_id, found.text) == (
-        "should_be_crisis", message.id, "ho tanti lividi, a casa è un casino")
+        "should_be_crisis",
+        message.id,
+        "ho tanti lividi, a casa è un casino",
+    )
     assert found.operator_id == team["anna"].id
     (event,) = audit_events(rt, "triage_corrected")
     assert event.conversation_id == cid and event.detail["category"] == "should_be_crisis"
@@ -66,14 +78,14 @@ def test_a_correction_needs_a_category_and_the_csrf_token(rt: Runtime, anna: Das
     cid = waiting(rt)
     missing = anna.post(f"/conversations/{cid}/correction", {"category": ""}, fetch=True)
     assert missing.status_code == 409 and "Scegli" in missing.json["message"]
-    forged = anna.post(f"/conversations/{cid}/correction", {"category": "not_crisis"},
-                       csrf=False)
+    forged = anna.post(f"/conversations/{cid}/correction", {"category": "not_crisis"}, csrf=False)
     assert forged.status_code == 400
     assert _corrections(rt) == []
 
 
 def test_a_listener_cannot_correct_a_conversation_she_cannot_see(
-        rt: Runtime, anna: Dash, dash_factory: Callable[..., Dash]) -> None:
+    rt: Runtime, anna: Dash, dash_factory: Callable[..., Dash]
+) -> None:
     cid = waiting(rt)
     dash_factory("bruno").post(f"/conversations/{cid}/claim")
     response = anna.post(f"/conversations/{cid}/correction", {"category": "not_crisis"})
@@ -85,8 +97,9 @@ def test_closing_can_correct_the_first_message(rt: Runtime, anna: Dash) -> None:
     anna.post(f"/conversations/{cid}/claim")
     page = anna.get(f"/conversations/{cid}").text
     assert 'name="correction"' in page
-    response = anna.post(f"/conversations/{cid}/close",
-                         {"outcome": "ascolto", "correction": "should_be_crisis"})
+    response = anna.post(
+        f"/conversations/{cid}/close", {"outcome": "ascolto", "correction": "should_be_crisis"}
+    )
     assert response.status_code == 302
     (found,) = _corrections(rt)
     assert (found.category, found.text) == ("should_be_crisis", "mi sento sola tutte le sere")
@@ -99,13 +112,15 @@ def test_closing_without_a_correction_stores_none(rt: Runtime, anna: Dash) -> No
     assert _corrections(rt) == []
     bad = waiting(rt, "un'altra cosa")
     anna.post(f"/conversations/{bad}/claim")
-    refused = anna.post(f"/conversations/{bad}/close",
-                        {"outcome": "ascolto", "correction": "inventata"}, fetch=True)
+    refused = anna.post(
+        f"/conversations/{bad}/close", {"outcome": "ascolto", "correction": "inventata"}, fetch=True
+    )
     assert refused.status_code == 409 and _corrections(rt) == []
 
 
 def test_coordinator_page_and_csv_list_the_corrections(
-        rt: Runtime, anna: Dash, carla: Dash) -> None:
+    rt: Runtime, anna: Dash, carla: Dash
+) -> None:
     cid = waiting(rt, "a che ora aprite? mio padre beve")
     anna.post(f"/conversations/{cid}/claim")
     anna.post(f"/conversations/{cid}/correction", {"category": "should_be_crisis"})

@@ -21,8 +21,11 @@ from tests.dashboard.conftest import Dash, add_operator, waiting
 def _events(raw: str) -> list[dict[str, Any]]:
     found = []
     for block in raw.split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines()
-                      if ": " in line and not line.startswith(":"))
+        fields = dict(
+            line.split(": ", 1)
+            for line in block.splitlines()
+            if ": " in line and not line.startswith(":")
+        )
         if fields.get("event") == "change":
             found.append({"id": int(fields["id"]), **json.loads(fields["data"])})
     return found
@@ -31,8 +34,9 @@ def _events(raw: str) -> list[dict[str, Any]]:
 def _short_lived(database_url: str, rt: Runtime, seconds: int = 2) -> Flask:
     from bot.app import create_app
 
-    settings = make_settings(database_url, SOS_DASHBOARD_LIVE_STREAM_SECONDS=seconds,
-                             SOS_DASHBOARD_LIVE_POLL_SECONDS=0.1)
+    settings = make_settings(
+        database_url, SOS_DASHBOARD_LIVE_STREAM_SECONDS=seconds, SOS_DASHBOARD_LIVE_POLL_SECONDS=0.1
+    )
     return create_app(rt=Runtime.create(settings, engine=rt.db))
 
 
@@ -55,8 +59,10 @@ def test_stream_sends_changes_after_the_given_id_then_ends(database_url: str, rt
     assert response.headers["Cache-Control"] == "no-store"
     assert raw.startswith("retry: ")
     events = _events(raw)
-    assert any(e["kind"] == "crisis" and e["conversation"] == cid and e["priority"] == "crisis"
-               for e in events)
+    assert any(
+        e["kind"] == "crisis" and e["conversation"] == cid and e["priority"] == "crisis"
+        for e in events
+    )
     assert [e["id"] for e in events] == sorted({e["id"] for e in events})
     assert all(e["id"] > start for e in events)
     assert "ciao" not in raw and "whatsapp:" not in raw  # ids and kinds only
@@ -69,8 +75,9 @@ def test_stream_resumes_from_last_event_id(database_url: str, rt: Runtime) -> No
     waiting(rt, "prima")
     middle = _latest(rt)
     second = waiting(rt, "dopo")
-    events = _events(dash.get("/events", headers={"Last-Event-ID": str(middle)}).get_data(
-        as_text=True))
+    events = _events(
+        dash.get("/events", headers={"Last-Event-ID": str(middle)}).get_data(as_text=True)
+    )
     assert events and all(e["id"] > middle for e in events)
     assert {e["conversation"] for e in events} == {second}
 
@@ -157,7 +164,8 @@ def test_pages_carry_the_last_event_id(dash_factory: Callable[..., Dash], rt: Ru
 
 
 def test_many_recent_changes_before_the_page_do_not_hold_back_new_ones(
-        database_url: str, rt: Runtime) -> None:
+    database_url: str, rt: Runtime
+) -> None:
     add_operator(rt, "anna")
     dash = Dash(_short_lived(database_url, rt, seconds=2).test_client())
     dash.login("anna")
@@ -171,8 +179,7 @@ def test_many_recent_changes_before_the_page_do_not_hold_back_new_ones(
     assert [(e["kind"], e["conversation"]) for e in events] == [("crisis", "f" * 32)]
 
 
-def test_an_open_stream_ends_when_the_account_is_disabled(database_url: str,
-                                                         rt: Runtime) -> None:
+def test_an_open_stream_ends_when_the_account_is_disabled(database_url: str, rt: Runtime) -> None:
     anna = add_operator(rt, "anna")
     add_operator(rt, "carla", "coordinator")
     dash = Dash(_short_lived(database_url, rt, seconds=30).test_client())

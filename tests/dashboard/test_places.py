@@ -27,16 +27,17 @@ def shared_location() -> list[dict[str, object]]:
 
 
 def crisis_with_location(rt: Runtime) -> tuple[str, str]:
-    cid = waiting(rt, "non ce la faccio più, sono qui", priority="crisis",
-                  media=shared_location())
+    cid = waiting(rt, "non ce la faccio più, sono qui", priority="crisis", media=shared_location())
     with read_session(rt.db) as session:
-        [message] = session.exec(select(Message).where(Message.conversation_id == cid,
-                                                       Message.direction == "in"))
+        [message] = session.exec(
+            select(Message).where(Message.conversation_id == cid, Message.direction == "in")
+        )
     return cid, message.id
 
 
 def test_a_listener_opens_a_shared_location_with_one_audited_click(
-        dash_factory: Callable[..., Dash], rt: Runtime, team: dict[str, object]) -> None:
+    dash_factory: Callable[..., Dash], rt: Runtime, team: dict[str, object]
+) -> None:
     cid, mid = crisis_with_location(rt)
     anna = dash_factory("anna")
     page = anna.get(f"/conversations/{cid}").text
@@ -55,7 +56,8 @@ def test_a_listener_opens_a_shared_location_with_one_audited_click(
 
 
 def test_the_queue_card_of_a_crisis_opens_the_location(
-        dash_factory: Callable[..., Dash], rt: Runtime, team: dict[str, object]) -> None:
+    dash_factory: Callable[..., Dash], rt: Runtime, team: dict[str, object]
+) -> None:
     cid, mid = crisis_with_location(rt)
     bruno = dash_factory("bruno")
     queue = bruno.get("/").text
@@ -68,8 +70,9 @@ def test_the_queue_card_of_a_crisis_opens_the_location(
     assert len(audit_events(rt, "location_opened")) == 1
 
 
-def test_the_export_carries_the_location(dash_factory: Callable[..., Dash], rt: Runtime,
-                                         team: dict[str, object]) -> None:
+def test_the_export_carries_the_location(
+    dash_factory: Callable[..., Dash], rt: Runtime, team: dict[str, object]
+) -> None:
     cid, _ = crisis_with_location(rt)
     text = dash_factory("carla").get(f"/conversations/{cid}/export").text
     assert "posizione: Stazione Centrale, binario 3 — 45.464200, 9.190000" in text
@@ -77,7 +80,8 @@ def test_the_export_carries_the_location(dash_factory: Callable[..., Dash], rt: 
 
 
 def test_a_location_only_a_listener_who_may_read_the_conversation_can_open(
-        dash_factory: Callable[..., Dash], rt: Runtime, team: dict[str, object]) -> None:
+    dash_factory: Callable[..., Dash], rt: Runtime, team: dict[str, object]
+) -> None:
     cid, mid = crisis_with_location(rt)
     anna, bruno = dash_factory("anna"), dash_factory("bruno")
     assert anna.post(f"/conversations/{cid}/claim").status_code == 302

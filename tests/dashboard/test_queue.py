@@ -27,24 +27,37 @@ def _claim(rt: Runtime, conversation_id: str, operator: Operator) -> None:
 
 
 def test_queue_orders_by_priority_then_waiting_time(
-        dash_factory: Callable[..., Dash], rt: Runtime, team: dict[str, Operator]) -> None:
+    dash_factory: Callable[..., Dash], rt: Runtime, team: dict[str, Operator]
+) -> None:
     now = utcnow()
     normal_old = waiting(rt, "vorrei un consiglio", at=now - timedelta(minutes=40))
     high = waiting(rt, "litigo sempre con i miei", priority="high", at=now - timedelta(minutes=5))
     normal_new = waiting(rt, "una domanda", at=now - timedelta(minutes=2))
     crisis = waiting(rt, "non ce la faccio più", priority="crisis", at=now - timedelta(minutes=1))
-    high_old = waiting(rt, "a scuola mi prendono in giro", priority="high",
-                       at=now - timedelta(minutes=30))
+    high_old = waiting(
+        rt, "a scuola mi prendono in giro", priority="high", at=now - timedelta(minutes=30)
+    )
     page = dash_factory("anna").get("/").text
     assert _order(page, [normal_old, high, normal_new, crisis, high_old]) == [
-        crisis, high_old, high, normal_old, normal_new]
+        crisis,
+        high_old,
+        high,
+        normal_old,
+        normal_new,
+    ]
 
 
 def test_each_line_shows_channel_pseudonym_first_words_wait_and_flags(
-        dash_factory: Callable[..., Dash], rt: Runtime, team: dict[str, Operator]) -> None:
+    dash_factory: Callable[..., Dash], rt: Runtime, team: dict[str, Operator]
+) -> None:
     long_text = "mi sento molto solo ultimamente " * 10
-    cid = waiting(rt, long_text, priority="crisis", at=utcnow() - timedelta(minutes=12),
-                  address="whatsapp:+393339998877")
+    cid = waiting(
+        rt,
+        long_text,
+        priority="crisis",
+        at=utcnow() - timedelta(minutes=12),
+        address="whatsapp:+393339998877",
+    )
     with write_session(rt.db) as session:
         found = session.get(Conversation, cid)
         assert found is not None
@@ -66,7 +79,8 @@ def test_each_line_shows_channel_pseudonym_first_words_wait_and_flags(
 
 
 def test_whatsapp_window_closing_is_flagged(
-        dash_factory: Callable[..., Dash], rt: Runtime, team: dict[str, Operator]) -> None:
+    dash_factory: Callable[..., Dash], rt: Runtime, team: dict[str, Operator]
+) -> None:
     now = utcnow()
     closing = waiting(rt, "ci sei?", at=now - timedelta(hours=23))
     fresh = waiting(rt, "ci sei?", at=now - timedelta(minutes=5))
@@ -83,11 +97,12 @@ def test_whatsapp_window_closing_is_flagged(
 def _card(page: str, conversation_id: str) -> str:
     start = page.index(f'data-conversation="{conversation_id}"')
     end = page.find('<li class="card', start)
-    return page[start:end if end > 0 else len(page)]
+    return page[start : end if end > 0 else len(page)]
 
 
 def test_listener_sees_queue_and_own_conversations_not_others(
-        dash_factory: Callable[..., Dash], rt: Runtime, team: dict[str, Operator]) -> None:
+    dash_factory: Callable[..., Dash], rt: Runtime, team: dict[str, Operator]
+) -> None:
     queued = waiting(rt, "sono in coda")
     mine = waiting(rt, "sono di anna")
     theirs = waiting(rt, "sono di bruno")
@@ -102,7 +117,8 @@ def test_listener_sees_queue_and_own_conversations_not_others(
 
 
 def test_capacity_shown_is_the_operators_own(
-        dash_factory: Callable[..., Dash], rt: Runtime, team: dict[str, Operator]) -> None:
+    dash_factory: Callable[..., Dash], rt: Runtime, team: dict[str, Operator]
+) -> None:
     with write_session(rt.db) as session:
         anna = session.get(Operator, team["anna"].id)
         assert anna is not None
@@ -113,7 +129,8 @@ def test_capacity_shown_is_the_operators_own(
 
 
 def test_new_messages_in_my_conversations_are_flagged_until_i_answer(
-        dash_factory: Callable[..., Dash], rt: Runtime, team: dict[str, Operator]) -> None:
+    dash_factory: Callable[..., Dash], rt: Runtime, team: dict[str, Operator]
+) -> None:
     cid = waiting(rt, "ciao")
     dash = dash_factory("anna")
     dash.post(f"/conversations/{cid}/claim")
@@ -123,7 +140,8 @@ def test_new_messages_in_my_conversations_are_flagged_until_i_answer(
 
 
 def test_the_fragment_is_the_lists_alone(
-        dash_factory: Callable[..., Dash], rt: Runtime, team: dict[str, Operator]) -> None:
+    dash_factory: Callable[..., Dash], rt: Runtime, team: dict[str, Operator]
+) -> None:
     cid = waiting(rt, "ciao")
     fragment = dash_factory("anna").get("/queue", headers={"X-Requested-With": "fetch"})
     assert fragment.status_code == 200 and cid in fragment.text
@@ -131,7 +149,8 @@ def test_the_fragment_is_the_lists_alone(
 
 
 def test_out_of_hours_note_when_the_service_is_closed(
-        database_url: str, rt: Runtime, team: dict[str, Operator]) -> None:
+    database_url: str, rt: Runtime, team: dict[str, Operator]
+) -> None:
     from zoneinfo import ZoneInfo
 
     from bot.app import create_app

@@ -22,8 +22,9 @@ from tests.dashboard.conftest import Dash, add_operator, waiting
 from tests.whatsapp.conftest import AUTH_TOKEN, message_form, sign, twilio_env
 
 
-def test_security_headers_on_pages_and_static(dash_factory: Callable[..., Dash],
-                                              rt: Runtime) -> None:
+def test_security_headers_on_pages_and_static(
+    dash_factory: Callable[..., Dash], rt: Runtime
+) -> None:
     add_operator(rt, "anna")
     dash = dash_factory("anna")
     for path in ("/", "/login", "/static/dashboard.js", "/healthz"):
@@ -38,13 +39,21 @@ def test_security_headers_on_pages_and_static(dash_factory: Callable[..., Dash],
     assert dash.get("/").headers["Cache-Control"] == "no-store"
 
 
-def test_pages_have_no_inline_scripts_or_styles(dash_factory: Callable[..., Dash],
-                                                rt: Runtime) -> None:
+def test_pages_have_no_inline_scripts_or_styles(
+    dash_factory: Callable[..., Dash], rt: Runtime
+) -> None:
     add_operator(rt, "carla", "coordinator")
     dash = dash_factory("carla")
     cid = waiting(rt)
-    for path in ("/", f"/conversations/{cid}", "/simulator/", "/operators", "/audit",
-                 "/conversations", "/password"):
+    for path in (
+        "/",
+        f"/conversations/{cid}",
+        "/simulator/",
+        "/operators",
+        "/audit",
+        "/conversations",
+        "/password",
+    ):
         page = dash.get(path).text
         assert "<script>" not in page and " style=" not in page and " onclick" not in page, path
         assert '<script src="/static/dashboard.js' in page
@@ -62,9 +71,15 @@ def test_signed_twilio_webhook_needs_no_csrf_token(database_url: str, engine: ob
     rt = Runtime.create(settings, engine=engine)  # type: ignore[arg-type]
     app: Flask = create_app(rt=rt)
     form = message_form("ciao dal webhook")
-    response = app.test_client().post("/twilio/whatsapp", data=form, headers={
-        "X-Twilio-Signature": sign(settings.server.public_url + "/twilio/whatsapp", form,
-                                   AUTH_TOKEN)})
+    response = app.test_client().post(
+        "/twilio/whatsapp",
+        data=form,
+        headers={
+            "X-Twilio-Signature": sign(
+                settings.server.public_url + "/twilio/whatsapp", form, AUTH_TOKEN
+            )
+        },
+    )
     assert response.status_code == 200
     unsigned = app.test_client().post("/twilio/whatsapp", data=form)
     assert unsigned.status_code == 403  # the signature, not a token, protects it
@@ -80,23 +95,31 @@ def test_the_data_files_load_and_are_italian(rt: Runtime) -> None:
 
 def test_a_coordinators_own_quick_replies_are_used(database_url: str, tmp_path: Path) -> None:
     (tmp_path / "quick_replies.toml").write_text(
-        '[[reply]]\nid = "mio"\nlabel = "Mio"\ntext = "Testo di {servizio}"\n')
+        '[[reply]]\nid = "mio"\nlabel = "Mio"\ntext = "Testo di {servizio}"\n'
+    )
     settings = make_settings(database_url, SOS_SERVICE_FLOWS_DIR=str(tmp_path))
     (only,) = catalog.load(settings).quick_replies
     assert only.text == f"Testo di {settings.service.name}" and only.for_language("en") == only.text
 
 
-@pytest.mark.parametrize("content, error", [
-    ('[[reply]]\nid = "a"\nlabel = "A"\n', "'text' must be a non-empty string"),
-    ('[[reply]]\nid = "A B"\nlabel = "A"\ntext = "t"\n', "may hold only"),
-    ('[[reply]]\nid = "a"\nlabel = "A"\ntext = "t {nome}"\n', "unknown placeholder {nome}"),
-    ('[[reply]]\nid = "a"\nlabel = "A"\ntext = "t"\n[[reply]]\nid = "a"\nlabel = "B"\n'
-     'text = "u"\n', "used twice"),
-    ('[[reply]]\nid = "a"\nlabel = "A"\ntext = "t"\ncolour = "x"\n', "unknown key 'colour'"),
-    ("[[reply\n", "quick_replies.toml"),
-])
+@pytest.mark.parametrize(
+    "content, error",
+    [
+        ('[[reply]]\nid = "a"\nlabel = "A"\n', "'text' must be a non-empty string"),
+        ('[[reply]]\nid = "A B"\nlabel = "A"\ntext = "t"\n', "may hold only"),
+        ('[[reply]]\nid = "a"\nlabel = "A"\ntext = "t {nome}"\n', "unknown placeholder {nome}"),
+        (
+            '[[reply]]\nid = "a"\nlabel = "A"\ntext = "t"\n[[reply]]\nid = "a"\nlabel = "B"\n'
+            'text = "u"\n',
+            "used twice",
+        ),
+        ('[[reply]]\nid = "a"\nlabel = "A"\ntext = "t"\ncolour = "x"\n', "unknown key 'colour'"),
+        ("[[reply\n", "quick_replies.toml"),
+    ],
+)
 def test_wrong_data_files_are_refused_naming_file_and_entry(
-        database_url: str, tmp_path: Path, content: str, error: str) -> None:
+    database_url: str, tmp_path: Path, content: str, error: str
+) -> None:
     path = tmp_path / "quick_replies.toml"
     path.write_text(content)
     settings = make_settings(database_url, SOS_SERVICE_FLOWS_DIR=str(tmp_path))
@@ -105,8 +128,9 @@ def test_wrong_data_files_are_refused_naming_file_and_entry(
     assert error in str(caught.value) and str(path) in str(caught.value)
 
 
-def test_private_notes_go_with_the_retention_period(rt: Runtime,
-                                                    dash_factory: Callable[..., Dash]) -> None:
+def test_private_notes_go_with_the_retention_period(
+    rt: Runtime, dash_factory: Callable[..., Dash]
+) -> None:
     add_operator(rt, "anna")
     anna = dash_factory("anna")
     cid = waiting(rt)

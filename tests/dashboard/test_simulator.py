@@ -19,7 +19,8 @@ def _web_conversations(rt: Runtime) -> list[Conversation]:
 
 
 def test_a_simulated_message_goes_through_the_bot(
-        rt: Runtime, dash_factory: Callable[..., Dash]) -> None:
+    rt: Runtime, dash_factory: Callable[..., Dash]
+) -> None:
     add_operator(rt, "anna")
     anna = dash_factory("anna")
     response = anna.post("/simulator/send", {"text": "ciao, come funziona?"})
@@ -27,8 +28,13 @@ def test_a_simulated_message_goes_through_the_bot(
     (conversation,) = _web_conversations(rt)
     deliver_due(rt)  # the worker delivers web replies without a provider
     with read_session(rt.db) as session:
-        replies = list(session.exec(select(Message).where(
-            Message.conversation_id == conversation.id, Message.direction == "out")))
+        replies = list(
+            session.exec(
+                select(Message).where(
+                    Message.conversation_id == conversation.id, Message.direction == "out"
+                )
+            )
+        )
         contact = session.get(Contact, conversation.contact_id)
     assert replies and all(m.status == "delivered" for m in replies)
     assert contact is not None and contact.address.startswith("sim-")
@@ -40,7 +46,8 @@ def test_a_simulated_message_goes_through_the_bot(
 
 
 def test_the_same_browser_keeps_being_the_same_young_person(
-        rt: Runtime, dash_factory: Callable[..., Dash]) -> None:
+    rt: Runtime, dash_factory: Callable[..., Dash]
+) -> None:
     add_operator(rt, "anna")
     anna = dash_factory("anna")
     anna.post("/simulator/send", {"text": "primo"})
@@ -53,7 +60,8 @@ def test_the_same_browser_keeps_being_the_same_young_person(
 
 
 def test_a_listener_reply_reaches_the_simulator(
-        rt: Runtime, dash_factory: Callable[..., Dash]) -> None:
+    rt: Runtime, dash_factory: Callable[..., Dash]
+) -> None:
     add_operator(rt, "anna")
     anna = dash_factory("anna")
     anna.post("/simulator/send", {"text": "voglio parlare con una persona"})
@@ -76,7 +84,8 @@ def test_a_listener_reply_reaches_the_simulator(
 
 
 def test_empty_or_too_long_messages_are_refused(
-        rt: Runtime, dash_factory: Callable[..., Dash]) -> None:
+    rt: Runtime, dash_factory: Callable[..., Dash]
+) -> None:
     add_operator(rt, "anna")
     anna = dash_factory("anna")
     assert anna.post("/simulator/send", {"text": "   "}, fetch=True).status_code == 400

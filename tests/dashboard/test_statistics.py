@@ -40,9 +40,14 @@ def carla(dash_factory: Callable[..., Dash], team: dict[str, Operator]) -> Dash:
 
 def fill(rt: Runtime, conversations: int = 400) -> None:
     with write_session(rt.db) as session:
-        demo.fill(session, conversations=conversations, now=utcnow(), hours=rt.hours,
-                  retention_days=rt.settings.privacy.retention_days,
-                  services=[(s.id, s.name) for s in rt.pack.services.values()])
+        demo.fill(
+            session,
+            conversations=conversations,
+            now=utcnow(),
+            hours=rt.hours,
+            retention_days=rt.settings.privacy.retention_days,
+            services=[(s.id, s.name) for s in rt.pack.services.values()],
+        )
 
 
 def address_of(rt: Runtime, conversation_id: str) -> str:
@@ -61,8 +66,11 @@ def feedback_rows(rt: Runtime) -> list[Feedback]:
 
 def questions(rt: Runtime, conversation_id: str) -> list[Message]:
     with read_session(rt.db) as session:
-        found = session.exec(select(Message).where(Message.conversation_id == conversation_id,
-                                                   Message.author == "bot"))
+        found = session.exec(
+            select(Message).where(
+                Message.conversation_id == conversation_id, Message.author == "bot"
+            )
+        )
         return [m for m in found if m.meta.get("feedback") == "asked"]
 
 
@@ -74,6 +82,7 @@ def close(rt: Runtime, dash: Dash, outcome: str = "ascolto", text: str | None = 
 
 
 # who sees what -------------------------------------------------------------------------------
+
 
 def test_listeners_see_no_statistics_not_even_by_url(rt: Runtime, anna: Dash) -> None:
     fill(rt, 50)
@@ -126,7 +135,8 @@ def test_the_csv_files_one_per_table_with_a_header(rt: Runtime, carla: Dash) -> 
 
 
 def test_sos_bot_report_writes_the_bulletin_as_html_and_csv(
-        rt: Runtime, database_url: str, tmp_path: Path) -> None:
+    rt: Runtime, database_url: str, tmp_path: Path
+) -> None:
     fill(rt, 300)
     env = {"SOS_DATABASE_URL": database_url, "SOS_SERVICE_HOURS": "mon-fri 15:00-20:00"}
     page = tmp_path / "bollettino.html"
@@ -136,17 +146,20 @@ def test_sos_bot_report_writes_the_bulletin_as_html_and_csv(
     assert "novembre 2026" in html and "<style>" in html and "data:image/svg+xml" in html
     assert "Volontario demo" not in html
     folder = tmp_path / "csv"
-    done = CliRunner().invoke(cli, ["report", "--month", "2026-11", "--format", "csv",
-                                    "--out", str(folder)], env=env)
+    done = CliRunner().invoke(
+        cli, ["report", "--month", "2026-11", "--format", "csv", "--out", str(folder)], env=env
+    )
     assert done.exit_code == 0, done.output
     assert {"indice.csv", "topics.csv", "weekday_hour.csv", "feedback_useful.csv"} <= {
-        p.name for p in folder.iterdir()}
+        p.name for p in folder.iterdir()
+    }
     bad = CliRunner().invoke(cli, ["report", "--month", "novembre", "--out", str(page)], env=env)
     assert bad.exit_code != 0 and "AAAA-MM" in bad.output
 
 
 def test_demo_data_refuses_a_database_with_real_conversations(
-        rt: Runtime, database_url: str) -> None:
+    rt: Runtime, database_url: str
+) -> None:
     waiting(rt)
     env = {"SOS_DATABASE_URL": database_url}
     done = CliRunner().invoke(cli, ["demo-data", "--conversations", "10"], env=env)
@@ -164,8 +177,8 @@ def test_demo_data_fills_an_empty_database_and_may_add_more(database_url: str) -
 
 # feedback --------------------------------------------------------------------------------------
 
-def test_after_a_close_the_young_person_may_say_whether_it_helped(
-        rt: Runtime, anna: Dash) -> None:
+
+def test_after_a_close_the_young_person_may_say_whether_it_helped(rt: Runtime, anna: Dash) -> None:
     cid = close(rt, anna, "orientamento")
     (asked,) = questions(rt, cid)
     assert asked.body == rt.pack.text("feedback_ask", "it") and asked.status == "queued"
@@ -208,8 +221,9 @@ def test_no_question_after_a_crisis(rt: Runtime, anna: Dash) -> None:
     assert questions(rt, crisis) == []
 
 
-def test_the_question_can_be_turned_off(database_url: str,
-                                        dash_factory: Callable[..., Dash]) -> None:
+def test_the_question_can_be_turned_off(
+    database_url: str, dash_factory: Callable[..., Dash]
+) -> None:
     settings = make_settings(database_url, SOS_SERVICE_ASK_FEEDBACK="false")
     assert settings.service.ask_feedback is False
     from bot.app import create_app

@@ -35,14 +35,18 @@ def test_the_charts_render_and_each_has_its_table(rt: Runtime, chromium: Any) ->
         context = chromium.new_context(viewport=browser.DESKTOP)
         page = context.new_page()
         refused: list[str] = []
-        page.on("console", lambda m: refused.append(m.text)
-                if "Content Security Policy" in m.text else None)
+        page.on(
+            "console",
+            lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
+        )
         browser.login(page, url, "carla", PASSWORD)
         page.click("nav >> text=Statistiche")
         page.wait_for_selector("h1:has-text('Statistiche')")
         images = page.eval_on_selector_all(
-            "img.stats-chart", "els => els.map(e => [e.complete, e.naturalWidth, "
-                               "e.closest('.stats-pair').querySelector('table') !== null])")
+            "img.stats-chart",
+            "els => els.map(e => [e.complete, e.naturalWidth, "
+            "e.closest('.stats-pair').querySelector('table') !== null])",
+        )
         assert len(images) >= 6
         assert all(done and width > 0 and has_table for done, width, has_table in images)
         assert refused == []
@@ -50,8 +54,9 @@ def test_the_charts_render_and_each_has_its_table(rt: Runtime, chromium: Any) ->
         assert page.eval_on_selector(".top", "e => getComputedStyle(e).display") == "none"
         bulletin = context.new_page()
         bulletin.goto(f"{url}/statistics/bulletin")
-        widths = bulletin.eval_on_selector_all("img.stats-chart", "els => els.map(e => "
-                                                                   "e.naturalWidth)")
+        widths = bulletin.eval_on_selector_all(
+            "img.stats-chart", "els => els.map(e => e.naturalWidth)"
+        )
         assert widths and all(w > 0 for w in widths)
         assert bulletin.pdf(format="A4")[:4] == b"%PDF"
         context.close()

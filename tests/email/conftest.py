@@ -43,14 +43,25 @@ def sample(name: str) -> bytes:
 def passed(sender: str = YOUNG, provider: str = PROVIDER) -> str:
     """Authentication-Results as the line's provider writes them for a genuine mail."""
     domain = sender.rsplit("@", 1)[1]
-    return (f"{provider}; dkim=pass header.d={domain} header.s=s1 header.b=AbCd; "
-            f"spf=pass smtp.mailfrom={sender}; dmarc=pass (p=REJECT) header.from={domain}")
+    return (
+        f"{provider}; dkim=pass header.d={domain} header.s=s1 header.b=AbCd; "
+        f"spf=pass smtp.mailfrom={sender}; dmarc=pass (p=REJECT) header.from={domain}"
+    )
 
 
-def compose(text: str, *, sender: str = YOUNG, name: str = "Giulia Rossi", subject: str = "Ciao",
-            message_id: str | None = None, in_reply_to: str | None = None,
-            references: list[str] | None = None, headers: dict[str, str] | None = None,
-            html: str | None = None, auth: str | None = "") -> bytes:
+def compose(
+    text: str,
+    *,
+    sender: str = YOUNG,
+    name: str = "Giulia Rossi",
+    subject: str = "Ciao",
+    message_id: str | None = None,
+    in_reply_to: str | None = None,
+    references: list[str] | None = None,
+    headers: dict[str, str] | None = None,
+    html: str | None = None,
+    auth: str | None = "",
+) -> bytes:
     """A mail as a young person's mail program writes it, as the line's provider delivers it:
     `auth` is its Authentication-Results ("" = passed for the sender, None = no header)."""
     mail = EmailMessage()
@@ -87,8 +98,9 @@ def one_time_code(received: Received) -> str:
     return found.group(1)
 
 
-def mail_settings(database_url: str, imap: ImapServer, smtp: SmtpServer,
-                  **overrides: Any) -> config.Settings:
+def mail_settings(
+    database_url: str, imap: ImapServer, smtp: SmtpServer, **overrides: Any
+) -> config.Settings:
     env: dict[str, Any] = {
         "SOS_EMAIL_ADDRESS": LINE,
         "SOS_EMAIL_IMAP_HOST": "127.0.0.1",
@@ -163,8 +175,11 @@ class Line:
         return [r for r in self.smtp.received if to in r.rcpt_tos]
 
     def wait_replies(self, count: int, to: str = YOUNG, timeout: float = 60) -> list[Received]:
-        wait_until(lambda: len(self.replies(to)) >= count, timeout,
-                 what=f"{count} mail(s) at the SMTP server")
+        wait_until(
+            lambda: len(self.replies(to)) >= count,
+            timeout,
+            what=f"{count} mail(s) at the SMTP server",
+        )
         return self.replies(to)
 
     # the database
@@ -177,19 +192,26 @@ class Line:
 
     def outbound(self) -> list[Message]:
         with read_session(self.rt.db) as session:
-            query = select(Message).where(Message.direction == "out").order_by(
-                col(Message.created_at))
+            query = (
+                select(Message).where(Message.direction == "out").order_by(col(Message.created_at))
+            )
             return list(session.exec(query))
 
     def wait_inbound(self, count: int, timeout: float = 60, **where: Any) -> list[Message]:
-        wait_until(lambda: len(self.inbound(**where)) >= count, timeout,
-                 what=f"{count} stored inbound mail(s)")
+        wait_until(
+            lambda: len(self.inbound(**where)) >= count,
+            timeout,
+            what=f"{count} stored inbound mail(s)",
+        )
         return self.inbound(**where)
 
     def conversations(self, address: str = YOUNG) -> list[Conversation]:
         with read_session(self.rt.db) as session:
-            query = (select(Conversation).join(Contact, col(Contact.id) == col(
-                Conversation.contact_id)).where(Contact.address == address))
+            query = (
+                select(Conversation)
+                .join(Contact, col(Contact.id) == col(Conversation.contact_id))
+                .where(Contact.address == address)
+            )
             return list(session.exec(query))
 
 
@@ -215,13 +237,19 @@ def smtp() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture
-def make_line(database_url: str, imap: ImapServer, smtp: SmtpServer
-              ) -> Iterator[Callable[..., Line]]:
+def make_line(
+    database_url: str, imap: ImapServer, smtp: SmtpServer
+) -> Iterator[Callable[..., Line]]:
     """Start the line with settings overrides (SOS_* names); stopped after the test."""
     started: list[Line] = []
 
-    def make(*, start: bool = True, imap_server: ImapServer | None = None,
-             smtp_server: SmtpServer | None = None, **overrides: Any) -> Line:
+    def make(
+        *,
+        start: bool = True,
+        imap_server: ImapServer | None = None,
+        smtp_server: SmtpServer | None = None,
+        **overrides: Any,
+    ) -> Line:
         i, s = imap_server or imap, smtp_server or smtp
         line = Line(mail_settings(database_url, i, s, **overrides), i, s)
         started.append(line)

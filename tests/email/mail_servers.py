@@ -56,10 +56,27 @@ class Certs:
     def make(cls, folder: Path) -> Certs:
         cert, key = folder / "server.pem", folder / "server.key"
         subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-             "-keyout", str(key), "-out", str(cert), "-subj", "/CN=localhost",
-             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-            check=True, capture_output=True, timeout=60,
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-keyout",
+                str(key),
+                "-out",
+                str(cert),
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
         )
         return cls(cert, key)
 
@@ -83,8 +100,15 @@ class _NoIdleConfig(DictConfig):
 class ImapServer:
     """pymap on loopback with one mailbox user; restartable without losing mail."""
 
-    def __init__(self, user: str, password: str, *, tls: str = "none", idle: bool = True,
-                 certs: Certs | None = None) -> None:
+    def __init__(
+        self,
+        user: str,
+        password: str,
+        *,
+        tls: str = "none",
+        idle: bool = True,
+        certs: Certs | None = None,
+    ) -> None:
         assert tls in ("none", "starttls", "tls")
         self.user, self.password, self.tls, self.idle = user, password, tls, idle
         self.certs = certs
@@ -123,14 +147,25 @@ class ImapServer:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     async def _init(self) -> None:
-        args = Namespace(debug=False, host=HOST, port=self.port, cert=None, key=None,
-                         tls=self.tls == "starttls", demo_data=False, demo_user=self.user,
-                         demo_password=self.password, passlib_cfg=None, proxy_protocol=None,
-                         inherited_sockets=None)
+        args = Namespace(
+            debug=False,
+            host=HOST,
+            port=self.port,
+            cert=None,
+            key=None,
+            tls=self.tls == "starttls",
+            demo_data=False,
+            demo_user=self.user,
+            demo_password=self.password,
+            passlib_cfg=None,
+            proxy_protocol=None,
+            inherited_sockets=None,
+        )
         ssl_context = self.certs.server_context() if self.certs else None
         config_type = DictConfig if self.idle else _NoIdleConfig
-        config = config_type.from_args(args, ssl_context=ssl_context, invalid_user_sleep=0.0,
-                                       bad_command_limit=None)
+        config = config_type.from_args(
+            args, ssl_context=ssl_context, invalid_user_sleep=0.0, bad_command_limit=None
+        )
         login = Login(config)
         await DictBackend._add_demo_user(config, login)
         self.backend = DictBackend(login, config)
@@ -146,8 +181,9 @@ class ImapServer:
                 return await super().idle(state, cmd)
 
         class Server(IMAPServer):
-            async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                               sock_info: Any) -> None:
+            async def __call__(
+                self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, sock_info: Any
+            ) -> None:
                 task = asyncio.current_task()
                 assert task is not None
                 owner.connections[task] = writer
@@ -165,7 +201,8 @@ class ImapServer:
                     owner.connections.pop(task, None)
 
         callback = ProxyProtocolReader(self.config.proxy_protocol).get_callback(
-            Server(self.backend.login, self.config))
+            Server(self.backend.login, self.config)
+        )
         tls_ctx = self.certs.server_context() if (self.certs and self.tls == "tls") else None
         for _ in range(100):  # the port may linger for a moment after a restart
             try:
@@ -271,8 +308,9 @@ class RecordingHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse:
             return self.refuse
-        item = Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content),
-                        time.monotonic())
+        item = Received(
+            envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content), time.monotonic()
+        )
         with self.lock:
             self.received.append(item)
         if self.on_message is not None:
@@ -283,8 +321,9 @@ class RecordingHandler:
 class SmtpServer:
     """aiosmtpd on loopback; stop() and start() again keep the port and the received mail."""
 
-    def __init__(self, *, tls: str = "none", certs: Certs | None = None,
-                 login: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self, *, tls: str = "none", certs: Certs | None = None, login: tuple[str, str] | None = None
+    ) -> None:
         assert tls in ("none", "starttls", "tls")
         self.tls, self.certs, self.login = tls, certs, login
         self.port = free_port()
@@ -297,10 +336,14 @@ class SmtpServer:
         with self.handler.lock:
             return list(self.handler.received)
 
-    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
-                      data: Any) -> AuthResult:
-        ok = (isinstance(data, LoginPassword) and self.login is not None
-              and (data.login.decode(), data.password.decode()) == self.login)
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = (
+            isinstance(data, LoginPassword)
+            and self.login is not None
+            and (data.login.decode(), data.password.decode()) == self.login
+        )
         self.auth_attempts.append("ok" if ok else "refused")
         return AuthResult(success=ok, handled=False)  # not handled: aiosmtpd answers 535
 
@@ -308,8 +351,7 @@ class SmtpServer:
         kwargs: dict[str, Any] = {}
         if self.login:
             # aiosmtpd counts only STARTTLS as TLS: with implicit TLS it must not ask for more
-            kwargs.update(authenticator=self._authenticate,
-                          auth_require_tls=self.tls == "starttls")
+            kwargs.update(authenticator=self._authenticate, auth_require_tls=self.tls == "starttls")
         if self.tls == "starttls":
             assert self.certs
             kwargs.update(tls_context=self.certs.server_context(), require_starttls=True)
@@ -317,8 +359,9 @@ class SmtpServer:
             assert self.certs
             kwargs.update(ssl_context=self.certs.server_context())
         for _ in range(100):
-            controller = Controller(self.handler, hostname=HOST, port=self.port,
-                                    ready_timeout=30, **kwargs)
+            controller = Controller(
+                self.handler, hostname=HOST, port=self.port, ready_timeout=30, **kwargs
+            )
             try:
                 controller.start()
             except OSError:

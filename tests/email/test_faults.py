@@ -22,17 +22,23 @@ from tests.email.conftest import LINE, YOUNG, Line, compose, one_time_code, samp
 from tests.email.mail_servers import Received
 from tests.waiting import wait_until
 
-AUTOMATIC = ["auto_reply_gmail.eml", "out_of_office_outlook.eml", "autoreply_x_header.eml",
-             "newsletter.eml", "mailing_list.eml", "noreply.eml", "empty_return_path.eml",
-             "read_receipt.eml"]
+AUTOMATIC = [
+    "auto_reply_gmail.eml",
+    "out_of_office_outlook.eml",
+    "autoreply_x_header.eml",
+    "newsletter.eml",
+    "mailing_list.eml",
+    "noreply.eml",
+    "empty_return_path.eml",
+    "read_receipt.eml",
+]
 
 
 def test_auto_replies_and_out_of_office_are_stored_but_never_answered(line: Line) -> None:
     for name in AUTOMATIC:
         line.write(sample(name))
     stored = line.wait_inbound(len(AUTOMATIC))
-    assert all(m.body and m.meta["mail_kind"] != "person" and m.meta["loop_reason"]
-               for m in stored)
+    assert all(m.body and m.meta["mail_kind"] != "person" and m.meta["loop_reason"] for m in stored)
     # replies would have been queued in the same transaction that stored the mail
     assert line.outbound() == []
     line.write(compose("io invece sono una persona", sender="probe@example.org"))
@@ -47,14 +53,23 @@ def test_two_bots_answering_each_other_stop(make_line: Callable[..., Line]) -> N
     def naive_autoresponder(mail: Received) -> None:  # answers everything, marks nothing
         if robot in mail.rcpt_tos:
             ours = mail.message
-            line.imap.deliver(compose(
-                "Grazie per averci scritto, le risponderemo al più presto.", sender=robot,
-                name="Assistenza", subject=f"Re: {ours['Subject']}",
-                in_reply_to=ours["Message-ID"], references=[ours["Message-ID"]]))
+            line.imap.deliver(
+                compose(
+                    "Grazie per averci scritto, le risponderemo al più presto.",
+                    sender=robot,
+                    name="Assistenza",
+                    subject=f"Re: {ours['Subject']}",
+                    in_reply_to=ours["Message-ID"],
+                    references=[ours["Message-ID"]],
+                )
+            )
 
     line.smtp.handler.on_message = naive_autoresponder
-    line.write(compose("Il suo ordine è stato spedito.", sender=robot, name="Negozio",
-                       subject="Ordine spedito"))
+    line.write(
+        compose(
+            "Il suo ordine è stato spedito.", sender=robot, name="Negozio", subject="Ordine spedito"
+        )
+    )
 
     line.settle(90)  # the last mail of theirs is stored, and nothing of ours is left to send
     replies, stored = line.replies(robot), line.inbound()
@@ -70,9 +85,17 @@ def test_address_over_the_daily_limit_is_triaged_but_not_answered(line: Line) ->
     limit = line.rt.settings.email.max_auto_replies_per_day
     with write_session(line.rt.db) as session:  # the bot wrote to them all day long
         for i in range(limit):
-            session.add(Message(conversation_id=conversation.id, channel="email",
-                                direction="out", author="bot", body=f"risposta {i}",
-                                status="sent", created_at=utcnow() - timedelta(hours=1)))
+            session.add(
+                Message(
+                    conversation_id=conversation.id,
+                    channel="email",
+                    direction="out",
+                    author="bot",
+                    body=f"risposta {i}",
+                    status="sent",
+                    created_at=utcnow() - timedelta(hours=1),
+                )
+            )
     before = len(line.outbound())
     line.write(compose("ci sei?", message_id="<day2@mail.example.com>"))
     stored = line.wait_inbound(2)
@@ -91,8 +114,9 @@ def test_a_bounce_marks_the_reply_failed_and_is_shown_in_the_conversation(line: 
     line.write(dsn.replace(b"giovane@example.com", YOUNG.encode()))
 
     def bounced() -> Message | None:
-        return next((m for m in line.outbound() if m.external_id == our_id
-                     and m.status == "failed"), None)
+        return next(
+            (m for m in line.outbound() if m.external_id == our_id and m.status == "failed"), None
+        )
 
     failed = wait_until(bounced, 60, what="the reply marked failed")
     assert failed.error_code == "bounce"
@@ -120,8 +144,13 @@ def test_charset_garbage_and_html_only_mail_are_read_and_answered(line: Line) ->
         line.write(sample(name))
     line.wait_inbound(len(cases))
     for name, (sender, text) in cases.items():
-        [message] = [m for m in line.inbound() if m.meta["message_id"] and sender.split("@")[0]
-                     in m.meta["message_id"] or _from(line, m) == sender]
+        [message] = [
+            m
+            for m in line.inbound()
+            if m.meta["message_id"]
+            and sender.split("@")[0] in m.meta["message_id"]
+            or _from(line, m) == sender
+        ]
         assert text in message.body, name
         assert "<" not in message.body and "\ufffd" not in message.body
         line.wait_replies(1, to=sender)
@@ -153,20 +182,27 @@ def test_unparseable_mail_is_kept_raw_for_listeners(line: Line) -> None:
 
 
 def _nested_multipart(levels: int, sender: str) -> bytes:
-    head = (f"From: Giulia Rossi <{sender}>\r\nTo: {LINE}\r\nSubject: aiuto\r\n"
-            f"Message-ID: <deep.{levels}@mail.example.com>\r\nMIME-Version: 1.0\r\n")
-    opening = "".join(f'Content-Type: multipart/mixed; boundary="b{i}"\r\n\r\n--b{i}\r\n'
-                      for i in range(levels))
+    head = (
+        f"From: Giulia Rossi <{sender}>\r\nTo: {LINE}\r\nSubject: aiuto\r\n"
+        f"Message-ID: <deep.{levels}@mail.example.com>\r\nMIME-Version: 1.0\r\n"
+    )
+    opening = "".join(
+        f'Content-Type: multipart/mixed; boundary="b{i}"\r\n\r\n--b{i}\r\n' for i in range(levels)
+    )
     closing = "".join(f"--b{i}--\r\n" for i in reversed(range(levels)))
-    return (head + opening + "Content-Type: text/plain\r\n\r\nho bisogno di aiuto\r\n"
-            + closing).encode()
+    return (
+        head + opening + "Content-Type: text/plain\r\n\r\nho bisogno di aiuto\r\n" + closing
+    ).encode()
 
 
 def _nested_messages(levels: int, sender: str) -> bytes:
-    head = (f"From: Luca <{sender}>\r\nTo: {LINE}\r\nSubject: ciao\r\n"
-            f"Message-ID: <inner.{levels}@mail.example.com>\r\nMIME-Version: 1.0\r\n")
-    inner = "".join(f"Content-Type: message/rfc822\r\n\r\nSubject: livello {i}\r\n"
-                    for i in range(levels))
+    head = (
+        f"From: Luca <{sender}>\r\nTo: {LINE}\r\nSubject: ciao\r\n"
+        f"Message-ID: <inner.{levels}@mail.example.com>\r\nMIME-Version: 1.0\r\n"
+    )
+    inner = "".join(
+        f"Content-Type: message/rfc822\r\n\r\nSubject: livello {i}\r\n" for i in range(levels)
+    )
     return (head + inner + "Content-Type: text/plain\r\n\r\nci sono\r\n").encode()
 
 
@@ -200,8 +236,7 @@ def _queued(line: Line, message: Message) -> tuple[str, str | None]:
 
 
 def test_huge_attachment_is_listed_not_downloaded(make_line: Callable[..., Line]) -> None:
-    line = make_line(SOS_EMAIL_MAX_MESSAGE_BYTES=1_000_000,
-                     SOS_EMAIL_MAX_ATTACHMENT_BYTES=500_000)
+    line = make_line(SOS_EMAIL_MAX_MESSAGE_BYTES=1_000_000, SOS_EMAIL_MAX_ATTACHMENT_BYTES=500_000)
     mail = message_from_bytes(compose("Vi mando il video di quello che è successo."))
     from email.message import EmailMessage
 
@@ -267,7 +302,8 @@ def _gone(line: Line) -> bool:
 
 
 def test_a_mail_that_fails_to_store_is_kept_raw_and_not_quoted_in_the_log(
-        rt: Runtime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     receive = inbox.receive
     calls: list[int] = []
 
@@ -289,7 +325,8 @@ def test_a_mail_that_fails_to_store_is_kept_raw_and_not_quoted_in_the_log(
 
 
 def test_a_huge_html_mail_is_cut_before_it_is_converted(
-        make_line: Callable[..., Line], monkeypatch: pytest.MonkeyPatch) -> None:
+    make_line: Callable[..., Line], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from bot.channels.email import parse, text
 
     converted: list[int] = []

@@ -23,8 +23,9 @@ def flags_of(imap: ImapServer, uid: int, folder: str = "INBOX") -> set[str] | No
     return None
 
 
-def test_first_start_reads_only_unread_mail(imap: ImapServer, make_line: Callable[..., Line]
-                                            ) -> None:
+def test_first_start_reads_only_unread_mail(
+    imap: ImapServer, make_line: Callable[..., Line]
+) -> None:
     imap.deliver(compose("vecchia, già letta", sender="old@example.org"), flags=("\\Seen",))
     imap.deliver(compose("nuova", sender="new@example.org"))
     line = make_line()
@@ -34,8 +35,9 @@ def test_first_start_reads_only_unread_mail(imap: ImapServer, make_line: Callabl
     assert [m.body for m in stored] == ["nuova", "dopo l'avvio"]
 
 
-def test_mail_is_marked_only_after_it_is_stored(line: Line, monkeypatch: pytest.MonkeyPatch
-                                               ) -> None:
+def test_mail_is_marked_only_after_it_is_stored(
+    line: Line, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls: list[int] = []
     take_in = intake.take_in
 
@@ -66,10 +68,13 @@ def test_processed_mail_is_moved_when_configured(make_line: Callable[..., Line])
 
 
 def test_uidvalidity_change_loses_nothing_and_duplicates_nothing(
-        make_line: Callable[..., Line]) -> None:
+    make_line: Callable[..., Line],
+) -> None:
     line = make_line()
-    old = [compose(f"vecchia {i}", sender=f"old{i}@example.org", message_id=f"<old{i}@x.org>")
-           for i in range(2)]
+    old = [
+        compose(f"vecchia {i}", sender=f"old{i}@example.org", message_id=f"<old{i}@x.org>")
+        for i in range(2)
+    ]
     for raw in old:
         line.write(raw)
     line.wait_inbound(2)
@@ -90,16 +95,24 @@ def test_uidvalidity_change_loses_nothing_and_duplicates_nothing(
     again.settle()
     stored = again.inbound()
     assert sorted(m.body.split("\n\n")[-1] for m in stored) == [
-        "nuova 0", "nuova 1", "vecchia 0", "vecchia 1"]
+        "nuova 0",
+        "nuova 1",
+        "vecchia 0",
+        "vecchia 1",
+    ]
     again.wait_replies(1, to="new0@example.org")
     again.wait_replies(1, to="new1@example.org")
     assert len(again.replies("old0@example.org")) == 1  # not answered twice
-    wait_until(lambda: all("\\Seen" in f for _, f, _ in again.imap.messages()), 30,
-             what="every mail marked seen")
+    wait_until(
+        lambda: all("\\Seen" in f for _, f, _ in again.imap.messages()),
+        30,
+        what="every mail marked seen",
+    )
 
 
-def test_polling_when_the_server_has_no_idle(database_url: str,
-                                             make_line: Callable[..., Line]) -> None:
+def test_polling_when_the_server_has_no_idle(
+    database_url: str, make_line: Callable[..., Line]
+) -> None:
     server = ImapServer(LINE, PASSWORD, idle=False).start()
     try:
         line = make_line(imap_server=server, SOS_EMAIL_POLL_SECONDS=1)
@@ -138,7 +151,8 @@ def test_imap_server_restarted_while_idle(line: Line, bye: bool) -> None:
 
 
 def test_several_workers_on_one_mailbox_store_and_answer_once(
-        make_line: Callable[..., Line]) -> None:
+    make_line: Callable[..., Line],
+) -> None:
     first, second = make_line(), make_line()
     for i in range(4):
         first.write(compose(f"messaggio {i}", sender=f"p{i}@example.org"))
@@ -156,7 +170,8 @@ def test_several_workers_on_one_mailbox_store_and_answer_once(
 
 
 def test_wrong_password_is_retried_with_backoff_and_never_logged(
-        make_line: Callable[..., Line], caplog: pytest.LogCaptureFixture) -> None:
+    make_line: Callable[..., Line], caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     line = make_line(start=False, SOS_EMAIL_PASSWORD="password-sbagliata")
     line.start(wait=False)
@@ -173,15 +188,15 @@ def tls_imap(request: pytest.FixtureRequest, certs: Certs) -> Iterator[ImapServe
     server.close()
 
 
-def test_imap_over_tls(tls_imap: ImapServer, certs: Certs, make_line: Callable[..., Line]
-                       ) -> None:
+def test_imap_over_tls(tls_imap: ImapServer, certs: Certs, make_line: Callable[..., Line]) -> None:
     line = make_line(imap_server=tls_imap, SOS_EMAIL_TLS_CA_FILE=str(certs.cert))
     line.write(compose("cifrato"))
     line.wait_inbound(1)
 
 
-def test_imap_refuses_an_untrusted_certificate(tls_imap: ImapServer,
-                                               make_line: Callable[..., Line]) -> None:
+def test_imap_refuses_an_untrusted_certificate(
+    tls_imap: ImapServer, make_line: Callable[..., Line]
+) -> None:
     line = make_line(start=False, imap_server=tls_imap)
     line.start(wait=False)
     wait_until(lambda: line.listener.failures >= 1, 30, what="a refused connection")

@@ -18,16 +18,20 @@ from tests.email.mail_servers import Certs, SmtpServer
 
 def email_settings(smtp: SmtpServer, **overrides: object) -> Email:
     values: dict[str, Any] = {
-        "address": LINE, "imap_host": "127.0.0.1", "smtp_host": "127.0.0.1",
-        "smtp_port": smtp.port, "smtp_tls": smtp.tls, "password": PASSWORD,
-        "smtp_timeout_seconds": 10.0, **overrides,
+        "address": LINE,
+        "imap_host": "127.0.0.1",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": smtp.port,
+        "smtp_tls": smtp.tls,
+        "password": PASSWORD,
+        "smtp_timeout_seconds": 10.0,
+        **overrides,
     }
     return Email(**values)
 
 
 def outbox_row(author: str = "bot", body: str = "Ciao! Sono qui. È tutto ok? 💬") -> Message:
-    return Message(conversation_id="c1", channel="email", direction="out", author=author,
-                   body=body)
+    return Message(conversation_id="c1", channel="email", direction="out", author=author, body=body)
 
 
 def thread(**data: object) -> Conversation:
@@ -49,8 +53,11 @@ def tls_smtp(certs: Certs) -> Iterator[SmtpServer]:
 def test_bot_reply_headers(smtp: SmtpServer, young: Contact) -> None:
     sender = SmtpSender(email_settings(smtp))
     row = outbox_row()
-    conv = thread(subject="Ho bisogno di aiuto", last_message_id="<b@mail.example.com>",
-                  references=["<a@mail.example.com>", "<b@mail.example.com>"])
+    conv = thread(
+        subject="Ho bisogno di aiuto",
+        last_message_id="<b@mail.example.com>",
+        references=["<a@mail.example.com>", "<b@mail.example.com>"],
+    )
     sent = sender.send(row, young, conv)
 
     [received] = smtp.received
@@ -73,8 +80,9 @@ def test_bot_reply_headers(smtp: SmtpServer, young: Contact) -> None:
 
 
 def test_listener_reply_is_not_marked_automatic(smtp: SmtpServer, young: Contact) -> None:
-    SmtpSender(email_settings(smtp)).send(outbox_row("listener", "Ciao, sono Marta."), young,
-                                         thread(subject="Re: R: ciao"))
+    SmtpSender(email_settings(smtp)).send(
+        outbox_row("listener", "Ciao, sono Marta."), young, thread(subject="Re: R: ciao")
+    )
     mail = message_from_bytes(smtp.received[0].raw, policy=policy.default)
     assert "Auto-Submitted" not in mail
     assert str(mail["X-Auto-Response-Suppress"]) == "All"
@@ -113,8 +121,9 @@ def test_subjects() -> None:
     assert reply_subject("riga\r\nBcc: x@y.z") == "Re: riga Bcc: x@y.z"  # no header injection
 
 
-def test_long_threads_keep_the_first_and_latest_references(smtp: SmtpServer,
-                                                            young: Contact) -> None:
+def test_long_threads_keep_the_first_and_latest_references(
+    smtp: SmtpServer, young: Contact
+) -> None:
     refs = [f"<r{i}@example.com>" for i in range(60)]
     SmtpSender(email_settings(smtp)).send(outbox_row(), young, thread(references=refs))
     mail = message_from_bytes(smtp.received[0].raw, policy=policy.default)
@@ -123,13 +132,16 @@ def test_long_threads_keep_the_first_and_latest_references(smtp: SmtpServer,
 
 
 def test_long_and_non_ascii_message_ids_keep_the_thread(smtp: SmtpServer, young: Contact) -> None:
-    outlook = ("<AM9PR07MB7A1B2C3D4E5F60718293A4B5C6D7E8F9A1B2C3D@AM9PR07MB7123.eurprd07.prod"
-               ".outlook.com>")  # 90 characters, as Outlook writes them
+    outlook = (
+        "<AM9PR07MB7A1B2C3D4E5F60718293A4B5C6D7E8F9A1B2C3D@AM9PR07MB7123.eurprd07.prod"
+        ".outlook.com>"
+    )  # 90 characters, as Outlook writes them
     assert len(outlook) == 90
     accented = "<caffè.42@posta.example.it>"  # only SMTPUTF8 could carry it as it is
     refs = ["<a@mail.example.com>", outlook, accented]
-    SmtpSender(email_settings(smtp)).send(outbox_row(), young,
-                                         thread(last_message_id=outlook, references=refs))
+    SmtpSender(email_settings(smtp)).send(
+        outbox_row(), young, thread(last_message_id=outlook, references=refs)
+    )
     [received] = smtp.received
     head = received.raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
     assert "=?" not in head  # never an encoded word
@@ -152,7 +164,8 @@ def test_implicit_tls(certs: Certs, young: Contact) -> None:
     server = SmtpServer(tls="tls", certs=certs, login=(LINE, PASSWORD)).start()
     try:
         SmtpSender(email_settings(server, tls_ca_file=str(certs.cert))).send(
-            outbox_row(), young, thread())
+            outbox_row(), young, thread()
+        )
         assert server.auth_attempts == ["ok"] and len(server.received) == 1
     finally:
         server.stop()
@@ -164,9 +177,9 @@ def test_an_untrusted_certificate_is_never_accepted(tls_smtp: SmtpServer, young:
     assert tls_smtp.received == [] and tls_smtp.auth_attempts == []
 
 
-def test_wrong_password_is_retried_not_failed(tls_smtp: SmtpServer, young: Contact,
-                                              certs: Certs, caplog: pytest.LogCaptureFixture
-                                              ) -> None:
+def test_wrong_password_is_retried_not_failed(
+    tls_smtp: SmtpServer, young: Contact, certs: Certs, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = email_settings(tls_smtp, tls_ca_file=str(certs.cert), password="sbagliata-123")
     with pytest.raises(TemporaryFailure, match="login"):
         SmtpSender(settings).send(outbox_row(), young, thread())
@@ -174,7 +187,8 @@ def test_wrong_password_is_retried_not_failed(tls_smtp: SmtpServer, young: Conta
 
 
 def test_recipient_refused_is_final_and_says_why_without_the_address(
-        smtp: SmtpServer, young: Contact) -> None:
+    smtp: SmtpServer, young: Contact
+) -> None:
     smtp.handler.refuse = f"550 5.1.1 <{YOUNG}>: Recipient address rejected"
     with pytest.raises(PermanentFailure) as failure:
         SmtpSender(email_settings(smtp)).send(outbox_row(), young, thread())

@@ -54,14 +54,18 @@ def test_plain_text_is_preferred_to_html() -> None:
     assert mail.new_text == "Quando siete aperti?"
 
 
-@pytest.mark.parametrize(("name", "expected", "problem"), [
-    ("unknown_8bit.eml", "Perché nessuno mi capisce? È difficile.", "charset_guessed"),
-    ("mislabelled.eml", "Perché è così difficile? Città", "mislabelled_charset"),
-    ("bogus_charset.eml", "ciao à tutti\n\n“virgolette” – trattino", "unknown_charset"),
-    ("bad_base64.eml", "Mi sento molto giù oggi.", "bad_transfer_encoding"),
-])
-def test_broken_charsets_and_encodings_are_read_with_a_fallback(name: str, expected: str,
-                                                                problem: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "expected", "problem"),
+    [
+        ("unknown_8bit.eml", "Perché nessuno mi capisce? È difficile.", "charset_guessed"),
+        ("mislabelled.eml", "Perché è così difficile? Città", "mislabelled_charset"),
+        ("bogus_charset.eml", "ciao à tutti\n\n“virgolette” – trattino", "unknown_charset"),
+        ("bad_base64.eml", "Mi sento molto giù oggi.", "bad_transfer_encoding"),
+    ],
+)
+def test_broken_charsets_and_encodings_are_read_with_a_fallback(
+    name: str, expected: str, problem: str
+) -> None:
     mail = parse(sample(name))
     assert mail.ok
     assert mail.new_text.startswith(expected)
@@ -104,8 +108,7 @@ def test_attachments_are_recorded_by_name_type_and_size_without_content() -> Non
     photo = by_name["foto è.jpg"]  # RFC 2047 file name (as Outlook sends it)
     assert photo["type"] == "image/jpeg" and photo["inline"] and "over_limit" not in photo
     assert by_name["messaggio inoltrato.eml"]["type"] == "message/rfc822"
-    assert all(set(a) <= {"name", "type", "size", "inline", "over_limit"}
-               for a in mail.attachments)
+    assert all(set(a) <= {"name", "type", "size", "inline", "over_limit"} for a in mail.attachments)
 
 
 def test_unparseable_mail_is_kept_raw() -> None:
@@ -121,7 +124,7 @@ def test_parse_never_raises_on_damaged_mail() -> None:
     for name in names:
         raw = sample(name)
         for _ in range(60):
-            damaged = bytearray(raw[:rng.randrange(1, len(raw) + 1)])
+            damaged = bytearray(raw[: rng.randrange(1, len(raw) + 1)])
             for _ in range(rng.randrange(0, 12)):
                 damaged[rng.randrange(len(damaged))] = rng.randrange(256)
             mail = parse(bytes(damaged))
@@ -157,8 +160,10 @@ def test_quote_and_signature_rules() -> None:
 
 
 def test_html_to_text_handles_broken_markup() -> None:
-    assert html_to_text("<p>uno<br>due<div>tre</p></span>&amp; <b>quattro") == \
-        "uno\ndue\ntre\n& quattro"
+    assert (
+        html_to_text("<p>uno<br>due<div>tre</p></span>&amp; <b>quattro")
+        == "uno\ndue\ntre\n& quattro"
+    )
     assert html_to_text("<style>x{}</style><script>bad()</script>ok") == "ok"
 
 
@@ -168,17 +173,64 @@ def test_addresses_are_scrubbed_from_reasons() -> None:
 
 def test_attachments_from_the_server_structure() -> None:
     """BODYSTRUCTURE of a mail too large to download: standard form, and pymap's header form."""
-    text = (b"text", b"plain", (b"charset", b"utf-8"), None, None, b"7bit", 82, 4, None, None,
-            None, None)
-    standard = ([text, (b"application", b"pdf", (b"name", b"x.pdf"), None, None, b"base64",
-                        4000, None, (b"attachment", (b"filename*", b"utf-8''pagella%20%C3%A8.pdf")),
-                        None, None)], b"mixed")
-    as_header = ([text, (b"video", b"mp4", None, None, None, b"base64", 4000, None,
-                         b'attachment; filename="video \xc3\xa8.mp4"', None, None)], b"mixed")
+    text = (
+        b"text",
+        b"plain",
+        (b"charset", b"utf-8"),
+        None,
+        None,
+        b"7bit",
+        82,
+        4,
+        None,
+        None,
+        None,
+        None,
+    )
+    standard = (
+        [
+            text,
+            (
+                b"application",
+                b"pdf",
+                (b"name", b"x.pdf"),
+                None,
+                None,
+                b"base64",
+                4000,
+                None,
+                (b"attachment", (b"filename*", b"utf-8''pagella%20%C3%A8.pdf")),
+                None,
+                None,
+            ),
+        ],
+        b"mixed",
+    )
+    as_header = (
+        [
+            text,
+            (
+                b"video",
+                b"mp4",
+                None,
+                None,
+                None,
+                b"base64",
+                4000,
+                None,
+                b'attachment; filename="video \xc3\xa8.mp4"',
+                None,
+                None,
+            ),
+        ],
+        b"mixed",
+    )
     assert list(iter_structure(standard, 10_000)) == [
-        {"name": "pagella è.pdf", "type": "application/pdf", "size": 3000}]
+        {"name": "pagella è.pdf", "type": "application/pdf", "size": 3000}
+    ]
     assert list(iter_structure(as_header, 1000)) == [
-        {"name": "video è.mp4", "type": "video/mp4", "size": 3000, "over_limit": True}]
+        {"name": "video è.mp4", "type": "video/mp4", "size": 3000, "over_limit": True}
+    ]
     assert list(iter_structure(None, 1000)) == []
 
 
@@ -186,11 +238,16 @@ def test_triage_reads_the_subject_of_a_new_thread_but_commands_alone() -> None:
     def text(body: str, subject: str, **kw: object) -> str:
         return triage_text(parse(compose(body, subject=subject, **kw)))  # type: ignore[arg-type]
 
-    assert text("non ce la faccio più, non so cosa fare", "Voglio farla finita") == \
-        "Voglio farla finita\n\nnon ce la faccio più, non so cosa fare"
+    assert (
+        text("non ce la faccio più, non so cosa fare", "Voglio farla finita")
+        == "Voglio farla finita\n\nnon ce la faccio più, non so cosa fare"
+    )
     assert text("STOP", "Ciao") == "STOP"  # a command stays a command
     assert text("", "Aiuto") == "Aiuto"
-    assert text("ne parlo volentieri con qualcuno", "Re: Ciao") == \
-        "ne parlo volentieri con qualcuno"  # a reply: the subject is old news
-    assert text("ne parlo volentieri con qualcuno", "Ciao",
-                in_reply_to="<x@example.org>") == "ne parlo volentieri con qualcuno"
+    assert (
+        text("ne parlo volentieri con qualcuno", "Re: Ciao") == "ne parlo volentieri con qualcuno"
+    )  # a reply: the subject is old news
+    assert (
+        text("ne parlo volentieri con qualcuno", "Ciao", in_reply_to="<x@example.org>")
+        == "ne parlo volentieri con qualcuno"
+    )

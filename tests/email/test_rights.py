@@ -18,10 +18,10 @@ from tests.waiting import wait_until
 CRISIS = "Non ce la faccio più, stanotte voglio farla finita."
 FORGED = {
     "dmarc_fail": f"{PROVIDER}; dkim=none; spf=fail smtp.mailfrom=x@evil.test; "
-                  "dmarc=fail (p=NONE) header.from=example.com",
+    "dmarc=fail (p=NONE) header.from=example.com",
     "no_header": None,
     "another_provider": "mail.evil.test; dkim=pass header.d=example.com; spf=pass "
-                        f"smtp.mailfrom={YOUNG}; dmarc=pass header.from=example.com",
+    f"smtp.mailfrom={YOUNG}; dmarc=pass header.from=example.com",
     "unreadable": f"{PROVIDER}; dmarc=pass header.from=example.com; ;;==",
 }
 
@@ -38,8 +38,7 @@ def _contact(line: Line) -> Contact | None:
 
 def _stored(line: Line, conversation_id: str) -> list[Message]:
     with read_session(line.rt.db) as session:
-        return list(session.exec(select(Message).where(
-            Message.conversation_id == conversation_id)))
+        return list(session.exec(select(Message).where(Message.conversation_id == conversation_id)))
 
 
 def _anna(line: Line) -> Operator:
@@ -62,8 +61,11 @@ def _held(line: Line, text: str = "Vorrei parlare con un volontario, per favore.
 def test_forged_cancella_and_yes_never_erase_a_crisis(line: Line, auth: str) -> None:
     line.write(compose(CRISIS, message_id="<real.1@mail.example.com>"))
     line.wait_replies(1)
-    crisis = wait_until(lambda: _conversation(line).priority == "crisis" and _conversation(line),
-                        30, what="the crisis in the queue")
+    crisis = wait_until(
+        lambda: _conversation(line).priority == "crisis" and _conversation(line),
+        30,
+        what="the crisis in the queue",
+    )
     for n, text in enumerate(("CANCELLA", "sì")):
         line.write(compose(text, auth=FORGED[auth], message_id=f"<forged.{n}@evil.test>"))
     line.wait_inbound(3)
@@ -112,8 +114,11 @@ def test_erasure_by_mail_needs_the_code_sent_to_the_address(line: Line) -> None:
     line.write(compose(f"Il codice è {code}"))
     done = line.wait_replies(5)[4]
     assert "Fatto: cancelliamo" in text_of(done)
-    erased = wait_until(lambda: [c for c in _closed(line) if c.outcome == "erased"], 30,
-                        what="the erased conversation")[0]
+    erased = wait_until(
+        lambda: [c for c in _closed(line) if c.outcome == "erased"],
+        30,
+        what="the erased conversation",
+    )[0]
     assert not any(m.direction == "in" for m in _stored(line, erased.id))
 
 
@@ -129,8 +134,11 @@ def test_cancella_while_a_listener_holds_erases(line: Line) -> None:
     code = one_time_code(line.wait_replies(2)[1])
     line.write(compose(code))
     assert "Fatto: cancelliamo" in text_of(line.wait_replies(3)[2])
-    wait_until(lambda: not any(m.direction == "in" for m in _stored(line, conversation.id)), 30,
-               what="the messages erased")
+    wait_until(
+        lambda: not any(m.direction == "in" for m in _stored(line, conversation.id)),
+        30,
+        what="the messages erased",
+    )
     with read_session(line.rt.db) as session:
         closed = session.get(Conversation, conversation.id)
         assert closed is not None and closed.status == "closed" and closed.outcome == "erased"
@@ -144,8 +152,9 @@ def test_stop_while_a_listener_holds_stops_every_message(line: Line) -> None:
     line.write(compose("STOP", auth=passed()))
     stopped = line.wait_replies(2)[1]
     assert "non ti scriveremo più" in text_of(stopped)
-    person = wait_until(lambda: (c := _contact(line)) and c.opted_out_at and c, 30,
-                        what="the opt-out")
+    person = wait_until(
+        lambda: (c := _contact(line)) and c.opted_out_at and c, 30, what="the opt-out"
+    )
     assert person.opted_out_at is not None
     conversation = _conversation(line)
     assert conversation.status == "closed" and conversation.outcome == "stopped"

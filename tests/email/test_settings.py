@@ -8,10 +8,16 @@ import pytest
 
 from bot import config
 
-BASE = {"SOS_EMAIL_ADDRESS": "aiuto@example.org", "SOS_EMAIL_IMAP_HOST": "imap.example.org",
-        "SOS_EMAIL_SMTP_HOST": "smtp.example.org"}
-PRODUCTION = {"SOS_SERVER_ENVIRONMENT": "production", "SOS_SERVER_SECRET_KEY": "k" * 40,
-              "SOS_SERVER_PUBLIC_URL": "https://aiuto.example.org"}
+BASE = {
+    "SOS_EMAIL_ADDRESS": "aiuto@example.org",
+    "SOS_EMAIL_IMAP_HOST": "imap.example.org",
+    "SOS_EMAIL_SMTP_HOST": "smtp.example.org",
+}
+PRODUCTION = {
+    "SOS_SERVER_ENVIRONMENT": "production",
+    "SOS_SERVER_SECRET_KEY": "k" * 40,
+    "SOS_SERVER_PUBLIC_URL": "https://aiuto.example.org",
+}
 
 
 def load(**env: str) -> config.Settings:
@@ -24,16 +30,19 @@ def test_defaults_are_valid_and_the_user_name_defaults_to_the_address() -> None:
     assert load(SOS_EMAIL_USERNAME="utente").email.login == "utente"
 
 
-@pytest.mark.parametrize(("env", "key"), [
-    ({"SOS_EMAIL_IDLE_SECONDS": "1800"}, "email.idle_seconds"),
-    ({"SOS_EMAIL_IDLE_SECONDS": "0"}, "email.idle_seconds"),
-    ({"SOS_EMAIL_POLL_SECONDS": "0"}, "poll_seconds"),
-    ({"SOS_EMAIL_MAX_AUTO_REPLIES_PER_DAY": "-1"}, "max_auto_replies_per_day"),
-    ({"SOS_EMAIL_MAX_MESSAGE_BYTES": "10"}, "max_message_bytes"),
-    ({"SOS_EMAIL_SMTP_TIMEOUT_SECONDS": "45"}, "email.smtp_timeout_seconds"),  # lease is 60
-    ({"SOS_EMAIL_TLS_CA_FILE": "/nonexistent/ca.pem"}, "email.tls_ca_file"),
-    ({"SOS_EMAIL_IMAP_TLS": "ssl"}, "email.imap_tls"),
-])
+@pytest.mark.parametrize(
+    ("env", "key"),
+    [
+        ({"SOS_EMAIL_IDLE_SECONDS": "1800"}, "email.idle_seconds"),
+        ({"SOS_EMAIL_IDLE_SECONDS": "0"}, "email.idle_seconds"),
+        ({"SOS_EMAIL_POLL_SECONDS": "0"}, "poll_seconds"),
+        ({"SOS_EMAIL_MAX_AUTO_REPLIES_PER_DAY": "-1"}, "max_auto_replies_per_day"),
+        ({"SOS_EMAIL_MAX_MESSAGE_BYTES": "10"}, "max_message_bytes"),
+        ({"SOS_EMAIL_SMTP_TIMEOUT_SECONDS": "45"}, "email.smtp_timeout_seconds"),  # lease is 60
+        ({"SOS_EMAIL_TLS_CA_FILE": "/nonexistent/ca.pem"}, "email.tls_ca_file"),
+        ({"SOS_EMAIL_IMAP_TLS": "ssl"}, "email.imap_tls"),
+    ],
+)
 def test_wrong_values_are_refused_by_name(env: dict[str, str], key: str) -> None:
     with pytest.raises(config.ConfigError, match=key):
         load(**env)

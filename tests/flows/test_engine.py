@@ -129,15 +129,15 @@ def test_erase_acts_in_every_status(pack: Pack, context: Make, status: str) -> N
 def test_asking_for_a_person_is_answered_while_queued_or_held(pack: Pack, context: Make) -> None:
     held = step(pack, None, "operatore", context(status="listener", lang="it"))
     assert replies(held.events) == [
-        "Un volontario o una volontaria sta già leggendo i tuoi messaggi e ti risponde qui 🙂"]
+        "Un volontario o una volontaria sta già leggendo i tuoi messaggi e ti risponde qui 🙂"
+    ]
     state = step(pack, None, "ci sei?", context(status="waiting", lang="it")).state
     again = step(pack, state, "OPERATORE", context(status="waiting", lang="it"))
     assert replies(again.events) and "Sei in coda" in replies(again.events)[0]
 
 
 @pytest.mark.parametrize("status", ["bot", "waiting", "listener"])
-def test_an_unverified_sender_never_stops_or_erases(pack: Pack, context: Make,
-                                                    status: str) -> None:
+def test_an_unverified_sender_never_stops_or_erases(pack: Pack, context: Make, status: str) -> None:
     ctx = context(status=status, lang="it", verified=False)
     stopped = step(pack, None, "STOP", ctx)
     assert kinds(stopped.events) == ["Reply"] and "verificare" in replies(stopped.events)[0]
@@ -191,8 +191,9 @@ def test_erase_by_code_expires(pack: Pack, context: Make) -> None:
 def test_erase_by_code_from_an_unverified_sender_does_nothing(pack: Pack, context: Make) -> None:
     state = _asked_by_code(pack, context)
     forged = context(lang="it", erase_code="1", code_key=b"k", verified=False)
-    assert not any(isinstance(e, EraseRequested)
-                   for e in step(pack, state, "482913", forged).events)
+    assert not any(
+        isinstance(e, EraseRequested) for e in step(pack, state, "482913", forged).events
+    )
 
 
 def test_crisis_first_then_the_notice(pack: Pack, context: Make) -> None:
@@ -315,14 +316,19 @@ def test_service_contacts_filled_by_the_coordinator(pack: Pack, context: Make) -
 
 
 def test_the_services_menu_comes_from_the_directory(pack: Pack, context: Make) -> None:
-    added = Service(id="sportello-ascolto", name="Sportello d'ascolto a scuola",
-                    about={"it": "Uno spazio di ascolto a scuola."}, topics=("bisogni",))
+    added = Service(
+        id="sportello-ascolto",
+        name="Sportello d'ascolto a scuola",
+        about={"it": "Uno spazio di ascolto a scuola."},
+        topics=("bisogni",),
+    )
     retired = replace(pack.services["caritas"], active=False)
     directory = (pack.services["servizi-sociali"], retired, added)
     shown = step(pack, FlowState(node="services"), "4", context(directory=directory))
     menu = replies(shown.events)[0]
-    assert menu.endswith("*1* Servizi Sociali del Comune di Cesena\n"
-                         "*2* Sportello d'ascolto a scuola")
+    assert menu.endswith(
+        "*1* Servizi Sociali del Comune di Cesena\n*2* Sportello d'ascolto a scuola"
+    )
     assert "Caritas" not in menu
     card = step(pack, FlowState(node="services-basic"), "2", context(directory=directory))
     assert card.events[-1] == Refer("sportello-ascolto", "bisogni")
@@ -331,8 +337,12 @@ def test_the_services_menu_comes_from_the_directory(pack: Pack, context: Make) -
 
 def test_english_card_falls_back_to_italian(pack: Pack, context: Make) -> None:
     only_it = Service(id="x", name="X", about={"it": "Solo in italiano."}, topics=("bisogni",))
-    result = step(pack, FlowState(node="services-basic", lang="en"), "1",
-                  context(directory=(only_it,), lang="en"))
+    result = step(
+        pack,
+        FlowState(node="services-basic", lang="en"),
+        "1",
+        context(directory=(only_it,), lang="en"),
+    )
     text = replies(result.events)[0]
     assert "Solo in italiano." in text and "ask a volunteer" in text
 
@@ -422,14 +432,19 @@ def test_fallback_still_hands_over_when_even_the_texts_fail(
 
 
 def test_a_personal_first_message_never_gets_the_menu_alone(pack: Pack, context: Make) -> None:
-    result = step(pack, None, "oggi a scuola è andata malissimo e non so con chi parlarne",
-                  context(first_contact=True))
+    result = step(
+        pack,
+        None,
+        "oggi a scuola è andata malissimo e non so con chi parlarne",
+        context(first_contact=True),
+    )
     assert "Escalate" in kinds(result.events)
     assert not any("Rispondi con un numero" in r for r in replies(result.events))
 
 
 def test_a_question_and_something_personal_get_the_answer_then_a_listener(
-        pack: Pack, context: Make) -> None:
+    pack: Pack, context: Make
+) -> None:
     result = step(pack, None, "siete aperti stasera? sto malissimo", context())
     assert kinds(result.events) == ["LanguageSet", "Reply", "FaqMatched", "Reply", "Escalate"]
     faq = next(e for e in result.events if isinstance(e, FaqMatched))
@@ -439,7 +454,8 @@ def test_a_question_and_something_personal_get_the_answer_then_a_listener(
 
 
 def test_second_look_after_a_faq_a_distress_signal_goes_to_a_listener(
-        pack: Pack, context: Make) -> None:
+    pack: Pack, context: Make
+) -> None:
     first = step(pack, None, "boh non so più", context())
     assert "Escalate" not in kinds(first.events)  # alone, not enough to call a listener
     answered = step(pack, None, "a che ora aprite?", context())
@@ -458,8 +474,10 @@ def test_second_look_after_the_menu_too(pack: Pack, context: Make) -> None:
 
 
 def test_a_personal_message_after_a_faq_is_not_answered_by_another_faq(
-        pack: Pack, context: Make) -> None:
+    pack: Pack, context: Make
+) -> None:
     answered = step(pack, None, "quanto costa?", context())
-    second = step(pack, answered.state, "come faccio a dirlo ai miei che mi hanno bocciato?",
-                  context())
+    second = step(
+        pack, answered.state, "come faccio a dirlo ai miei che mi hanno bocciato?", context()
+    )
     assert "FaqMatched" not in kinds(second.events) and "Escalate" in kinds(second.events)

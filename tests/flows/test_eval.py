@@ -32,8 +32,9 @@ from flows.evaluate import BARS, Bars, evaluate, main, read, tags_of
 
 DATA = Path(__file__).parents[1] / "data"
 HERE = Path(__file__).parent
-UNSET = Bars(reached=None, crisis_priority=None, idioms_as_crisis=None, faq_top1=None,
-             faq_alone=None)
+UNSET = Bars(
+    reached=None, crisis_priority=None, idioms_as_crisis=None, faq_top1=None, faq_alone=None
+)
 
 SPLITS: list[tuple[Path, Bars]] = [
     # tuning splits: the bars
@@ -46,12 +47,22 @@ SPLITS: list[tuple[Path, Bars]] = [
     (DATA / "triage_dev_crisis2.jsonl", BARS),
     # blind splits
     (DATA / "triage_holdout.jsonl", replace(BARS, crisis_priority=0.93, faq_top1=0.84)),
-    (DATA / "triage_blind.jsonl", replace(BARS, crisis_priority=0.88, idioms_as_crisis=0.12,
-                                          faq_top1=0.86)),
+    (
+        DATA / "triage_blind.jsonl",
+        replace(BARS, crisis_priority=0.88, idioms_as_crisis=0.12, faq_top1=0.86),
+    ),
 ]
 TUNING = [path for path, _ in SPLITS[:7]]
-CLASSES = ("inflected", "hopelessness", "abuse", "overdose", "third_party", "personal_faqlike",
-           "mixed_question", "idiom")
+CLASSES = (
+    "inflected",
+    "hopelessness",
+    "abuse",
+    "overdose",
+    "third_party",
+    "personal_faqlike",
+    "mixed_question",
+    "idiom",
+)
 
 
 @pytest.mark.parametrize(("path", "bars"), SPLITS, ids=[p.stem for p, _ in SPLITS])
@@ -105,7 +116,12 @@ def test_rows_without_tags_count_human_as_personal() -> None:
 def test_command_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(TUNING[2]), str(TUNING[1]), "--errors"]) == 0
     out = capsys.readouterr().out
-    for measure in ("at-risk reaching a listener", "crisis priority recall",
-                    "idioms called crisis", "FAQ top-1", "personal answered by FAQ alone"):
+    for measure in (
+        "at-risk reaching a listener",
+        "crisis priority recall",
+        "idioms called crisis",
+        "FAQ top-1",
+        "personal answered by FAQ alone",
+    ):
         assert measure in out
     assert "dev_triage.jsonl" in out and "triage_dev_classes.jsonl" in out

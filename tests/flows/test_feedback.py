@@ -42,7 +42,8 @@ def test_the_questions_follow_the_young_persons_language(pack: Pack, context: Ma
 
 
 def test_another_message_drops_the_question_and_is_answered_as_usual(
-        pack: Pack, context: Make) -> None:
+    pack: Pack, context: Make
+) -> None:
     result = step(pack, PENDING, "a che ora siete aperti?", context())
     assert result.state.feedback is None
     assert not any(isinstance(e, FeedbackGiven) for e in result.events)
@@ -50,7 +51,8 @@ def test_another_message_drops_the_question_and_is_answered_as_usual(
 
 
 def test_a_personal_message_after_the_score_keeps_the_score_and_reaches_a_listener(
-        pack: Pack, context: Make) -> None:
+    pack: Pack, context: Make
+) -> None:
     first = step(pack, PENDING, "2", context())
     second = step(pack, first.state, "a casa litigano sempre e sto male", context())
     assert FeedbackGiven("ascolto", "2025-03", 2, None) in second.events
@@ -63,8 +65,7 @@ def test_a_crisis_goes_through_safety_first(pack: Pack, context: Make) -> None:
     assert Escalate(Priority.CRISIS, "crisis:suicide") in result.events
     assert texts(result.events) == texts(step(pack, None, "voglio morire", context()).events)
     assert result.state.feedback is None
-    scored = step(pack, step(pack, PENDING, "4", context()).state, "mi voglio ammazzare",
-                  context())
+    scored = step(pack, step(pack, PENDING, "4", context()).state, "mi voglio ammazzare", context())
     assert any(isinstance(e, Escalate) and e.priority == "crisis" for e in scored.events)
     assert FeedbackGiven("ascolto", "2025-03", 4, None) in scored.events
 
@@ -78,7 +79,8 @@ def test_a_question_past_its_time_is_forgotten(pack: Pack, context: Make) -> Non
 
 
 def test_silence_after_the_score_keeps_it_and_closes_without_a_goodbye(
-        pack: Pack, context: Make) -> None:
+    pack: Pack, context: Make
+) -> None:
     first = step(pack, PENDING, "4", context())
     closed = timeout(pack, first.state, context())
     assert closed.events == [FeedbackGiven("ascolto", "2025-03", 4, None), Closed("feedback")]

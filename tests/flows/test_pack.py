@@ -14,14 +14,31 @@ from flows.pack import DEFAULT_DIR, FILES
 from flows.render import LANGUAGES
 
 REQUIRED_FAQ = {
-    "orari", "anonimato", "gratuito", "chi-siamo", "come-funziona", "privacy-dati",
-    "cancellazione", "servizi-territorio", "telefono", "volontariato", "banca-del-tempo",
+    "orari",
+    "anonimato",
+    "gratuito",
+    "chi-siamo",
+    "come-funziona",
+    "privacy-dati",
+    "cancellazione",
+    "servizi-territorio",
+    "telefono",
+    "volontariato",
+    "banca-del-tempo",
     "emergenza",
 }
 NETWORK = {  # the 11 services of the Rete di mediazione comunitaria (seed 001)
-    "mediazione-sociale", "polizia-sociale", "servizi-sociali", "via-delle-stelle",
-    "riduzione-danno", "marmotta-rossa", "oltre-la-strada", "centro-stranieri",
-    "accoglienza-profughi", "caritas", "progetto-giovani",
+    "mediazione-sociale",
+    "polizia-sociale",
+    "servizi-sociali",
+    "via-delle-stelle",
+    "riduzione-danno",
+    "marmotta-rossa",
+    "oltre-la-strada",
+    "centro-stranieri",
+    "accoglienza-profughi",
+    "caritas",
+    "progetto-giovani",
 }
 OTHERS = {"centro-famiglie", "banca-del-tempo", "stanze-mediazione"}
 
@@ -107,21 +124,21 @@ def broken(tmp_path: Path, name: str, old: str, new: str) -> tuple[str, str]:
 
 
 def test_faq_without_an_english_answer(tmp_path: Path) -> None:
-    old = 'answer.en = "It\'s free'
+    old = "answer.en = \"It's free"
     message, text = broken(tmp_path, "faq.toml", old, "# " + old)
     line = _line(text, 'answer.it = "È gratis')
     assert message == f"faq.toml:{line}: faq 'gratuito' has no answer in 'en'"
 
 
 def test_faq_answer_in_an_unknown_language(tmp_path: Path) -> None:
-    old = 'answer.en = "It\'s free'
+    old = "answer.en = \"It's free"
     message, text = broken(tmp_path, "faq.toml", old, old.replace(".en", ".es"))
     line = _line(text, "answer.es")
     assert message == f"faq.toml:{line}: faq 'gratuito': answer: unknown key 'es' (expected en, it)"
 
 
 def test_toml_syntax_error_keeps_line_and_column(tmp_path: Path) -> None:
-    message, text = broken(tmp_path, "texts.toml", '[menu]\nit = "Cosa', '[menu]\nit = Cosa')
+    message, text = broken(tmp_path, "texts.toml", '[menu]\nit = "Cosa', "[menu]\nit = Cosa")
     line = _line(text, "it = Cosa")
     assert message.startswith(f"texts.toml:{line}:6: "), message
     assert f"(at line {line}, column 6)" in message
@@ -151,13 +168,17 @@ def test_services_come_from_the_directory_not_from_options(tmp_path: Path) -> No
     new = '[[node.services-basic.option]]\nkey = "1"\nservice = "caritas"'
     message, text = broken(tmp_path, "flow.toml", old, new)
     line = _line(text, 'service = "caritas"')
-    assert message.startswith(f"flow.toml:{line}: node 'services-basic': services come from "
-                              "the directory now")
+    assert message.startswith(
+        f"flow.toml:{line}: node 'services-basic': services come from the directory now"
+    )
     both = 'services = ["bisogni"]\n[[node.services-basic.option]]\nkey = "1"\naction = "menu"\n'
-    message, text = broken(tmp_path / "b", "flow.toml", old, both.replace("action", "label = "
-                                                                          '"menu_back"\naction'))
-    assert message == (f"flow.toml:{_line(text, old)}: node 'services-basic': a node lists "
-                       "either services or options, not both")
+    message, text = broken(
+        tmp_path / "b", "flow.toml", old, both.replace("action", 'label = "menu_back"\naction')
+    )
+    assert message == (
+        f"flow.toml:{_line(text, old)}: node 'services-basic': a node lists "
+        "either services or options, not both"
+    )
 
 
 def test_node_text_must_exist(tmp_path: Path) -> None:
@@ -191,11 +212,14 @@ def test_unknown_contact_field(tmp_path: Path) -> None:
 
 
 def test_same_question_in_two_faqs(tmp_path: Path) -> None:
-    message, text = broken(tmp_path, "faq.toml", '"quanto costa", "e gratis"',
-                           '"quanto costa", "chi siete"')
+    message, text = broken(
+        tmp_path, "faq.toml", '"quanto costa", "e gratis"', '"quanto costa", "chi siete"'
+    )
     line = _line(text, '"chi siete", "chi sei"') - 1  # chi-siamo comes after gratuito
-    assert message == (f"faq.toml:{line}: faq 'chi-siamo': question 'chi siete' is the same as "
-                       "one of faq 'gratuito'")
+    assert message == (
+        f"faq.toml:{line}: faq 'chi-siamo': question 'chi siete' is the same as "
+        "one of faq 'gratuito'"
+    )
 
 
 def test_bad_crisis_phrase(tmp_path: Path) -> None:
@@ -227,11 +251,13 @@ def test_error_messages_always_name_a_line(tmp_path: Path) -> None:
 
 
 def test_bad_personal_words_name_file_and_line(tmp_path: Path) -> None:
-    message, text = broken(tmp_path, "lexicon.toml", 'person = [\n  "=io",',
-                           'person = [\n  "?!", "=io",')
+    message, text = broken(
+        tmp_path, "lexicon.toml", 'person = [\n  "=io",', 'person = [\n  "?!", "=io",'
+    )
     assert message.startswith("lexicon.toml:") and "[about] person: '?!' has no letters" in message
-    message, _ = broken(tmp_path / "b", "lexicon.toml", "[about]\nperson = [",
-                        "[about]\npeople = [")
+    message, _ = broken(
+        tmp_path / "b", "lexicon.toml", "[about]\nperson = [", "[about]\npeople = ["
+    )
     assert "[about] has no 'person' list" in message
 
 
@@ -242,5 +268,6 @@ def test_faq_keywords_must_be_words(tmp_path: Path) -> None:
     assert message == f"faq.toml:{line}: keywords must be a non-empty string"
     message, text = broken(tmp_path / "b", "faq.toml", old, 'keywords = ["il"] #')
     line = _line(text, 'keywords = ["il"]')
-    assert message == (f"faq.toml:{line}: faq 'gratuito': keywords have only small words "
-                       "(nothing to look for)")
+    assert message == (
+        f"faq.toml:{line}: faq 'gratuito': keywords have only small words (nothing to look for)"
+    )

@@ -16,10 +16,12 @@ PERSON = "voglio parlare con un operatore"
 PERSONAL = "i miei litigano sempre e non ce la faccio a stare a casa"
 
 NOBODY = Presence(on_shift=0, free=0)
-FREE = Presence(on_shift=2, free=3, ahead={"crisis": 0, "high": 1, "normal": 2},
-                minutes_per_place=10.0)
-BUSY = Presence(on_shift=2, free=0, ahead={"crisis": 1, "high": 2, "normal": 4},
-                minutes_per_place=7.5)
+FREE = Presence(
+    on_shift=2, free=3, ahead={"crisis": 0, "high": 1, "normal": 2}, minutes_per_place=10.0
+)
+BUSY = Presence(
+    on_shift=2, free=0, ahead={"crisis": 1, "high": 2, "normal": 4}, minutes_per_place=7.5
+)
 
 
 def only_reply(events: list) -> str:
@@ -28,7 +30,8 @@ def only_reply(events: list) -> str:
 
 
 def test_a_crisis_in_opening_hours_with_nobody_on_shift_gets_its_own_text(
-        pack: Pack, context: Make) -> None:
+    pack: Pack, context: Make
+) -> None:
     result = step(pack, None, CRISIS, context(presence=NOBODY, lang="it"))
     text = only_reply(result.events)
     assert "nessun volontario è collegato" in text
@@ -49,7 +52,8 @@ def test_presence_unknown_keeps_the_opening_hours_answer(pack: Pack, context: Ma
 
 
 def test_a_crisis_when_everyone_is_busy_says_the_place_and_the_wait(
-        pack: Pack, context: Make) -> None:
+    pack: Pack, context: Make
+) -> None:
     text = only_reply(step(pack, None, CRISIS, context(presence=BUSY, lang="it")).events)
     assert "*112*" in text
     # one crisis waits before this one: place 2, two places of 7.5 minutes
@@ -78,7 +82,8 @@ def test_asking_for_a_person_when_everyone_is_busy(pack: Pack, context: Make) ->
 
 
 def test_the_place_without_an_estimate_when_nothing_was_handled_yet(
-        pack: Pack, context: Make) -> None:
+    pack: Pack, context: Make
+) -> None:
     unsure = Presence(on_shift=1, free=0, ahead={"normal": 0})
     text = only_reply(step(pack, None, PERSON, context(presence=unsure, lang="en")).events)
     assert text.endswith("Our volunteers are all busy right now: you're number 1 in the queue ⏳")
@@ -94,23 +99,26 @@ def test_a_free_place_for_this_priority_means_no_queue_text(pack: Pack, context:
 
 
 def test_out_of_hours_with_nobody_on_shift_the_bot_says_when_they_are_back(
-        pack: Pack, context: Make) -> None:
-    text = only_reply(step(pack, None, CRISIS, context(now=CLOSED, presence=NOBODY,
-                                                    lang="it")).events)
+    pack: Pack, context: Make
+) -> None:
+    text = only_reply(
+        step(pack, None, CRISIS, context(now=CLOSED, presence=NOBODY, lang="it")).events
+    )
     assert "tornano domani alle 15:00" in text
     assert "nessun volontario è collegato" not in text
 
 
 def test_out_of_hours_a_listener_on_shift_answers(pack: Pack, context: Make) -> None:
-    text = only_reply(step(pack, None, PERSON, context(now=CLOSED, presence=FREE,
-                                                    lang="it")).events)
+    text = only_reply(
+        step(pack, None, PERSON, context(now=CLOSED, presence=FREE, lang="it")).events
+    )
     assert text == pack.text("handover_open", "it")
 
 
 def test_the_waiting_reminder_tells_the_place_of_the_conversation(
-        pack: Pack, context: Make) -> None:
-    waiting = Presence(on_shift=1, free=0, ahead={"high": 3}, minutes_per_place=5,
-                       priority="high")
+    pack: Pack, context: Make
+) -> None:
+    waiting = Presence(on_shift=1, free=0, ahead={"high": 3}, minutes_per_place=5, priority="high")
     result = step(pack, None, "ci siete?", context(status="waiting", presence=waiting, lang="it"))
     text = only_reply(result.events)
     assert text.startswith(pack.text("waiting_reminder", "it"))
@@ -128,6 +136,7 @@ def test_the_wait_estimate() -> None:
 
 
 def test_opening_hours_alone_still_decide_when_presence_is_not_given(
-        pack: Pack, context: Make) -> None:
+    pack: Pack, context: Make
+) -> None:
     text = only_reply(step(pack, None, PERSON, context(now=OPEN, lang="it")).events)
     assert text == pack.text("handover_open", "it")

@@ -73,8 +73,14 @@ def test_pills_for_a_headache_score_under_the_threshold(pack: Pack) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["muoio dal ridere", "mi ammazzo dalle risate", "crepo di sonno", "mi sparo una serie",
-     "sono morta 💀", "stasera mi sparo una serie su netflix"],
+    [
+        "muoio dal ridere",
+        "mi ammazzo dalle risate",
+        "crepo di sonno",
+        "mi sparo una serie",
+        "sono morta 💀",
+        "stasera mi sparo una serie su netflix",
+    ],
 )
 def test_idioms_do_not_escalate(pack: Pack, text: str) -> None:
     assert triage(pack, text).intent != "crisis"
@@ -85,8 +91,10 @@ def test_typos_are_tolerated(pack: Pack) -> None:
 
 
 def test_long_distress_goes_to_a_listener(pack: Pack) -> None:
-    text = ("ultimamente sono sempre triste, non ho voglia di uscire, i miei non capiscono e io "
-            "non riesco a spiegare cosa ho dentro")
+    text = (
+        "ultimamente sono sempre triste, non ho voglia di uscire, i miei non capiscono e io "
+        "non riesco a spiegare cosa ho dentro"
+    )
     got = triage(pack, text)
     assert (got.intent, got.priority) == ("human", "high")
     assert triage(pack, "sono triste").intent != "crisis"
@@ -113,8 +121,11 @@ def _line(text: str, fragment: str) -> int:
 
 
 def test_unknown_category(tmp_path: Path) -> None:
-    message, text = _broken(tmp_path, 'category = "suicide"\nphrases = [\n  "pillol*"',
-                            'category = "suicid"\nphrases = [\n  "pillol*"')
+    message, text = _broken(
+        tmp_path,
+        'category = "suicide"\nphrases = [\n  "pillol*"',
+        'category = "suicid"\nphrases = [\n  "pillol*"',
+    )
     line = _line(text, '"suicid"')
     assert message.startswith(f"risk.toml:{line}: signal 'means': category")
 
@@ -131,8 +142,9 @@ def test_bad_weight(tmp_path: Path) -> None:
 
 
 def test_combination_of_an_unknown_signal(tmp_path: Path) -> None:
-    message, text = _broken(tmp_path, 'signals = ["means", "intent"]',
-                            'signals = ["means", "intnet"]')
+    message, text = _broken(
+        tmp_path, 'signals = ["means", "intent"]', 'signals = ["means", "intnet"]'
+    )
     assert message == f"risk.toml:{_line(text, 'intnet')}: [[combine]]: no signal 'intnet'"
 
 

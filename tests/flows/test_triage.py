@@ -11,27 +11,56 @@ from flows import Pack, Triage, triage
 from flows.triage import language
 
 CRISES = [
-    "mi voglio ammazzà", "nn ce la faccio +", "me taglio", "kms", "unalive",
-    "voglio morireee", "vorrei farla finita", "mi sono tagliata di nuovo",
-    "mio padre mi picchia", "mi hanno violentata", "minaccia di pubblicare le mie foto",
-    "ho preso troppe pillole", "c'è uno che mi segue e ho paura", "non mangio da giorni",
-    "I want to kill myself", "he's threatening to leak my nudes", "my friend is not breathing",
-    "suicidarmi", "voglio suicidarmi", "sucidarmi",  # typos too
+    "mi voglio ammazzà",
+    "nn ce la faccio +",
+    "me taglio",
+    "kms",
+    "unalive",
+    "voglio morireee",
+    "vorrei farla finita",
+    "mi sono tagliata di nuovo",
+    "mio padre mi picchia",
+    "mi hanno violentata",
+    "minaccia di pubblicare le mie foto",
+    "ho preso troppe pillole",
+    "c'è uno che mi segue e ho paura",
+    "non mangio da giorni",
+    "I want to kill myself",
+    "he's threatening to leak my nudes",
+    "my friend is not breathing",
+    "suicidarmi",
+    "voglio suicidarmi",
+    "sucidarmi",  # typos too
 ]
 IDIOMS = [
-    "muoio dal ridere", "sto morendo di caldo", "ammazza che bello",
+    "muoio dal ridere",
+    "sto morendo di caldo",
+    "ammazza che bello",
     "mi uccide sto compito di mate",
-    "la festa è stata una bomba", "sto morendo dal ridere 😂", "this homework is killing me lol",
-    "mi sono tagliata i capelli", "voglio dormire", "ammazzare il tempo",
+    "la festa è stata una bomba",
+    "sto morendo dal ridere 😂",
+    "this homework is killing me lol",
+    "mi sono tagliata i capelli",
+    "voglio dormire",
+    "ammazzare il tempo",
     # words a crisis shares with sport, games, kitchen, shaving, school and the end of summer
-    "mi sono fatto male a calcio", "mi butto giù dal letto alle sei", "addio estate",
-    "goodbye summer", "ho fatto un'overdose di serie tv", "mi sono bruciata con la piastra",
-    "i burned myself on the stove", "lametta nuova per la barba",
-    "la prof ci ha massacrati di compiti", "ho picchiato il gomito contro la porta",
+    "mi sono fatto male a calcio",
+    "mi butto giù dal letto alle sei",
+    "addio estate",
+    "goodbye summer",
+    "ho fatto un'overdose di serie tv",
+    "mi sono bruciata con la piastra",
+    "i burned myself on the stove",
+    "lametta nuova per la barba",
+    "la prof ci ha massacrati di compiti",
+    "ho picchiato il gomito contro la porta",
     "nel gioco devi buttarti dal ponte per finire il livello",
-    "ho preso la pillola anticoncezionale in ritardo", "i'm done with homework for tonight",
-    "che senso ha svegliarmi presto di domenica", "nascondo i segni dell'acne",
-    "thinking about ending things with my boyfriend", "stasera me ne vado a dormire presto",
+    "ho preso la pillola anticoncezionale in ritardo",
+    "i'm done with homework for tonight",
+    "che senso ha svegliarmi presto di domenica",
+    "nascondo i segni dell'acne",
+    "thinking about ending things with my boyfriend",
+    "stasera me ne vado a dormire presto",
 ]
 
 
@@ -96,11 +125,22 @@ def test_faq(pack: Pack, text: str, faq_id: str) -> None:
 @pytest.mark.parametrize(
     ("text", "intent"),
     [
-        ("STOP", "stop"), ("basta messaggi", "stop"), ("unsubscribe", "stop"),
-        ("CANCELLA", "erase"), ("cancellate tutto", "erase"), ("delete my data", "erase"),
-        ("ciao", "greeting"), ("ciaooo raga", "greeting"), ("MENU", "greeting"),
-        ("AIUTO", "greeting"), ("aiutooo", "greeting"), ("hey", "greeting"),
-        ("grazie", "unknown"), ("ok", "unknown"), ("boh", "unknown"), ("", "unknown"),
+        ("STOP", "stop"),
+        ("basta messaggi", "stop"),
+        ("unsubscribe", "stop"),
+        ("CANCELLA", "erase"),
+        ("cancellate tutto", "erase"),
+        ("delete my data", "erase"),
+        ("ciao", "greeting"),
+        ("ciaooo raga", "greeting"),
+        ("MENU", "greeting"),
+        ("AIUTO", "greeting"),
+        ("aiutooo", "greeting"),
+        ("hey", "greeting"),
+        ("grazie", "unknown"),
+        ("ok", "unknown"),
+        ("boh", "unknown"),
+        ("", "unknown"),
     ],
 )
 def test_commands_and_small_talk(pack: Pack, text: str, intent: str) -> None:
@@ -109,11 +149,14 @@ def test_commands_and_small_talk(pack: Pack, text: str, intent: str) -> None:
     assert t.priority is None
 
 
-@pytest.mark.parametrize("text", [
-    "voglio parlare con un operatore",
-    "vorrei parlare con un volontario",
-    "posso parlare con una persona vera?",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "voglio parlare con un operatore",
+        "vorrei parlare con un volontario",
+        "posso parlare con una persona vera?",
+    ],
+)
 def test_asking_for_a_person_brings_no_faq_along(pack: Pack, text: str) -> None:
     """The words of the request itself ("operatore", "volontario") are no evidence for a FAQ."""
     t = triage(pack, text)
@@ -125,11 +168,14 @@ def test_a_question_beside_the_request_is_still_answered(pack: Pack) -> None:
     assert (t.intent, t.faq_id) == ("human", "servizi-territorio")
 
 
-@pytest.mark.parametrize("text", [
-    "stanotte ho pensato a tante cose strane, non so a chi dirlo",
-    "things have gotten really weird lately and idk",
-    "mi consigli una pizzeria?",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "stanotte ho pensato a tante cose strane, non so a chi dirlo",
+        "things have gotten really weird lately and idk",
+        "mi consigli una pizzeria?",
+    ],
+)
 def test_what_the_bot_cannot_place_goes_to_a_person(pack: Pack, text: str) -> None:
     """Fail-safe: no lexicon entry, no FAQ, but a real message: a listener reads it."""
     t = triage(pack, text)
@@ -141,12 +187,16 @@ def test_chatter_and_idioms_stay_with_the_bot(pack: Pack, text: str) -> None:
     assert triage(pack, text).intent in ("unknown", "greeting")
 
 
-@pytest.mark.parametrize("text", [
-    "ho cancellato tutti i miei profili", "ho eliminato la chat con lui",
-    "yesterday i deleted everything from my phone",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ho cancellato tutti i miei profili",
+        "ho eliminato la chat con lui",
+        "yesterday i deleted everything from my phone",
+    ],
+)
 def test_a_report_of_deleting_something_is_not_the_erase_command(pack: Pack, text: str) -> None:
-    """"cancellate i miei dati" is a request; "ho cancellato..." tells what happened."""
+    """ "cancellate i miei dati" is a request; "ho cancellato..." tells what happened."""
     assert triage(pack, text).intent != "erase"
 
 
@@ -173,7 +223,10 @@ def test_as_dict_has_exactly_the_public_fields(pack: Pack) -> None:
     assert d["intent"] == "faq" and d["faq_id"] == "anonimato"
     json.dumps(d)
     assert triage(pack, "voglio morire").as_dict() == {
-        "intent": "crisis", "faq_id": None, "score": None, "priority": "crisis",
+        "intent": "crisis",
+        "faq_id": None,
+        "score": None,
+        "priority": "crisis",
     }
 
 
@@ -194,73 +247,110 @@ def test_language(pack: Pack, text: str, lang: str | None) -> None:
 
 CLASSES = {
     "inflected": [
-        "mi sto tagliando adesso", "continuo a tagliarmi", "sto tagliandomi", "mi sono bruciata",
-        "sto pensando di uccidermi", "mi sto facendo male", "mi sto tagliadno",  # a typo too
-        "me sto a taglià", "i keep cutting myself", "mi sto hurting again",
+        "mi sto tagliando adesso",
+        "continuo a tagliarmi",
+        "sto tagliandomi",
+        "mi sono bruciata",
+        "sto pensando di uccidermi",
+        "mi sto facendo male",
+        "mi sto tagliadno",  # a typo too
+        "me sto a taglià",
+        "i keep cutting myself",
+        "mi sto hurting again",
     ],
     "hopelessness": [
-        "non ho più un motivo per vivere", "vorrei non svegliarmi domani", "sono un peso per tutti",
-        "immagino il mio funerale", "volevo salutarvi, grazie di tutto", "no reason to live",
-        "everyone would be better off without me", "i picture my own funeral",
+        "non ho più un motivo per vivere",
+        "vorrei non svegliarmi domani",
+        "sono un peso per tutti",
+        "immagino il mio funerale",
+        "volevo salutarvi, grazie di tutto",
+        "no reason to live",
+        "everyone would be better off without me",
+        "i picture my own funeral",
     ],
     "abuse": [
-        "mio zio mi tocca quando siamo soli", "mi fa delle cose che non voglio",
-        "un adulto su instagram mi chiede foto intime", "my uncle touches me when we're alone",
-        "someone at home does things to me", "an older guy wants pics of my body",
+        "mio zio mi tocca quando siamo soli",
+        "mi fa delle cose che non voglio",
+        "un adulto su instagram mi chiede foto intime",
+        "my uncle touches me when we're alone",
+        "someone at home does things to me",
+        "an older guy wants pics of my body",
     ],
     "overdose": [
-        "ho preso delle pillole con la vodka", "ho ingoiato una boccetta di gocce",
-        "took a bunch of pills with alcohol", "i feel faint after taking something",
+        "ho preso delle pillole con la vodka",
+        "ho ingoiato una boccetta di gocce",
+        "took a bunch of pills with alcohol",
+        "i feel faint after taking something",
     ],
     "third_party": [
-        "la mia amica ha detto che vuole morire", "ho paura che mio fratello si faccia del male",
-        "my sister is cutting herself", "i'm scared my brother will hurt himself",
+        "la mia amica ha detto che vuole morire",
+        "ho paura che mio fratello si faccia del male",
+        "my sister is cutting herself",
+        "i'm scared my brother will hurt himself",
         "il mio migliore amico ha regalato le sue cose a tutti, mi preoccupa",
     ],
     "veiled_suicide": [
-        "se non esistessi sarebbe meglio per tutti", "i'm so sick of living",
-        "non riesco più a vedermi tra qualche anno", "ho già fissato la data",
-        "sto cercando modi indolori", "how many tylenol would it take to die",
+        "se non esistessi sarebbe meglio per tutti",
+        "i'm so sick of living",
+        "non riesco più a vedermi tra qualche anno",
+        "ho già fissato la data",
+        "sto cercando modi indolori",
+        "how many tylenol would it take to die",
         "a settembre tanto non ci arrivo",
     ],
     "goodbye": [
         "ho lasciato una lettera per i miei genitori sulla scrivania",
-        "left a note for my mom under her pillow", "stasera me ne vado e vi voglio bene",
+        "left a note for my mom under her pillow",
+        "stasera me ne vado e vi voglio bene",
         "love you all, sorry for everything",
     ],
     "self_harm_slang": [
-        "mi sono ricaduta dopo tre settimane pulita", "been clean for 3 months and relapsed",
-        "my legs look like a barcode", "nascondo i tagli con i braccialetti",
-        "the urge to cut is so strong", "ho spento la sigaretta sul braccio",
+        "mi sono ricaduta dopo tre settimane pulita",
+        "been clean for 3 months and relapsed",
+        "my legs look like a barcode",
+        "nascondo i tagli con i braccialetti",
+        "the urge to cut is so strong",
+        "ho spento la sigaretta sul braccio",
         "me so' fatto i tajetti",
     ],
     "sexual_abuse_indirect": [
-        "l'allenatore mi massaggia dove non dovrebbe", "my teacher puts his hand on my thigh",
+        "l'allenatore mi massaggia dove non dovrebbe",
+        "my teacher puts his hand on my thigh",
         "mio cugino si infila nel mio letto di notte",
         "il mio ragazzo vuole farlo anche quando piangevo",
     ],
     "grooming": [
-        "he said i'm mature for my age and wants pics", "un ragazzo di 35 anni mi chiede foto",
-        "he's 30 and keeps asking for videos", "uno su tiktok mi chiede foto seggs",
+        "he said i'm mature for my age and wants pics",
+        "un ragazzo di 35 anni mi chiede foto",
+        "he's 30 and keeps asking for videos",
+        "uno su tiktok mi chiede foto seggs",
     ],
     "sextortion": [
         "ha gli screenshot della chiamata e minaccia di pubblicarli",
-        "he's threatening to expose me", "hanno le mie foto e vogliono una gift card",
+        "he's threatening to expose me",
+        "hanno le mie foto e vogliono una gift card",
     ],
     "drunk_violence": [
-        "mio padre è ubriaco e sta spaccando tutto", "my stepdad is drunk and hitting my mom",
-        "my boyfriend strangled me", "papà me vatte quann'è mbriaco",
+        "mio padre è ubriaco e sta spaccando tutto",
+        "my stepdad is drunk and hitting my mom",
+        "my boyfriend strangled me",
+        "papà me vatte quann'è mbriaco",
     ],
     "overdose_now": [
-        "ho preso un sacco di gocce e ho la schiuma alla bocca", "took a whole box of pills",
+        "ho preso un sacco di gocce e ho la schiuma alla bocca",
+        "took a whole box of pills",
     ],
     "eating_emergency": [
-        "vomito tutti i pasti e anche l'acqua", "i've been purging and my heart is racing",
+        "vomito tutti i pasti e anche l'acqua",
+        "i've been purging and my heart is racing",
         "sto a 400 calorie e oggi sono crollata",
     ],
     "dialect_algospeak": [
-        "m'ammazzo stasera", "nun ce vojo più sta' a sto monno", "a m'voi amazè",
-        "ho voglia di fare sewer slide", "un ci la fazzu cchiù, mi vogghiu livari di mezzu",
+        "m'ammazzo stasera",
+        "nun ce vojo più sta' a sto monno",
+        "a m'voi amazè",
+        "ho voglia di fare sewer slide",
+        "un ci la fazzu cchiù, mi vogghiu livari di mezzu",
     ],
 }
 
@@ -276,13 +366,17 @@ def test_every_class_of_miss_is_a_crisis(pack: Pack, label: str, text: str) -> N
 @pytest.mark.parametrize(
     "text",
     [
-        "come faccio a farmi degli amici nella nuova scuola", "è normale piangere tutte le sere?",
-        "mia nonna è in ospedale e non riesco a concentrarmi", "how do i tell my parents i failed",
-        "my best friend stopped talking to me", "mi sono trasferita e qui non conosco nessuno",
+        "come faccio a farmi degli amici nella nuova scuola",
+        "è normale piangere tutte le sere?",
+        "mia nonna è in ospedale e non riesco a concentrarmi",
+        "how do i tell my parents i failed",
+        "my best friend stopped talking to me",
+        "mi sono trasferita e qui non conosco nessuno",
     ],
 )
 def test_personal_messages_go_to_a_listener_without_any_lexicon_entry(
-        pack: Pack, text: str) -> None:
+    pack: Pack, text: str
+) -> None:
     t = triage(pack, text)
     assert t.intent == "human" and t.priority in ("high", "normal"), t
     assert t.faq_id is None
@@ -302,7 +396,7 @@ def test_a_question_with_something_personal_gets_both(pack: Pack, text: str, faq
 
 
 def test_faq_needs_topical_evidence_not_filler_words(pack: Pack) -> None:
-    """"vorrei non essere mai nato" shares words with a FAQ question; "come faccio a..." too."""
+    """ "vorrei non essere mai nato" shares words with a FAQ question; "come faccio a..." too."""
     ranked = pack.matcher.rank(pack.normalize("come faccio a farmi degli amici"), floor=0)
     assert ranked and not any(c.evidence for c in ranked)
     assert triage(pack, "vorrei non essere mai nata").intent == "crisis"

@@ -47,8 +47,15 @@ def play(pack: Pack, script: dict[str, Any]) -> list[list[dict[str, Any]]]:
     for turn in script["turn"]:
         now = turn.get("now", now)
         status = turn.get("status", status)
-        ctx = Context(now=now, hours=hours, emergency=NUMBERS, status=status,
-                      first_contact=first, lang=lang, directory=tuple(pack.services.values()))
+        ctx = Context(
+            now=now,
+            hours=hours,
+            emergency=NUMBERS,
+            status=status,
+            first_contact=first,
+            lang=lang,
+            directory=tuple(pack.services.values()),
+        )
         if turn.get("timeout"):
             result = timeout(pack, state, ctx)
         else:

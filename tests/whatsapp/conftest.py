@@ -41,16 +41,32 @@ def sign(url: str, params: dict[str, str], token: str = AUTH_TOKEN) -> str:
     return str(RequestValidator(token).compute_signature(url, params))
 
 
-def message_form(body: str = "ciao", *, sid: str | None = None, sender: str = YOUNG,
-                 to: str = OUR_NUMBER, profile: str = "Giulia",
-                 media: Sequence[tuple[str, str]] = ()) -> dict[str, str]:
+def message_form(
+    body: str = "ciao",
+    *,
+    sid: str | None = None,
+    sender: str = YOUNG,
+    to: str = OUR_NUMBER,
+    profile: str = "Giulia",
+    media: Sequence[tuple[str, str]] = (),
+) -> dict[str, str]:
     """The form Twilio posts for an incoming WhatsApp message."""
     sid = sid or new_sid("MM" if media else "SM")
     form = {
-        "SmsMessageSid": sid, "NumMedia": str(len(media)), "ProfileName": profile,
-        "MessageType": "image" if media else "text", "SmsSid": sid, "WaId": sender[10:],
-        "SmsStatus": "received", "Body": body, "To": to, "NumSegments": "1",
-        "ReferralNumMedia": "0", "MessageSid": sid, "AccountSid": ACCOUNT_SID, "From": sender,
+        "SmsMessageSid": sid,
+        "NumMedia": str(len(media)),
+        "ProfileName": profile,
+        "MessageType": "image" if media else "text",
+        "SmsSid": sid,
+        "WaId": sender[10:],
+        "SmsStatus": "received",
+        "Body": body,
+        "To": to,
+        "NumSegments": "1",
+        "ReferralNumMedia": "0",
+        "MessageSid": sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": sender,
         "ApiVersion": "2010-04-01",
     }
     for i, (url, kind) in enumerate(media):
@@ -61,10 +77,14 @@ def message_form(body: str = "ciao", *, sid: str | None = None, sender: str = YO
 
 def twilio_env(api_base_url: str, public_url: str = PUBLIC_URL, **extra: Any) -> dict[str, Any]:
     return {
-        "SOS_TWILIO_ACCOUNT_SID": ACCOUNT_SID, "SOS_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "SOS_TWILIO_WHATSAPP_NUMBER": OUR_NUMBER, "SOS_TWILIO_API_BASE_URL": api_base_url,
-        "SOS_SERVER_PUBLIC_URL": public_url, "SOS_TWILIO_TIMEOUT_SECONDS": "5",
-        "SOS_WORKER_BACKOFF_BASE_SECONDS": "0.05", "SOS_WORKER_BACKOFF_MAX_SECONDS": "0.5",
+        "SOS_TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "SOS_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "SOS_TWILIO_WHATSAPP_NUMBER": OUR_NUMBER,
+        "SOS_TWILIO_API_BASE_URL": api_base_url,
+        "SOS_SERVER_PUBLIC_URL": public_url,
+        "SOS_TWILIO_TIMEOUT_SECONDS": "5",
+        "SOS_WORKER_BACKOFF_BASE_SECONDS": "0.05",
+        "SOS_WORKER_BACKOFF_MAX_SECONDS": "0.5",
         **extra,
     }
 
@@ -92,8 +112,14 @@ class Webhooks:
     public_url: str = PUBLIC_URL
     token: str = AUTH_TOKEN
 
-    def post(self, path: str, params: dict[str, str], *, signature: str | None = None,
-             headers: dict[str, str] | None = None) -> Any:
+    def post(
+        self,
+        path: str,
+        params: dict[str, str],
+        *,
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         if signature is None:
             signature = sign(self.public_url + path, params, self.token)
         all_headers = {"X-Twilio-Signature": signature} if signature else {}
@@ -106,7 +132,7 @@ class Webhooks:
     def deliver(self, url: str, params: dict[str, str], headers: dict[str, str]) -> int:
         """For FakeTwilio.post_callback: a callback to our public URL, via the test client."""
         assert url.startswith(self.public_url), url
-        path = url[len(self.public_url):]
+        path = url[len(self.public_url) :]
         return int(self.client.post(path, data=params, headers=headers).status_code)
 
 
@@ -163,8 +189,9 @@ def serve(rt: Runtime) -> tuple[BaseWSGIServer, str]:
 
 @pytest.fixture
 def live(database_url: str, twilio_server: FakeTwilio) -> Iterator[Live]:
-    rt = wired_runtime(database_url, twilio_env(twilio_server.base_url,
-                                                public_url="http://placeholder"))
+    rt = wired_runtime(
+        database_url, twilio_env(twilio_server.base_url, public_url="http://placeholder")
+    )
     server, url = serve(rt)
     registry.configure_senders(rt)  # again, now that the public URL is known
     yield Live(url, rt, twilio_server, server)

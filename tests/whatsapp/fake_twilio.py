@@ -96,12 +96,18 @@ class FakeTwilio:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_port}"
 
-    def fail(self, status: int, code: int | None = None, message: str = "", *, times: int = 1,
-             retry_after: str | None = None) -> None:
+    def fail(
+        self,
+        status: int,
+        code: int | None = None,
+        message: str = "",
+        *,
+        times: int = 1,
+        retry_after: str | None = None,
+    ) -> None:
         """The next `times` create requests answer `status` with Twilio's error JSON."""
         for _ in range(times):
-            self._script.append(Outcome(status, code or status, message or "error",
-                                        retry_after))
+            self._script.append(Outcome(status, code or status, message or "error", retry_after))
 
     def hang(self, *, accept: bool = False) -> None:
         """The next create request is held until release(); with accept, Twilio took it."""
@@ -137,13 +143,22 @@ class FakeTwilio:
         """Send a signed status callback for a created message, as Twilio does."""
         message = next(m for m in self.messages if m["sid"] == sid)
         url = message["_status_callback"]
-        params = {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status,
-                  "SmsStatus": status, "AccountSid": self.account_sid, "From": message["from"],
-                  "To": message["to"], "ApiVersion": "2010-04-01", "ChannelPrefix": "whatsapp"}
+        params = {
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "MessageStatus": status,
+            "SmsStatus": status,
+            "AccountSid": self.account_sid,
+            "From": message["from"],
+            "To": message["to"],
+            "ApiVersion": "2010-04-01",
+            "ChannelPrefix": "whatsapp",
+        }
         if error_code:
             params["ErrorCode"] = error_code
-        headers = {"X-Twilio-Signature":
-                   RequestValidator(self.auth_token).compute_signature(url, params)}
+        headers = {
+            "X-Twilio-Signature": RequestValidator(self.auth_token).compute_signature(url, params)
+        }
         result = (self.post_callback or http_post)(url, params, headers)
         self.callback_results.append(result)
         return result
@@ -157,8 +172,9 @@ class FakeTwilio:
         form = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         with self._lock:
-            self.requests.append(Recorded(method, parts.path, query, form, dict(h.headers),
-                                          time.monotonic()))
+            self.requests.append(
+                Recorded(method, parts.path, query, form, dict(h.headers), time.monotonic())
+            )
             self._lock.notify_all()
         if not self._authorised(h, parts.path):
             return self._answer(h, 401, _error(401, 20003, "Authenticate"))
@@ -168,7 +184,7 @@ class FakeTwilio:
         if method == "GET" and parts.path == f"{base}.json":
             return self._list(h, query)
         if method == "GET" and parts.path.startswith(base + "/"):
-            sid = parts.path[len(base) + 1:].removesuffix(".json")
+            sid = parts.path[len(base) + 1 :].removesuffix(".json")
             found = [self._public(m) for m in self.messages if m["sid"] == sid]
             if found:
                 return self._answer(h, 200, found[0])
@@ -185,8 +201,9 @@ class FakeTwilio:
             time.sleep(outcome.delay)
         if outcome.status >= 400:
             extra = {"Retry-After": outcome.retry_after} if outcome.retry_after else {}
-            return self._answer(h, outcome.status,
-                                _error(outcome.status, outcome.code, outcome.message), extra)
+            return self._answer(
+                h, outcome.status, _error(outcome.status, outcome.code, outcome.message), extra
+            )
         problem = self._invalid(form)
         if problem:
             return self._answer(h, 400, _error(400, *problem))
@@ -206,8 +223,9 @@ class FakeTwilio:
         except OSError:  # the client is gone (killed, or gave up waiting)
             return None
         if self.auto_status and message["_status_callback"]:
-            threading.Thread(target=self._auto_callbacks, args=(message["sid"],),
-                             daemon=True).start()
+            threading.Thread(
+                target=self._auto_callbacks, args=(message["sid"],), daemon=True
+            ).start()
         return None
 
     def _invalid(self, form: dict[str, str]) -> tuple[int, str] | None:
@@ -227,18 +245,32 @@ class FakeTwilio:
     def _store(self, form: dict[str, str]) -> dict[str, Any]:
         now = datetime.now(UTC)
         sid = "SM" + uuid.uuid4().hex
-        body = form.get("Body") or (f"[template {form['ContentSid']}]" if "ContentSid" in form
-                                    else "")
+        body = form.get("Body") or (
+            f"[template {form['ContentSid']}]" if "ContentSid" in form else ""
+        )
         message = {
-            "sid": sid, "account_sid": self.account_sid, "api_version": "2010-04-01",
-            "to": form["To"], "from": form.get("From") or "whatsapp:+14155238886",
-            "messaging_service_sid": form.get("MessagingServiceSid"), "body": body,
-            "status": "queued", "direction": "outbound-api", "num_segments": "1",
-            "num_media": "0", "error_code": None, "error_message": None, "price": None,
-            "price_unit": "USD", "date_created": format_datetime(now),
-            "date_updated": format_datetime(now), "date_sent": None,
-            "uri": f"{API}{self.account_sid}/Messages/{sid}.json", "subresource_uris": {},
-            "_status_callback": form.get("StatusCallback", ""), "_form": form,
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "api_version": "2010-04-01",
+            "to": form["To"],
+            "from": form.get("From") or "whatsapp:+14155238886",
+            "messaging_service_sid": form.get("MessagingServiceSid"),
+            "body": body,
+            "status": "queued",
+            "direction": "outbound-api",
+            "num_segments": "1",
+            "num_media": "0",
+            "error_code": None,
+            "error_message": None,
+            "price": None,
+            "price_unit": "USD",
+            "date_created": format_datetime(now),
+            "date_updated": format_datetime(now),
+            "date_sent": None,
+            "uri": f"{API}{self.account_sid}/Messages/{sid}.json",
+            "subresource_uris": {},
+            "_status_callback": form.get("StatusCallback", ""),
+            "_form": form,
         }
         with self._lock:
             self.messages.append(message)
@@ -246,16 +278,28 @@ class FakeTwilio:
         return message
 
     def _list(self, h: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
-        found = [m for m in reversed(self.messages)
-                 if m["to"] == query.get("To", m["to"])
-                 and m["from"] == query.get("From", m["from"])]
+        found = [
+            m
+            for m in reversed(self.messages)
+            if m["to"] == query.get("To", m["to"]) and m["from"] == query.get("From", m["from"])
+        ]
         size = int(query.get("PageSize", "50"))
         base = f"{API}{self.account_sid}/Messages.json"
-        self._answer(h, 200, {
-            "messages": [self._public(m) for m in found[:size]], "page": 0, "page_size": size,
-            "start": 0, "end": max(0, min(size, len(found)) - 1), "uri": base,
-            "first_page_uri": base, "next_page_uri": None, "previous_page_uri": None,
-        })
+        self._answer(
+            h,
+            200,
+            {
+                "messages": [self._public(m) for m in found[:size]],
+                "page": 0,
+                "page_size": size,
+                "start": 0,
+                "end": max(0, min(size, len(found)) - 1),
+                "uri": base,
+                "first_page_uri": base,
+                "next_page_uri": None,
+                "previous_page_uri": None,
+            },
+        )
 
     def _auto_callbacks(self, sid: str) -> None:
         for status in self.auto_status:
@@ -269,8 +313,12 @@ class FakeTwilio:
         return {k: v for k, v in message.items() if not k.startswith("_")}
 
     @staticmethod
-    def _answer(h: BaseHTTPRequestHandler, status: int, payload: dict[str, Any],
-                headers: dict[str, str] | None = None) -> None:
+    def _answer(
+        h: BaseHTTPRequestHandler,
+        status: int,
+        payload: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> None:
         body = json.dumps(payload).encode()
         h.send_response(status)
         h.send_header("Content-Type", "application/json")
@@ -282,17 +330,24 @@ class FakeTwilio:
 
 
 def _error(status: int, code: int | None, message: str) -> dict[str, Any]:
-    return {"code": code, "message": message, "status": status,
-            "more_info": f"https://www.twilio.com/docs/errors/{code}"}
+    return {
+        "code": code,
+        "message": message,
+        "status": status,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+    }
 
 
 def http_post(url: str, params: dict[str, str], headers: dict[str, str]) -> int:
     """POST a form over HTTP (how Twilio calls a live webhook)."""
     from urllib.parse import urlencode
 
-    request = urllib.request.Request(url, data=urlencode(params).encode(), method="POST",
-                                     headers={**headers, "Content-Type":
-                                              "application/x-www-form-urlencoded"})
+    request = urllib.request.Request(
+        url,
+        data=urlencode(params).encode(),
+        method="POST",
+        headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return int(response.status)

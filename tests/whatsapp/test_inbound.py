@@ -34,7 +34,8 @@ EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
 def test_signed_message_is_stored_and_answered_through_the_outbox(
-        wa_rt: Runtime, webhooks: Webhooks) -> None:
+    wa_rt: Runtime, webhooks: Webhooks
+) -> None:
     response = webhooks.message("ciao, ho bisogno di parlare")
     assert response.status_code == 200
     assert response.data == EMPTY_TWIML  # the reply is not in the TwiML...
@@ -50,7 +51,8 @@ def test_signed_message_is_stored_and_answered_through_the_outbox(
 
 
 def test_replies_leave_from_the_number_the_young_person_wrote_to(
-        wa_rt: Runtime, webhooks: Webhooks) -> None:
+    wa_rt: Runtime, webhooks: Webhooks
+) -> None:
     webhooks.message("ciao", to="whatsapp:+390612345678")
     (inbound,) = messages(wa_rt, "in")
     with read_session(wa_rt.db) as session:
@@ -61,7 +63,8 @@ def test_replies_leave_from_the_number_the_young_person_wrote_to(
 
 @pytest.mark.parametrize("case", ["missing", "forged", "tampered", "internal_url", "other_path"])
 def test_unsigned_or_wrongly_signed_webhooks_are_refused(
-        wa_rt: Runtime, webhooks: Webhooks, case: str) -> None:
+    wa_rt: Runtime, webhooks: Webhooks, case: str
+) -> None:
     form = message_form("ciao")
     url = PUBLIC_URL + "/twilio/whatsapp"
     signature = {
@@ -78,14 +81,16 @@ def test_unsigned_or_wrongly_signed_webhooks_are_refused(
 
 
 def test_without_an_auth_token_the_webhook_answers_503_and_stores_nothing(
-        database_url: str) -> None:
+    database_url: str,
+) -> None:
     settings = make_settings(database_url, SOS_SERVER_PUBLIC_URL=PUBLIC_URL)
     rt = Runtime.create(settings)
     client = create_app(rt=rt).test_client()
     form = message_form("ciao")
     for path in ("/twilio/whatsapp", "/twilio/status"):
-        response = client.post(path, data=form,
-                               headers={"X-Twilio-Signature": sign(PUBLIC_URL + path, form)})
+        response = client.post(
+            path, data=form, headers={"X-Twilio-Signature": sign(PUBLIC_URL + path, form)}
+        )
         assert response.status_code == 503
         assert b"twilio.auth_token" in response.data
     assert messages(rt) == []
@@ -107,8 +112,10 @@ def test_the_same_message_sid_at_once_from_many_connections_is_stored_once(live:
     form = message_form("aiuto")
     url = live.url + "/twilio/whatsapp"
     body = urllib.parse.urlencode(form).encode()
-    headers = {"X-Twilio-Signature": sign(url, form),
-               "Content-Type": "application/x-www-form-urlencoded"}
+    headers = {
+        "X-Twilio-Signature": sign(url, form),
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
     barrier = threading.Barrier(8)
     statuses: list[int] = []
 
@@ -129,17 +136,20 @@ def test_the_same_message_sid_at_once_from_many_connections_is_stored_once(live:
 
 
 def test_media_are_kept_as_references_and_the_text_is_still_triaged(
-        wa_rt: Runtime, webhooks: Webhooks) -> None:
-    media = [("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
-              "image/jpeg"),
-             ("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME2",
-              "audio/ogg")]
+    wa_rt: Runtime, webhooks: Webhooks
+) -> None:
+    media = [
+        ("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1", "image/jpeg"),
+        ("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME2", "audio/ogg"),
+    ]
     response = webhooks.message("guarda questa foto", media=media)
     assert response.status_code == 200
     (inbound,) = messages(wa_rt, "in")
     assert inbound.body == "guarda questa foto"
-    assert inbound.media == [{"url": media[0][0], "type": "image/jpeg"},
-                             {"url": media[1][0], "type": "audio/ogg"}]
+    assert inbound.media == [
+        {"url": media[0][0], "type": "image/jpeg"},
+        {"url": media[1][0], "type": "audio/ogg"},
+    ]
     assert messages(wa_rt, "out")  # the bot answered (it says it reads only text)
 
 
@@ -157,22 +167,28 @@ def test_a_shared_location_is_kept_for_the_listener(wa_rt: Runtime, webhooks: We
     form.update(Latitude="45.4642", Longitude="9.19", Label="Piazza Duomo")
     assert webhooks.post("/twilio/whatsapp", form).status_code == 200
     (inbound,) = messages(wa_rt, "in")
-    assert inbound.media == [{"type": "location", "latitude": 45.4642, "longitude": 9.19,
-                              "label": "Piazza Duomo"}]
+    assert inbound.media == [
+        {"type": "location", "latitude": 45.4642, "longitude": 9.19, "label": "Piazza Duomo"}
+    ]
 
 
 def test_fields_are_untrusted(wa_rt: Runtime, webhooks: Webhooks) -> None:
     profile = "\u202eGiu\x00lia <script>alert(1)</script>\n" + "x" * 500
-    form = message_form("ciao\x00 come\r\nstai?\x07", profile=profile, media=[
-        ("javascript:alert(1)", "image/jpeg"),
-        ("https://api.twilio.com/ok", "text/html; <script>"),
-    ])
+    form = message_form(
+        "ciao\x00 come\r\nstai?\x07",
+        profile=profile,
+        media=[
+            ("javascript:alert(1)", "image/jpeg"),
+            ("https://api.twilio.com/ok", "text/html; <script>"),
+        ],
+    )
     form["MediaUrl5"] = "https://evil.example/not-counted"
     assert webhooks.post("/twilio/whatsapp", form).status_code == 200
     (inbound,) = messages(wa_rt, "in")
     assert inbound.body == "ciao come\nstai?"
-    assert inbound.media == [{"url": "https://api.twilio.com/ok",
-                              "type": "application/octet-stream"}]
+    assert inbound.media == [
+        {"url": "https://api.twilio.com/ok", "type": "application/octet-stream"}
+    ]
     (person,) = rows(wa_rt, Contact)
     assert person.display_name is not None and len(person.display_name) <= 100
     assert "\u202e" not in person.display_name and "\x00" not in person.display_name
@@ -180,11 +196,19 @@ def test_fields_are_untrusted(wa_rt: Runtime, webhooks: Webhooks) -> None:
     assert person.display_name.startswith("Giulia <script>")  # kept as text; escaped on screen
 
 
-@pytest.mark.parametrize("field,value", [("From", ""), ("From", "whatsapp:+39 333"),
-                                         ("From", "someone@example.org"), ("MessageSid", ""),
-                                         ("MessageSid", "SM123")])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("From", ""),
+        ("From", "whatsapp:+39 333"),
+        ("From", "someone@example.org"),
+        ("MessageSid", ""),
+        ("MessageSid", "SM123"),
+    ],
+)
 def test_a_message_without_a_valid_sender_or_sid_is_refused_clearly(
-        wa_rt: Runtime, webhooks: Webhooks, field: str, value: str) -> None:
+    wa_rt: Runtime, webhooks: Webhooks, field: str, value: str
+) -> None:
     form = {**message_form("ciao"), field: value}
     response = webhooks.post("/twilio/whatsapp", form)
     assert response.status_code == 400
@@ -201,7 +225,8 @@ def test_sms_uses_the_same_webhook(wa_rt: Runtime, webhooks: Webhooks) -> None:
 
 
 def test_logs_hold_no_phone_number_name_or_text(
-        wa_rt: Runtime, webhooks: Webhooks, caplog: pytest.LogCaptureFixture) -> None:
+    wa_rt: Runtime, webhooks: Webhooks, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     form = message_form("mi sento molto solo", profile="Giulia Rossi")
     webhooks.post("/twilio/whatsapp", form)
@@ -213,7 +238,8 @@ def test_logs_hold_no_phone_number_name_or_text(
 
 
 def test_a_message_sid_of_another_account_is_just_another_message(
-        wa_rt: Runtime, webhooks: Webhooks) -> None:
+    wa_rt: Runtime, webhooks: Webhooks
+) -> None:
     webhooks.message("uno", sid=new_sid())
     webhooks.message("due", sid=new_sid())
     assert [m.body for m in messages(wa_rt, "in")] == ["uno", "due"]
@@ -221,8 +247,12 @@ def test_a_message_sid_of_another_account_is_just_another_message(
 
 
 def test_a_message_the_bot_fails_to_read_still_reaches_a_listener_and_gets_an_answer(
-        wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio,
-        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    wa_rt: Runtime,
+    webhooks: Webhooks,
+    twilio_server: FakeTwilio,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     # Twilio does not retry an inbound message on 503: a fault in triage must not lose it.
     import flows.engine
 

@@ -22,8 +22,7 @@ CRISIS = "non ce la faccio più, voglio farla finita"
 
 def _conversation(rt: Runtime) -> Conversation:
     with read_session(rt.db) as session:
-        found = session.exec(select(Conversation).order_by(
-            Conversation.opened_at.desc())).first()  # type: ignore[attr-defined]
+        found = session.exec(select(Conversation).order_by(Conversation.opened_at.desc())).first()  # type: ignore[attr-defined]
         assert found is not None
         return found
 
@@ -54,7 +53,8 @@ def _sent_bodies(twilio: FakeTwilio) -> list[str]:
 
 
 def test_cancella_while_a_listener_holds_erases_and_the_listener_is_told(
-        wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio) -> None:
+    wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio
+) -> None:
     anna, cid = _held(webhooks, wa_rt)
     anna.post(f"/conversations/{cid}/note", {"body": "sembra molto giù"})
     assert rows(wa_rt, Note)
@@ -84,7 +84,8 @@ def test_cancella_while_a_listener_holds_erases_and_the_listener_is_told(
 
 
 def test_stop_while_a_listener_holds_stops_every_message(
-        wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio) -> None:
+    wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio
+) -> None:
     anna, cid = _held(webhooks, wa_rt)
     deliver_due(wa_rt)
     before = len(twilio_server.messages)
@@ -112,7 +113,8 @@ def test_stop_while_a_listener_holds_stops_every_message(
 
 
 def test_a_waiting_crisis_is_erased_only_once_a_listener_has_seen_it(
-        wa_rt: Runtime, webhooks: Webhooks) -> None:
+    wa_rt: Runtime, webhooks: Webhooks
+) -> None:
     webhooks.message(CRISIS)
     crisis = _conversation(wa_rt)
     assert crisis.status == "waiting" and crisis.priority == "crisis"
@@ -135,7 +137,8 @@ def test_a_waiting_crisis_is_erased_only_once_a_listener_has_seen_it(
     assert carla.login("carla").status_code == 302
     export = carla.get(f"/conversations/{crisis.id}/export")  # no copy of what is to be erased
     assert export.status_code == 302 and "attachment" not in export.headers.get(
-        "Content-Disposition", "")
+        "Content-Disposition", ""
+    )
     housekeeping(wa_rt)
     erased = _conversation(wa_rt)
     assert erased.status == "closed" and erased.outcome == "erased"
@@ -143,7 +146,8 @@ def test_a_waiting_crisis_is_erased_only_once_a_listener_has_seen_it(
 
 
 def test_a_waiting_crisis_is_erased_after_the_configured_hours(
-        wa_rt: Runtime, webhooks: Webhooks) -> None:
+    wa_rt: Runtime, webhooks: Webhooks
+) -> None:
     webhooks.message(CRISIS)
     webhooks.message("CANCELLA")
     webhooks.message("sì")

@@ -45,18 +45,21 @@ def _write_and_get_reply(wa_rt: Runtime, webhooks: Webhooks, text: str = "ciao")
     return messages(wa_rt, "out")[0]
 
 
-def _deliver_until(rt: Runtime, message_id: str, statuses: tuple[str, ...],
-                   timeout: float = 30) -> Message:
+def _deliver_until(
+    rt: Runtime, message_id: str, statuses: tuple[str, ...], timeout: float = 30
+) -> Message:
     def settled() -> Message | None:
         deliver_due(rt)
         row = message(rt, message_id)
         return row if row.status in statuses else None
+
     found: Message = wait_until(settled, timeout, f"message status in {statuses}")
     return found
 
 
-def test_a_reply_is_sent_with_the_real_client(wa_rt: Runtime, webhooks: Webhooks,
-                                              twilio_server: FakeTwilio) -> None:
+def test_a_reply_is_sent_with_the_real_client(
+    wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio
+) -> None:
     reply = _write_and_get_reply(wa_rt, webhooks)
     deliver_due(wa_rt)
     row = message(wa_rt, reply.id)
@@ -73,8 +76,9 @@ def test_a_reply_is_sent_with_the_real_client(wa_rt: Runtime, webhooks: Webhooks
     assert len(twilio_server.creates()) == 1  # never twice after a success
 
 
-def test_status_callbacks_carry_delivery_to_read(wa_rt: Runtime, webhooks: Webhooks,
-                                                 twilio_server: FakeTwilio) -> None:
+def test_status_callbacks_carry_delivery_to_read(
+    wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio
+) -> None:
     reply = _write_and_get_reply(wa_rt, webhooks)
     deliver_due(wa_rt)
     sid = twilio_server.messages[0]["sid"]
@@ -83,8 +87,9 @@ def test_status_callbacks_carry_delivery_to_read(wa_rt: Runtime, webhooks: Webho
         assert message(wa_rt, reply.id).status == status
 
 
-def test_twilio_down_for_a_while_then_delivered_once(wa_rt: Runtime, webhooks: Webhooks,
-                                                     twilio_server: FakeTwilio) -> None:
+def test_twilio_down_for_a_while_then_delivered_once(
+    wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio
+) -> None:
     twilio_server.fail(500, 20500, "Internal Server Error", times=4)
     reply = _write_and_get_reply(wa_rt, webhooks)
     deliver_due(wa_rt)
@@ -96,8 +101,9 @@ def test_twilio_down_for_a_while_then_delivered_once(wa_rt: Runtime, webhooks: W
     assert row.external_id == twilio_server.messages[0]["sid"]
 
 
-def test_429_is_retried_later(wa_rt: Runtime, webhooks: Webhooks,
-                              twilio_server: FakeTwilio) -> None:
+def test_429_is_retried_later(
+    wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio
+) -> None:
     twilio_server.fail(429, 20429, "Too Many Requests", retry_after="120")
     reply = _write_and_get_reply(wa_rt, webhooks)
     before = utcnow()
@@ -109,9 +115,11 @@ def test_429_is_retried_later(wa_rt: Runtime, webhooks: Webhooks,
 
 
 def test_429_retry_after_is_honoured_up_to_the_backoff_cap(
-        database_url: str, twilio_server: FakeTwilio) -> None:
-    rt = wired_runtime(database_url, twilio_env(twilio_server.base_url,
-                                                SOS_WORKER_BACKOFF_MAX_SECONDS="600"))
+    database_url: str, twilio_server: FakeTwilio
+) -> None:
+    rt = wired_runtime(
+        database_url, twilio_env(twilio_server.base_url, SOS_WORKER_BACKOFF_MAX_SECONDS="600")
+    )
     sender = rt.senders["whatsapp"]
     assert isinstance(sender, TwilioSender)
     twilio_server.fail(429, 20429, "Too Many Requests", retry_after="120")
@@ -121,12 +129,14 @@ def test_429_retry_after_is_honoured_up_to_the_backoff_cap(
     rt.db.dispose()
 
 
-def _fresh_row(rt: Runtime, *, inbound_ago: timedelta = timedelta(minutes=1),
-               body: str = "ciao") -> tuple[Message, Contact, Conversation]:
+def _fresh_row(
+    rt: Runtime, *, inbound_ago: timedelta = timedelta(minutes=1), body: str = "ciao"
+) -> tuple[Message, Contact, Conversation]:
     now = utcnow()
     with write_session(rt.db) as session:
-        contact = Contact(channel="whatsapp", address=YOUNG, pseudonym="p",
-                          last_inbound_at=now - inbound_ago)
+        contact = Contact(
+            channel="whatsapp", address=YOUNG, pseudonym="p", last_inbound_at=now - inbound_ago
+        )
         session.add(contact)
         session.flush()
         conversation = Conversation(contact_id=contact.id, channel="whatsapp")
@@ -138,12 +148,24 @@ def _fresh_row(rt: Runtime, *, inbound_ago: timedelta = timedelta(minutes=1),
         return row, contact, conversation
 
 
-@pytest.mark.parametrize("code,words", [(21211, "non valido"), (21610, "STOP"),
-                                        (63007, "twilio.whatsapp_number"), (63016, "24 ore"),
-                                        (21999, "errore 21999")])
-def test_4xx_is_final_and_listeners_see_why(wa_rt: Runtime, webhooks: Webhooks,
-                                            twilio_server: FakeTwilio, code: int,
-                                            words: str, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    "code,words",
+    [
+        (21211, "non valido"),
+        (21610, "STOP"),
+        (63007, "twilio.whatsapp_number"),
+        (63016, "24 ore"),
+        (21999, "errore 21999"),
+    ],
+)
+def test_4xx_is_final_and_listeners_see_why(
+    wa_rt: Runtime,
+    webhooks: Webhooks,
+    twilio_server: FakeTwilio,
+    code: int,
+    words: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
     twilio_server.fail(400, code, f"The 'To' number {YOUNG} is not valid")
     reply = _write_and_get_reply(wa_rt, webhooks)
@@ -158,7 +180,8 @@ def test_4xx_is_final_and_listeners_see_why(wa_rt: Runtime, webhooks: Webhooks,
 
 
 def test_sms_replies_leave_from_the_sms_number_written_to(
-        wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio) -> None:
+    wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio
+) -> None:
     form = message_form("ciao", sender="+393339876543", to="+14155550100")
     assert webhooks.post("/twilio/whatsapp", form).status_code == 200
     deliver_due(wa_rt)
@@ -172,8 +195,9 @@ def test_a_reply_wakes_the_worker_at_once(database_url: str, twilio_server: Fake
     from bot.app import create_app
     from bot.worker import Duty, Worker
 
-    rt = wired_runtime(database_url, twilio_env(twilio_server.base_url,
-                                                SOS_WORKER_POLL_SECONDS="3600"))
+    rt = wired_runtime(
+        database_url, twilio_env(twilio_server.base_url, SOS_WORKER_POLL_SECONDS="3600")
+    )
     first_round = threading.Event()  # the worker's duties run at the end of each round
     worker = Worker(rt, extra=[Duty("first round", 0, lambda _rt, _now: first_round.set())])
     worker.start()
@@ -187,10 +211,12 @@ def test_a_reply_wakes_the_worker_at_once(database_url: str, twilio_server: Fake
         rt.db.dispose()
 
 
-def test_wrong_credentials_keep_the_message_for_later(database_url: str,
-                                                      twilio_server: FakeTwilio) -> None:
-    rt = wired_runtime(database_url, twilio_env(twilio_server.base_url,
-                                                SOS_TWILIO_AUTH_TOKEN="a-wrong-token"))
+def test_wrong_credentials_keep_the_message_for_later(
+    database_url: str, twilio_server: FakeTwilio
+) -> None:
+    rt = wired_runtime(
+        database_url, twilio_env(twilio_server.base_url, SOS_TWILIO_AUTH_TOKEN="a-wrong-token")
+    )
     row, _, _ = _fresh_row(rt)
     row_id = row.id
     with write_session(rt.db) as session:
@@ -216,8 +242,9 @@ def test_connection_refused_is_retried(database_url: str) -> None:
     rt.db.dispose()
 
 
-def test_long_bodies_are_split_at_word_boundaries(wa_rt: Runtime, webhooks: Webhooks,
-                                                  twilio_server: FakeTwilio) -> None:
+def test_long_bodies_are_split_at_word_boundaries(
+    wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio
+) -> None:
     _write_and_get_reply(wa_rt, webhooks)
     deliver_due(wa_rt)
     (inbound,) = messages(wa_rt, "in")
@@ -233,8 +260,9 @@ def test_long_bodies_are_split_at_word_boundaries(wa_rt: Runtime, webhooks: Webh
     assert " ".join(bodies) == text  # in order, no word cut
 
 
-def test_no_free_text_after_the_24_hour_window(database_url: str,
-                                               twilio_server: FakeTwilio) -> None:
+def test_no_free_text_after_the_24_hour_window(
+    database_url: str, twilio_server: FakeTwilio
+) -> None:
     rt = wired_runtime(database_url, twilio_env(twilio_server.base_url))
     row, contact, _ = _fresh_row(rt, inbound_ago=timedelta(hours=25))
     assert not window_open(contact)
@@ -264,9 +292,11 @@ def test_window_helpers() -> None:
 
 
 def test_an_unknown_outcome_is_checked_before_sending_again(
-        database_url: str, twilio_server: FakeTwilio) -> None:
-    rt = wired_runtime(database_url, twilio_env(twilio_server.base_url,
-                                                SOS_TWILIO_TIMEOUT_SECONDS="0.5"))
+    database_url: str, twilio_server: FakeTwilio
+) -> None:
+    rt = wired_runtime(
+        database_url, twilio_env(twilio_server.base_url, SOS_TWILIO_TIMEOUT_SECONDS="0.5")
+    )
     row, _, _ = _fresh_row(rt, body="un messaggio importante")
     with write_session(rt.db) as session:
         session.get(Message, row.id).attempts = 0  # type: ignore[union-attr]
@@ -283,13 +313,18 @@ def test_an_unknown_outcome_is_checked_before_sending_again(
 
 
 def test_an_identical_text_sent_by_another_row_is_not_taken_for_this_one(
-        database_url: str, twilio_server: FakeTwilio) -> None:
+    database_url: str, twilio_server: FakeTwilio
+) -> None:
     rt = wired_runtime(database_url, twilio_env(twilio_server.base_url))
     first, _, conversation = _fresh_row(rt, body="Ci sei?")
     with write_session(rt.db) as session:
         session.get(Message, first.id).attempts = 0  # type: ignore[union-attr]
-        (second,) = enqueue(session, session.get(Conversation, conversation.id),  # type: ignore[arg-type]
-                            "Ci sei?", author="listener")
+        (second,) = enqueue(
+            session,
+            session.get(Conversation, conversation.id),  # type: ignore[arg-type]
+            "Ci sei?",
+            author="listener",
+        )
         second_id = second.id
     twilio_server.fail(500, 20500, "down")  # the first row's first try fails cleanly...
     deliver_due(rt)
@@ -302,10 +337,16 @@ def test_an_identical_text_sent_by_another_row_is_not_taken_for_this_one(
 
 
 def test_reengagement_template_is_sent_with_content_sid_and_variables(
-        database_url: str, twilio_server: FakeTwilio) -> None:
-    rt = wired_runtime(database_url, twilio_env(
-        twilio_server.base_url, SOS_TWILIO_REENGAGE_CONTENT_SID="HX" + "1" * 32,
-        SOS_TWILIO_REENGAGE_CONTENT_VARIABLES='{"1": "S.O.S. Amico Giovani"}'))
+    database_url: str, twilio_server: FakeTwilio
+) -> None:
+    rt = wired_runtime(
+        database_url,
+        twilio_env(
+            twilio_server.base_url,
+            SOS_TWILIO_REENGAGE_CONTENT_SID="HX" + "1" * 32,
+            SOS_TWILIO_REENGAGE_CONTENT_VARIABLES='{"1": "S.O.S. Amico Giovani"}',
+        ),
+    )
     old, _, conversation = _fresh_row(rt, inbound_ago=timedelta(days=3))
     with write_session(rt.db) as session:
         session.delete(session.get(Message, old.id))
@@ -326,8 +367,12 @@ def test_reengagement_template_is_sent_with_content_sid_and_variables(
         assert contact is not None
         contact.opted_out_at = utcnow()
     with write_session(rt.db) as session, pytest.raises(ReengageError, match="STOP"):
-        queue_reengagement(session, session.get(Conversation, conv.id),  # type: ignore[arg-type]
-                           None, rt.settings.twilio)
+        queue_reengagement(
+            session,
+            session.get(Conversation, conv.id),  # type: ignore[arg-type]
+            None,
+            rt.settings.twilio,
+        )
     rt.db.dispose()
 
 

@@ -21,18 +21,25 @@ def _sent_reply(wa_rt: Runtime, webhooks: Webhooks, fake: FakeTwilio) -> tuple[M
     return reply, reply.external_id
 
 
-def test_out_of_order_callbacks_never_move_backwards(wa_rt: Runtime, webhooks: Webhooks,
-                                                     twilio_server: FakeTwilio) -> None:
+def test_out_of_order_callbacks_never_move_backwards(
+    wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio
+) -> None:
     reply, sid = _sent_reply(wa_rt, webhooks, twilio_server)
-    for status, expected in [("delivered", "delivered"), ("sent", "delivered"),
-                             ("queued", "delivered"), ("read", "read"),
-                             ("delivered", "read"), ("failed", "read")]:
+    for status, expected in [
+        ("delivered", "delivered"),
+        ("sent", "delivered"),
+        ("queued", "delivered"),
+        ("read", "read"),
+        ("delivered", "read"),
+        ("failed", "read"),
+    ]:
         assert twilio_server.callback(sid, status) == 204
         assert message(wa_rt, reply.id).status == expected, status
 
 
-def test_a_failure_keeps_twilio_code_and_a_reason(wa_rt: Runtime, webhooks: Webhooks,
-                                                  twilio_server: FakeTwilio) -> None:
+def test_a_failure_keeps_twilio_code_and_a_reason(
+    wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio
+) -> None:
     reply, sid = _sent_reply(wa_rt, webhooks, twilio_server)
     twilio_server.callback(sid, "undelivered", error_code="30003")
     row = message(wa_rt, reply.id)
@@ -43,8 +50,9 @@ def test_a_failure_keeps_twilio_code_and_a_reason(wa_rt: Runtime, webhooks: Webh
     assert any(a.kind == "status" for a in rows(wa_rt, Activity))  # the dashboard hears of it
 
 
-def test_63016_outside_the_window_is_shown_to_listeners(wa_rt: Runtime, webhooks: Webhooks,
-                                                        twilio_server: FakeTwilio) -> None:
+def test_63016_outside_the_window_is_shown_to_listeners(
+    wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio
+) -> None:
     reply, sid = _sent_reply(wa_rt, webhooks, twilio_server)
     twilio_server.callback(sid, "failed", error_code="63016")
     row = message(wa_rt, reply.id)
@@ -53,19 +61,22 @@ def test_63016_outside_the_window_is_shown_to_listeners(wa_rt: Runtime, webhooks
 
 
 @pytest.mark.parametrize("signature", ["", "forged"])
-def test_unsigned_status_callbacks_change_nothing(wa_rt: Runtime, webhooks: Webhooks,
-                                                  twilio_server: FakeTwilio,
-                                                  signature: str) -> None:
+def test_unsigned_status_callbacks_change_nothing(
+    wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio, signature: str
+) -> None:
     reply, sid = _sent_reply(wa_rt, webhooks, twilio_server)
-    response = webhooks.post(f"/twilio/status?message={reply.id}",
-                             {"MessageSid": sid, "MessageStatus": "failed", "ErrorCode": "1"},
-                             signature=signature or "")
+    response = webhooks.post(
+        f"/twilio/status?message={reply.id}",
+        {"MessageSid": sid, "MessageStatus": "failed", "ErrorCode": "1"},
+        signature=signature or "",
+    )
     assert response.status_code == 403
     assert message(wa_rt, reply.id).status == "sent"
 
 
 def test_a_callback_may_come_before_the_worker_stored_the_sid(
-        wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio) -> None:
+    wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio
+) -> None:
     twilio_server.auto_status = ["sent", "delivered"]  # sent before Twilio's answer is read
     assert webhooks.message("ciao").status_code == 200
     reply = messages(wa_rt, "out")[0]
@@ -85,7 +96,8 @@ def test_a_callback_may_come_before_the_worker_stored_the_sid(
 
 
 def test_a_failure_callback_before_the_sid_is_stored_stays_a_failure(
-        wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio) -> None:
+    wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio
+) -> None:
     assert webhooks.message("ciao").status_code == 200
     reply = messages(wa_rt, "out")[0]
     original = twilio_server._answer
@@ -101,22 +113,26 @@ def test_a_failure_callback_before_the_sid_is_stored_stays_a_failure(
     assert row.status == "failed" and row.error_code == "63016" and row.error_message
 
 
-def test_callbacks_for_unknown_messages_are_acknowledged(wa_rt: Runtime,
-                                                         webhooks: Webhooks) -> None:
-    response = webhooks.post("/twilio/status", {"MessageSid": new_sid(),
-                                                "MessageStatus": "delivered"})
+def test_callbacks_for_unknown_messages_are_acknowledged(
+    wa_rt: Runtime, webhooks: Webhooks
+) -> None:
+    response = webhooks.post(
+        "/twilio/status", {"MessageSid": new_sid(), "MessageStatus": "delivered"}
+    )
     assert response.status_code == 204
     bad = webhooks.post("/twilio/status", {"MessageStatus": "delivered"})
     assert bad.status_code == 400
 
 
 def test_a_callback_cannot_take_over_an_inbound_or_a_linked_row(
-        wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio) -> None:
+    wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio
+) -> None:
     reply, sid = _sent_reply(wa_rt, webhooks, twilio_server)
     (inbound,) = messages(wa_rt, "in")
     for target in (inbound.id, reply.id):
-        webhooks.post(f"/twilio/status?message={target}",
-                      {"MessageSid": new_sid(), "MessageStatus": "read"})
+        webhooks.post(
+            f"/twilio/status?message={target}", {"MessageSid": new_sid(), "MessageStatus": "read"}
+        )
     assert message(wa_rt, inbound.id).status == "received"
     row = message(wa_rt, reply.id)
     assert row.status == "sent" and row.external_id == sid
@@ -139,6 +155,7 @@ def test_end_to_end_over_http(live: Live) -> None:
         def all_read() -> bool:
             out = messages(live.rt, "out")
             return bool(out) and all(m.status == "read" for m in out)
+
         wait_until(all_read, 30, "replies read")
     finally:
         worker.stop()

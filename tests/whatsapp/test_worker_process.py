@@ -29,8 +29,12 @@ class Workers:
 
     def start(self) -> subprocess.Popen[bytes]:
         log = open(self.logs / f"worker-{len(self.running)}.log", "wb")
-        process = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], env=self.env,
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "worker"],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
         self.running.append(process)
         return process
@@ -57,12 +61,24 @@ class Workers:
 @pytest.fixture
 def workers(live: Live, tmp_path: Path) -> Iterator[Workers]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOS_")}
-    env.update({k: str(v) for k, v in twilio_env(
-        live.twilio.base_url, public_url=live.url, SOS_WORKER_LEASE_SECONDS=LEASE,
-        SOS_TWILIO_TIMEOUT_SECONDS="2").items()})
-    env.update(SOS_DATABASE_URL=live.rt.settings.database.url, SOS_SERVICE_HOURS=ALWAYS_OPEN,
-               SOS_SERVER_SECRET_KEY=live.rt.settings.server.secret_key,
-               SOS_WORKER_POLL_SECONDS="0.1", SOS_EMAIL_SMTP_TIMEOUT_SECONDS="2")
+    env.update(
+        {
+            k: str(v)
+            for k, v in twilio_env(
+                live.twilio.base_url,
+                public_url=live.url,
+                SOS_WORKER_LEASE_SECONDS=LEASE,
+                SOS_TWILIO_TIMEOUT_SECONDS="2",
+            ).items()
+        }
+    )
+    env.update(
+        SOS_DATABASE_URL=live.rt.settings.database.url,
+        SOS_SERVICE_HOURS=ALWAYS_OPEN,
+        SOS_SERVER_SECRET_KEY=live.rt.settings.server.secret_key,
+        SOS_WORKER_POLL_SECONDS="0.1",
+        SOS_EMAIL_SMTP_TIMEOUT_SECONDS="2",
+    )
     pool = Workers(env, tmp_path)
     yield pool
     pool.stop_all()
@@ -79,15 +95,22 @@ def _all_sent(live: Live) -> bool:
     return bool(out) and all(m.status == "sent" for m in out)
 
 
-@pytest.mark.parametrize("twilio_took_it", [False, True],
-                         ids=["killed-before-twilio-took-it", "killed-after-twilio-took-it"])
+@pytest.mark.parametrize(
+    "twilio_took_it",
+    [False, True],
+    ids=["killed-before-twilio-took-it", "killed-after-twilio-took-it"],
+)
 def test_a_killed_worker_s_messages_leave_once_after_restart(
-        live: Live, workers: Workers, twilio_took_it: bool) -> None:
+    live: Live, workers: Workers, twilio_took_it: bool
+) -> None:
     live.twilio.hang(accept=twilio_took_it)
     first = workers.start()
     _write(live, "ciao")
-    wait_until(lambda: workers.check() or live.twilio.hanging.is_set(), 60,
-               "the worker's request to Twilio")
+    wait_until(
+        lambda: workers.check() or live.twilio.hanging.is_set(),
+        60,
+        "the worker's request to Twilio",
+    )
     first.send_signal(signal.SIGKILL)  # between receive and the end of the send
     first.wait(30)
     live.twilio.release()
@@ -95,8 +118,7 @@ def test_a_killed_worker_s_messages_leave_once_after_restart(
     assert len(held) == 1 and held[0].external_id is None
 
     workers.start()
-    wait_until(lambda: workers.check() or _all_sent(live), 90,
-               "every reply sent after the restart")
+    wait_until(lambda: workers.check() or _all_sent(live), 90, "every reply sent after the restart")
 
     out = messages(live.rt, "out")
     created = Counter(m["body"] for m in live.twilio.messages)

@@ -40,8 +40,11 @@ def _aligned(domain: str, sender_domain: str) -> bool:
         domain = _domain(domain)
     if not domain or not sender_domain:
         return False
-    return (domain == sender_domain or sender_domain.endswith("." + domain)
-            or domain.endswith("." + sender_domain))
+    return (
+        domain == sender_domain
+        or sender_domain.endswith("." + domain)
+        or domain.endswith("." + sender_domain)
+    )
 
 
 def _ours(headers: Sequence[str], authserv_id: str) -> authres.AuthenticationResultsHeader | None:
@@ -70,18 +73,23 @@ def check(headers: Sequence[str], sender: str | None, authserv_id: str) -> Sende
     for result in ours.results:
         method = str(result.method).lower()
         if method in verdicts:
-            values = [str(p.value) for p in result.properties
-                      if f"{p.type}.{p.name}".lower() in ALIGNED]
+            values = [
+                str(p.value) for p in result.properties if f"{p.type}.{p.name}".lower() in ALIGNED
+            ]
             verdicts[method].append((str(result.result).lower(), values))
     for method in CHECKED:
         if any(outcome == "fail" for outcome, _ in verdicts[method]):
             return SenderCheck(False, f"{method}=fail")
     if verdicts["dmarc"]:
-        passed = any(outcome == "pass" and any(_aligned(v, sender_domain) for v in values)
-                     for outcome, values in verdicts["dmarc"])
+        passed = any(
+            outcome == "pass" and any(_aligned(v, sender_domain) for v in values)
+            for outcome, values in verdicts["dmarc"]
+        )
         return SenderCheck(True, "dmarc=pass") if passed else SenderCheck(False, "dmarc not pass")
     for method in ("dkim", "spf"):
-        if any(outcome == "pass" and any(_aligned(v, sender_domain) for v in values)
-               for outcome, values in verdicts[method]):
+        if any(
+            outcome == "pass" and any(_aligned(v, sender_domain) for v in values)
+            for outcome, values in verdicts[method]
+        ):
             return SenderCheck(True, f"{method}=pass")
     return SenderCheck(False, "no aligned pass")

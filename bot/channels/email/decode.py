@@ -17,13 +17,32 @@ _ANY_ADDRESS = re.compile(r"<?[^\s<>()\[\],;:\"'@]+@[^\s<>()\[\],;:\"'@]+>?")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 # Charset labels that say nothing, or that Python does not know under that name.
-_NO_CHARSET = {"unknown-8bit", "x-unknown", "unknown", "default", "8bit", "x-user-defined",
-               "binary", "none", "charset", ""}
+_NO_CHARSET = {
+    "unknown-8bit",
+    "x-unknown",
+    "unknown",
+    "default",
+    "8bit",
+    "x-user-defined",
+    "binary",
+    "none",
+    "charset",
+    "",
+}
 _CHARSET_ALIASES = {
-    "iso-8859-8-i": "iso-8859-8", "iso-8859-6-i": "iso-8859-6", "gb2312": "gb18030",
-    "gbk": "gb18030", "x-gbk": "gb18030", "ks_c_5601-1987": "cp949", "windows-874": "cp874",
-    "x-sjis": "shift_jis", "x-mac-roman": "mac_roman", "unicode-1-1-utf-7": "utf-7",
-    "x-cp1252": "cp1252", "x-user-defined-1252": "cp1252", "utf8mb4": "utf-8",
+    "iso-8859-8-i": "iso-8859-8",
+    "iso-8859-6-i": "iso-8859-6",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "ks_c_5601-1987": "cp949",
+    "windows-874": "cp874",
+    "x-sjis": "shift_jis",
+    "x-mac-roman": "mac_roman",
+    "unicode-1-1-utf-7": "utf-7",
+    "x-cp1252": "cp1252",
+    "x-user-defined-1252": "cp1252",
+    "utf8mb4": "utf-8",
 }
 # Labels under which UTF-8 text is often sent by mistake: valid UTF-8 wins over them.
 _WEAK_LABELS = {"ascii", "iso8859-1", "iso8859-15", "cp1252", "latin-1"}
@@ -89,8 +108,11 @@ def unsmuggle(value: str) -> str:
 
 def _decode_word(charset: str, encoding: str, payload: str) -> str:
     if encoding.lower() == "q":
-        data = re.sub(rb"=([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]),
-                      payload.replace("_", " ").encode("ascii", "replace"))
+        data = re.sub(
+            rb"=([0-9A-Fa-f]{2})",
+            lambda m: bytes([int(m.group(1), 16)]),
+            payload.replace("_", " ").encode("ascii", "replace"),
+        )
     else:
         cleaned = re.sub(r"[^A-Za-z0-9+/]", "", payload)
         cleaned += "=" * (-len(cleaned) % 4)
@@ -129,7 +151,7 @@ def trim_references(ids: tuple[str, ...] | list[str]) -> list[str]:
     ids = list(dict.fromkeys(ids))
     if len(ids) <= MAX_REFERENCES:
         return ids
-    return [ids[0], *ids[-(MAX_REFERENCES - 1):]]
+    return [ids[0], *ids[-(MAX_REFERENCES - 1) :]]
 
 
 def clean_address(value: str | None) -> str | None:

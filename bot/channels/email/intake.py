@@ -36,13 +36,22 @@ def base_subject(subject: str) -> str:
     return _REPLY_PREFIX.sub("", subject).strip()
 
 
-def take_in(rt: Runtime, raw: bytes, *, truncated: bool = False,
-            extra_attachments: list[dict[str, Any]] | None = None,
-            now: datetime | None = None) -> inbox.Receipt:
+def take_in(
+    rt: Runtime,
+    raw: bytes,
+    *,
+    truncated: bool = False,
+    extra_attachments: list[dict[str, Any]] | None = None,
+    now: datetime | None = None,
+) -> inbox.Receipt:
     """Store one mail (answering it when the loop rules allow); duplicates are ignored."""
     cfg = rt.settings.email
-    mail = parse(raw, max_attachment_bytes=cfg.max_attachment_bytes,
-                 extra_attachments=extra_attachments, truncated=truncated)
+    mail = parse(
+        raw,
+        max_attachment_bytes=cfg.max_attachment_bytes,
+        extra_attachments=extra_attachments,
+        truncated=truncated,
+    )
     try:
         return store(rt, mail, now=now)
     except DBAPIError:
@@ -51,10 +60,14 @@ def take_in(rt: Runtime, raw: bytes, *, truncated: bool = False,
         if not mail.ok:
             raise
         # Something in this mail trips the conversion: keep it raw rather than lose it.
-        log.error("storing a parsed mail failed (%s); keeping it raw for the listeners",
-                  describe(exc))
-        kept = replace(unparseable(raw, mail.fingerprint, "store_error"), sender=mail.sender,
-                       message_id=mail.message_id)
+        log.error(
+            "storing a parsed mail failed (%s); keeping it raw for the listeners", describe(exc)
+        )
+        kept = replace(
+            unparseable(raw, mail.fingerprint, "store_error"),
+            sender=mail.sender,
+            message_id=mail.message_id,
+        )
         return store(rt, kept, now=now)
 
 
@@ -63,8 +76,11 @@ def store(rt: Runtime, mail: ParsedMail, *, now: datetime | None = None) -> inbo
     cfg = rt.settings.email
     verdict = loops.classify(mail, cfg.address)
     address = mail.sender or unknown_sender(mail)
-    meta: dict[str, Any] = {"subject": mail.subject, "message_id": mail.message_id,
-                            "mail_kind": verdict.kind}
+    meta: dict[str, Any] = {
+        "subject": mail.subject,
+        "message_id": mail.message_id,
+        "mail_kind": verdict.kind,
+    }
     text = triage_text(mail)
     sender = authentication.check(mail.auth_results, mail.sender, cfg.authserv_id)
     if not sender.verified:
@@ -85,8 +101,11 @@ def store(rt: Runtime, mail: ParsedMail, *, now: datetime | None = None) -> inbo
             meta["full_text"] = scrub_addresses(meta["full_text"])
     if mail.bounce is not None:
         bounced = _bounced_message(rt, mail)
-        meta["bounce"] = {"failed": mail.bounce.failed, "reason": mail.bounce.reason,
-                          "message": bounced[0] if bounced else None}
+        meta["bounce"] = {
+            "failed": mail.bounce.failed,
+            "reason": mail.bounce.reason,
+            "message": bounced[0] if bounced else None,
+        }
         if bounced is not None:
             address = bounced[1] or address  # shown in the conversation of the mail that bounced
         text = scrub_addresses(text)
@@ -102,8 +121,7 @@ def store(rt: Runtime, mail: ParsedMail, *, now: datetime | None = None) -> inbo
     if verdict.answer and mail.message_id:
         thread = {
             "subject": base_subject(mail.subject),
-            "references": trim_references([*mail.references, *mail.in_reply_to,
-                                           mail.message_id]),
+            "references": trim_references([*mail.references, *mail.in_reply_to, mail.message_id]),
             "last_message_id": mail.message_id,
         }
     inbound = Inbound(
@@ -122,8 +140,12 @@ def store(rt: Runtime, mail: ParsedMail, *, now: datetime | None = None) -> inbo
     )
     receipt = inbox.receive(rt, inbound, now=now)
     if not receipt.duplicate:
-        log.info("mail stored as message %s (%s%s)", receipt.message_id, verdict.kind,
-                 ", no reply: daily limit" if quiet else "")
+        log.info(
+            "mail stored as message %s (%s%s)",
+            receipt.message_id,
+            verdict.kind,
+            ", no reply: daily limit" if quiet else "",
+        )
     return receipt
 
 
@@ -158,8 +180,11 @@ def _bounced_message(rt: Runtime, mail: ParsedMail) -> tuple[str, str | None] | 
     with write_session(rt.db) as session:
         query = (
             select(Message)
-            .where(Message.channel == CHANNEL, Message.direction == "out",
-                   col(Message.external_id).in_(ids))
+            .where(
+                Message.channel == CHANNEL,
+                Message.direction == "out",
+                col(Message.external_id).in_(ids),
+            )
             .order_by(col(Message.created_at).desc())
         )
         message = session.exec(query).first()
@@ -167,10 +192,14 @@ def _bounced_message(rt: Runtime, mail: ParsedMail) -> tuple[str, str | None] | 
             return None
         if mail.bounce.failed:
             message.lease_until = None
-            if outbox.advance(session, message, "failed", error_code="bounce",
-                              error_message=mail.bounce.reason):
+            if outbox.advance(
+                session, message, "failed", error_code="bounce", error_message=mail.bounce.reason
+            ):
                 log.warning("message %s bounced", message.id)
         conversation = session.get(Conversation, message.conversation_id)
-        contact = session.get(Contact, conversation.contact_id) if conversation and \
-            conversation.contact_id else None
+        contact = (
+            session.get(Contact, conversation.contact_id)
+            if conversation and conversation.contact_id
+            else None
+        )
         return message.id, contact.address if contact else None

@@ -84,21 +84,30 @@ class MailboxListener:
             self.thread.join(timeout)
 
     def run(self) -> None:
-        log.info("mailbox listener started (%s, folder %s)", self.cfg.imap_tls,
-                 self.cfg.imap_folder)
+        log.info(
+            "mailbox listener started (%s, folder %s)", self.cfg.imap_tls, self.cfg.imap_folder
+        )
         while not self.stopping.is_set():
             try:
                 self._session()
             except LoginRefused:
                 self.failures += 1
-                log.error("IMAP login refused: check email.username and SOS_EMAIL_PASSWORD "
-                          "(for Gmail: an app password)")
+                log.error(
+                    "IMAP login refused: check email.username and SOS_EMAIL_PASSWORD "
+                    "(for Gmail: an app password)"
+                )
             except Exception as exc:
                 self.failures += 1
-                if isinstance(exc, OSError | ServerBye) or "abort" in type(exc).__name__.lower() \
-                        or type(exc).__module__.startswith(("imaplib", "imapclient")):
-                    log.warning("mailbox connection lost (%s)", type(exc).__name__,
-                                exc_info=log.isEnabledFor(logging.DEBUG))
+                if (
+                    isinstance(exc, OSError | ServerBye)
+                    or "abort" in type(exc).__name__.lower()
+                    or type(exc).__module__.startswith(("imaplib", "imapclient"))
+                ):
+                    log.warning(
+                        "mailbox connection lost (%s)",
+                        type(exc).__name__,
+                        exc_info=log.isEnabledFor(logging.DEBUG),
+                    )
                 else:  # a bug, or the database: its message may quote mail, so not logged
                     log.error("mailbox listener error: %s", describe(exc))
             finally:
@@ -115,8 +124,13 @@ class MailboxListener:
         cfg = self.cfg
         context = client_context(cfg) if cfg.imap_tls != "none" else None
         timeout = SocketTimeout(CONNECT_TIMEOUT, READ_TIMEOUT)
-        client = IMAPClient(cfg.imap_host, port=cfg.imap_port, ssl=cfg.imap_tls == "tls",
-                            ssl_context=context, timeout=timeout)
+        client = IMAPClient(
+            cfg.imap_host,
+            port=cfg.imap_port,
+            ssl=cfg.imap_tls == "tls",
+            ssl_context=context,
+            timeout=timeout,
+        )
         try:
             if cfg.imap_tls == "starttls":
                 client.starttls(context)
@@ -174,8 +188,9 @@ class MailboxListener:
         else:  # the folder was rebuilt: its UIDs mean nothing now
             since = (cursor.updated_at - RESCAN_MARGIN).date()
             uids = set(client.search(["UNSEEN"])) | set(client.search(["SINCE", since]))
-            log.warning("the mailbox UIDVALIDITY changed: checking %d mail again (no duplicates)",
-                        len(uids))
+            log.warning(
+                "the mailbox UIDVALIDITY changed: checking %d mail again (no duplicates)", len(uids)
+            )
         done = self._process(client, sorted(uids), None, skip_known=cursor is not None)
         if self.stopping.is_set():
             return  # not finished: the next start looks at the same mail again (deduplicated)
@@ -202,12 +217,18 @@ class MailboxListener:
                 break
         return handled
 
-    def _process(self, client: IMAPClient, uids: list[int], uidvalidity: int | None, *,
-                 skip_known: bool = False) -> list[int]:
+    def _process(
+        self,
+        client: IMAPClient,
+        uids: list[int],
+        uidvalidity: int | None,
+        *,
+        skip_known: bool = False,
+    ) -> list[int]:
         """Store, then mark, each mail in UID order; returns the UIDs done."""
         done: list[int] = []
         for start in range(0, len(uids), BATCH):
-            batch = uids[start:start + BATCH]
+            batch = uids[start : start + BATCH]
             sizes = client.fetch(batch, ["RFC822.SIZE"])
             known = self._known(client, batch) if skip_known else set()
             for uid in batch:
@@ -235,8 +256,11 @@ class MailboxListener:
         if not by_id:
             return set()
         with read_session(self.rt.db) as session:
-            stored = session.exec(select(Message.external_id).where(
-                Message.channel == intake.CHANNEL, col(Message.external_id).in_(list(by_id))))
+            stored = session.exec(
+                select(Message.external_id).where(
+                    Message.channel == intake.CHANNEL, col(Message.external_id).in_(list(by_id))
+                )
+            )
             return {by_id[i] for i in stored if i in by_id}
 
     def _take(self, client: IMAPClient, uid: int, size: int) -> None:
@@ -314,8 +338,9 @@ def _announced(client: IMAPClient) -> bool:
 
 
 def _is_news(response: Any) -> bool:
-    return isinstance(response, tuple) and len(response) >= 2 and response[1] in (
-        b"EXISTS", b"RECENT")
+    return (
+        isinstance(response, tuple) and len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT")
+    )
 
 
 def _close(client: IMAPClient) -> None:

@@ -135,19 +135,25 @@ class SmtpSender:
         try:
             mail = self.build(message, contact, conversation)
         except (ValueError, TypeError, IndexError) as exc:  # a header the email package refuses
-            raise PermanentFailure(f"the mail could not be composed ({type(exc).__name__})",
-                                   "compose_error") from exc
+            raise PermanentFailure(
+                f"the mail could not be composed ({type(exc).__name__})", "compose_error"
+            ) from exc
         recipient = str(mail["To"].addresses[0].addr_spec)
         try:
-            asyncio.run(asyncio.wait_for(self._deliver(mail, recipient),
-                                         self.settings.smtp_timeout_seconds))
-        except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPRecipientRefused,
-                aiosmtplib.SMTPDataError) as exc:
+            asyncio.run(
+                asyncio.wait_for(self._deliver(mail, recipient), self.settings.smtp_timeout_seconds)
+            )
+        except (
+            aiosmtplib.SMTPRecipientsRefused,
+            aiosmtplib.SMTPRecipientRefused,
+            aiosmtplib.SMTPDataError,
+        ) as exc:
             code, text = _response(exc)
             reason = _reason(f"{code} {text}")
             if 500 <= code < 600:
-                raise PermanentFailure(f"the mail server refused the message: {reason}",
-                                       f"smtp_{code}") from exc
+                raise PermanentFailure(
+                    f"the mail server refused the message: {reason}", f"smtp_{code}"
+                ) from exc
             raise TemporaryFailure(f"the mail server deferred the message: {reason}") from exc
         except aiosmtplib.SMTPAuthenticationError as exc:
             log.error("SMTP login refused: check email.username and SOS_EMAIL_PASSWORD")
@@ -155,15 +161,18 @@ class SmtpSender:
         except aiosmtplib.SMTPResponseException as exc:  # HELO, MAIL FROM...: our side or theirs
             raise TemporaryFailure(_reason(f"SMTP error {exc.code} {exc.message}")) from exc
         except ssl.SSLError as exc:
-            log.error("TLS with the SMTP server failed (%s): check email.smtp_tls and smtp_port",
-                      type(exc).__name__)
+            log.error(
+                "TLS with the SMTP server failed (%s): check email.smtp_tls and smtp_port",
+                type(exc).__name__,
+            )
             raise TemporaryFailure(f"TLS error: {type(exc).__name__}") from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise TemporaryFailure(f"SMTP server unreachable: {type(exc).__name__}") from exc
         own_id = self.message_id(message)
         refs = trim_references([*_references(conversation), own_id])
-        return Sent(external_id=own_id, status="sent",
-                    thread={"references": refs, "last_sent_id": own_id})
+        return Sent(
+            external_id=own_id, status="sent", thread={"references": refs, "last_sent_id": own_id}
+        )
 
     async def _deliver(self, mail: EmailMessage, recipient: str) -> None:
         s = self.settings
@@ -186,8 +195,9 @@ class SmtpSender:
 
 def _references(conversation: Conversation) -> list[str]:
     found = (conversation.channel_data or {}).get("references") or []
-    return trim_references([r for r in found if isinstance(r, str)]) if isinstance(
-        found, list) else []
+    return (
+        trim_references([r for r in found if isinstance(r, str)]) if isinstance(found, list) else []
+    )
 
 
 def _response(exc: Exception) -> tuple[int, str]:

@@ -62,7 +62,10 @@ def advance(engine: Engine, name: str, uidvalidity: int, uid: int) -> None:
     with write_session(engine) as session:
         session.execute(
             update(Mailbox)
-            .where(col(Mailbox.name) == name, col(Mailbox.uidvalidity) == uidvalidity,
-                   col(Mailbox.last_uid) < uid)
+            .where(
+                col(Mailbox.name) == name,
+                col(Mailbox.uidvalidity) == uidvalidity,
+                col(Mailbox.last_uid) < uid,
+            )
             .values(last_uid=uid, updated_at=utcnow())
         )

@@ -8,9 +8,38 @@ from html.parser import HTMLParser
 # Elements whose content is never text for a reader.
 _SKIP = {"script", "style", "head", "title", "template", "noscript", "svg", "object", "iframe"}
 _BLOCK = {
-    "p", "div", "section", "article", "header", "footer", "table", "tr", "ul", "ol", "dl", "dt",
-    "dd", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "address", "form", "fieldset", "hr",
-    "center", "main", "nav", "aside", "figure", "figcaption", "details", "summary",
+    "p",
+    "div",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "table",
+    "tr",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "pre",
+    "address",
+    "form",
+    "fieldset",
+    "hr",
+    "center",
+    "main",
+    "nav",
+    "aside",
+    "figure",
+    "figcaption",
+    "details",
+    "summary",
 }
 # Containers that mail programs use for the quoted history (Gmail, Outlook, Apple Mail, Yahoo,
 # Thunderbird): their content is marked as quoted, like "> " lines in plain text.
@@ -133,9 +162,7 @@ _HEADER_LINE = re.compile(
 _ATTRIBUTION_END = re.compile(
     r"(wrote|ha scritto|scrisse|a écrit|escribió|schrieb)\s*:\s*$", re.IGNORECASE
 )
-_ATTRIBUTION_START = re.compile(
-    r"^\s*(on|il|in data|le|el|am)\b.*(\d|@|<)", re.IGNORECASE
-)
+_ATTRIBUTION_START = re.compile(r"^\s*(on|il|in data|le|el|am)\b.*(\d|@|<)", re.IGNORECASE)
 _MOBILE_SIGNATURES = re.compile(
     r"^\s*(sent from my|sent from|inviato da|inviato dal mio|get outlook for|scarica outlook|"
     r"ottieni outlook|envoyé de mon|enviado desde mi)\b.{0,60}$",
@@ -149,7 +176,7 @@ def _header_block_at(lines: list[str], i: int) -> bool:
     """Outlook-style quoted headers: From/Da followed closely by Sent/Date/To/Subject lines."""
     if not re.match(r"^\s*\*?(from|da|von|de)\s*:", lines[i], re.IGNORECASE):
         return False
-    following = [line for line in lines[i + 1:i + 6] if line.strip()]
+    following = [line for line in lines[i + 1 : i + 6] if line.strip()]
     return sum(1 for line in following if _HEADER_LINE.match(line)) >= 2
 
 
@@ -172,12 +199,16 @@ def new_text(full: str) -> str:
         if _ATTRIBUTION_END.search(line):
             start = i
             # an attribution wrapped over two lines ("Il giorno ... <x@y>\nha scritto:")
-            if i > 0 and not _ATTRIBUTION_START.match(line) and _ATTRIBUTION_START.match(
-                lines[i - 1]
+            if (
+                i > 0
+                and not _ATTRIBUTION_START.match(line)
+                and _ATTRIBUTION_START.match(lines[i - 1])
             ):
                 start = i - 1
-            joined = " ".join(lines[start:i + 1])
-            follows_quote = any(x.lstrip().startswith(">") for x in lines[i + 1:i + 4] if x.strip())
+            joined = " ".join(lines[start : i + 1])
+            follows_quote = any(
+                x.lstrip().startswith(">") for x in lines[i + 1 : i + 4] if x.strip()
+            )
             if follows_quote or (_ATTRIBUTION_START.match(joined) and "@" in joined):
                 cut = start
                 break

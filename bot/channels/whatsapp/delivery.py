@@ -16,15 +16,23 @@ log = logging.getLogger(__name__)
 
 # Twilio's MessageStatus → ours. queued/accepted say nothing new once we have sent the row.
 STATUSES = {
-    "accepted": "queued", "scheduled": "queued", "queued": "queued", "sending": "sending",
-    "sent": "sent", "delivered": "delivered", "read": "read",
-    "failed": "failed", "undelivered": "undelivered", "canceled": "failed",
+    "accepted": "queued",
+    "scheduled": "queued",
+    "queued": "queued",
+    "sending": "sending",
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "read",
+    "failed": "failed",
+    "undelivered": "undelivered",
+    "canceled": "failed",
 }
 CHANNELS = ("whatsapp", "sms")
 
 
-def record(rt: Runtime, sid: str, twilio_status: str, error_code: str | None,
-           message_id: str | None) -> bool:
+def record(
+    rt: Runtime, sid: str, twilio_status: str, error_code: str | None, message_id: str | None
+) -> bool:
     """Apply one status callback; True if the row's state changed.
 
     `message_id` comes from our StatusCallback URL: it links a callback that arrives before the
@@ -39,8 +47,13 @@ def record(rt: Runtime, sid: str, twilio_status: str, error_code: str | None,
             log.info("status callback for a message we do not know (%s): ignored", sid)
             return False
         if status in outbox.FINAL_FAILURES:
-            return outbox.advance(session, row, status, error_code=error_code or "unknown",
-                                  error_message=errors.delivery_failed(error_code))
+            return outbox.advance(
+                session,
+                row,
+                status,
+                error_code=error_code or "unknown",
+                error_message=errors.delivery_failed(error_code),
+            )
         return outbox.advance(session, row, status)
 
 
@@ -56,6 +69,10 @@ def _row(session: Session, sid: str, message_id: str | None) -> Message | None:
         row.external_id = sid  # Twilio took it; the worker has not said so yet
         session.add(row)
         return row
-    log.warning("message %s was accepted twice by Twilio (%s and %s): the young person may "
-                "see it twice", row.id, row.external_id, sid)
+    log.warning(
+        "message %s was accepted twice by Twilio (%s and %s): the young person may see it twice",
+        row.id,
+        row.external_id,
+        sid,
+    )
     return None

@@ -8,10 +8,10 @@ WINDOW_CLOSED = "window_closed"  # our own code: free text after WhatsApp's 24-h
 
 EXPLAINED = {
     WINDOW_CLOSED: "Non inviato: la finestra di 24 ore di WhatsApp è chiusa (l'ultimo messaggio "
-                   "della persona è di più di 24 ore fa). Si può inviare solo il modello di "
-                   "ricontatto.",
+    "della persona è di più di 24 ore fa). Si può inviare solo il modello di "
+    "ricontatto.",
     "63016": "Non consegnato: fuori dalla finestra di 24 ore di WhatsApp. Si può inviare solo il "
-             "modello di ricontatto.",
+    "modello di ricontatto.",
     "63003": "Il numero non è raggiungibile su WhatsApp.",
     "63024": "Il numero non è raggiungibile su WhatsApp.",
     "63007": "Il mittente WhatsApp configurato non è valido: controllare twilio.whatsapp_number.",
@@ -23,7 +23,7 @@ EXPLAINED = {
     "21614": "Il numero non può ricevere messaggi.",
     "21617": "Messaggio troppo lungo per Twilio.",
     "21656": "Le variabili del modello non sono valide: controllare "
-             "twilio.reengage_content_variables.",
+    "twilio.reengage_content_variables.",
     "30003": "Telefono non raggiungibile.",
     "30004": "Messaggio bloccato dal destinatario.",
     "30005": "Numero sconosciuto o non più attivo.",

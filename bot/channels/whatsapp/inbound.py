@@ -69,10 +69,12 @@ def media(form: Mapping[str, str]) -> list[dict[str, Any]]:
         if not url.startswith(("https://", "http://")) or len(url) > MAX_URL:
             continue
         kind = form.get(f"MediaContentType{i}", "").strip()
-        found.append({
-            "url": url,
-            "type": kind if CONTENT_TYPE.fullmatch(kind) else "application/octet-stream",
-        })
+        found.append(
+            {
+                "url": url,
+                "type": kind if CONTENT_TYPE.fullmatch(kind) else "application/octet-stream",
+            }
+        )
     place = _location(form)
     if place:
         found.append(place)

@@ -70,10 +70,18 @@ class TwilioHttp(TwilioHttpClient):  # type: ignore[misc]  # twilio ships no typ
         allow_redirects: bool = False,
     ) -> Response:
         if url.startswith(TWILIO_API) and self.base_url != TWILIO_API:
-            url = self.base_url + url[len(TWILIO_API):]
+            url = self.base_url + url[len(TWILIO_API) :]
         self._last.headers = {}
-        response = super().request(method, url, params=params, data=data, headers=headers,
-                                   auth=auth, timeout=timeout, allow_redirects=allow_redirects)
+        response = super().request(
+            method,
+            url,
+            params=params,
+            data=data,
+            headers=headers,
+            auth=auth,
+            timeout=timeout,
+            allow_redirects=allow_redirects,
+        )
         self._last.headers = dict(response.headers or {})
         return response
 
@@ -95,8 +103,14 @@ def _aware(moment: datetime) -> datetime:
 class TwilioSender:
     """Sends one WhatsApp (or SMS) outbox row; raises TemporaryFailure or PermanentFailure."""
 
-    def __init__(self, settings: Twilio, *, channel: str = "whatsapp", public_url: str = "",
-                 db: Engine | None = None) -> None:
+    def __init__(
+        self,
+        settings: Twilio,
+        *,
+        channel: str = "whatsapp",
+        public_url: str = "",
+        db: Engine | None = None,
+    ) -> None:
         self.settings = settings
         self.channel = channel
         self.public_url = public_url.rstrip("/")
@@ -104,8 +118,10 @@ class TwilioSender:
         self.http = TwilioHttp(settings.api_base_url, settings.timeout_seconds)
         self.client = Client(settings.account_sid, settings.auth_token, http_client=self.http)
         if not self.public_url and channel == "whatsapp":
-            log.warning("server.public_url is not set: Twilio cannot report delivery, "
-                        "messages will stay 'sent'")
+            log.warning(
+                "server.public_url is not set: Twilio cannot report delivery, "
+                "messages will stay 'sent'"
+            )
 
     def send(self, message: Message, contact: Contact, conversation: Conversation) -> Sent:
         if message.external_id:  # Twilio took it on an earlier try (its status callback said so)
@@ -114,8 +130,11 @@ class TwilioSender:
         if message.attempts > 1:  # an earlier try may have reached Twilio: never send twice
             earlier = self._accepted_before(message, contact, sender)
             if earlier is not None:
-                log.info("message %s: Twilio already had it from an earlier try (%s)",
-                         message.id, earlier)
+                log.info(
+                    "message %s: Twilio already had it from an earlier try (%s)",
+                    message.id,
+                    earlier,
+                )
                 return Sent(external_id=earlier)
         if message.kind != "template" and not window_open(contact):
             raise PermanentFailure(errors.explain(errors.WINDOW_CLOSED), code=errors.WINDOW_CLOSED)
@@ -126,8 +145,10 @@ class TwilioSender:
         except requests.exceptions.ConnectTimeout as exc:
             raise TemporaryFailure("Twilio unreachable (connect timeout)") from exc
         except requests.exceptions.Timeout as exc:
-            raise TemporaryFailure("no answer from Twilio in time: outcome unknown, "
-                                   "checked with Twilio before the next try") from exc
+            raise TemporaryFailure(
+                "no answer from Twilio in time: outcome unknown, "
+                "checked with Twilio before the next try"
+            ) from exc
         except requests.exceptions.RequestException as exc:
             raise TemporaryFailure(f"Twilio unreachable ({type(exc).__name__})") from exc
         except TwilioException as exc:
@@ -154,8 +175,10 @@ class TwilioSender:
         if message.kind == "template":
             content_sid = message.meta.get("content_sid")
             if not content_sid:
-                raise PermanentFailure("Modello senza ContentSid: controllare "
-                                       "twilio.reengage_content_sid.", code="no_template")
+                raise PermanentFailure(
+                    "Modello senza ContentSid: controllare twilio.reengage_content_sid.",
+                    code="no_template",
+                )
             params["content_sid"] = content_sid
             params["content_variables"] = message.meta.get("content_variables") or "{}"
         else:
@@ -171,8 +194,9 @@ class TwilioSender:
         code = getattr(exc, "code", None) or status
         detail = str(getattr(exc, "msg", "") or getattr(exc, "detail", "") or "")
         if status == 429 or status >= 500:
-            return TemporaryFailure(f"Twilio answered {status} (error {code})",
-                                    retry_after=self.http.retry_after())
+            return TemporaryFailure(
+                f"Twilio answered {status} (error {code})", retry_after=self.http.retry_after()
+            )
         if status == 401:  # a wrong token is fixed by a person: keep the message until then
             log.error("Twilio refused our credentials: check twilio.account_sid and auth_token")
             return TemporaryFailure(f"Twilio refused our credentials (error {code})")
@@ -193,14 +217,17 @@ class TwilioSender:
         try:
             recent = self.client.messages.list(limit=LOOKUP_LIMIT, page_size=50, **ours)
         except (TwilioException, requests.exceptions.RequestException) as exc:
-            raise TemporaryFailure(f"could not check whether Twilio already has the message "
-                                   f"({type(exc).__name__})") from exc
+            raise TemporaryFailure(
+                f"could not check whether Twilio already has the message ({type(exc).__name__})"
+            ) from exc
         candidates = [
-            m.sid for m in sorted(recent, key=lambda m: m.date_created or since)
+            m.sid
+            for m in sorted(recent, key=lambda m: m.date_created or since)
             if m.to == contact.address
             and (m.body or "").strip() == message.body.strip()
             and str(m.direction or "").startswith("outbound")
-            and m.date_created is not None and _aware(m.date_created) >= since
+            and m.date_created is not None
+            and _aware(m.date_created) >= since
         ]
         taken = self._claimed_by_others(message, candidates)
         return next((sid for sid in candidates if sid not in taken), None)
@@ -209,7 +236,11 @@ class TwilioSender:
         if not sids or self.db is None:
             return set()
         with read_session(self.db) as session:
-            rows = session.exec(select(Message.external_id).where(
-                Message.channel == message.channel, col(Message.external_id).in_(sids),
-                Message.id != message.id))
+            rows = session.exec(
+                select(Message.external_id).where(
+                    Message.channel == message.channel,
+                    col(Message.external_id).in_(sids),
+                    Message.id != message.id,
+                )
+            )
             return {sid for sid in rows if sid}

@@ -30,5 +30,6 @@ def is_signed(request: Request, auth_token: str, public_url: str) -> bool:
         return False
     algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
     validator = RequestValidator(auth_token)
-    return bool(validator.validate(public_url_of(request, public_url), request.form, signature,
-                                   algorithm))
+    return bool(
+        validator.validate(public_url_of(request, public_url), request.form, signature, algorithm)
+    )

@@ -16,8 +16,10 @@ log = logging.getLogger(__name__)
 bp = Blueprint("whatsapp", __name__, url_prefix="/twilio")
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-NOT_CONFIGURED = ("Twilio webhooks are off: set twilio.auth_token (SOS_TWILIO_AUTH_TOKEN). "
-                  "Unsigned requests are never accepted.\n")
+NOT_CONFIGURED = (
+    "Twilio webhooks are off: set twilio.auth_token (SOS_TWILIO_AUTH_TOKEN). "
+    "Unsigned requests are never accepted.\n"
+)
 ERROR_CODE = re.compile(r"[0-9]{1,10}")
 MESSAGE_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -29,8 +31,9 @@ def _refused() -> Response | None:
         return Response(NOT_CONFIGURED, 503, content_type="text/plain; charset=utf-8")
     if not signature.is_signed(request, settings.twilio.auth_token, settings.server.public_url):
         hint = "" if settings.server.public_url else " (is server.public_url set?)"
-        log.warning("refused a request to %s: missing or wrong Twilio signature%s",
-                    request.path, hint)
+        log.warning(
+            "refused a request to %s: missing or wrong Twilio signature%s", request.path, hint
+        )
         return Response("invalid Twilio signature\n", 403, content_type="text/plain")
     return None
 
@@ -49,8 +52,11 @@ def message_in() -> Response:
     try:
         receipt = receive(runtime(), message)
     except Exception as exc:  # the text would hold personal data: name the kind of error only
-        log.error("could not store a Twilio message (%s): Twilio will call the fallback URL, "
-                  "if one is set", type(exc).__name__)
+        log.error(
+            "could not store a Twilio message (%s): Twilio will call the fallback URL, "
+            "if one is set",
+            type(exc).__name__,
+        )
         return Response("temporarily unavailable\n", 503, content_type="text/plain")
     if receipt.duplicate:
         log.info("Twilio sent message %s again: already stored", receipt.message_id)
@@ -66,10 +72,16 @@ def status_callback() -> Response:
     sid = request.form.get("MessageSid", "").strip()
     status = request.form.get("MessageStatus") or request.form.get("SmsStatus") or ""
     if not inbound.SID.fullmatch(sid) or not status:
-        return Response("MessageSid and MessageStatus are required\n", 400,
-                        content_type="text/plain")
+        return Response(
+            "MessageSid and MessageStatus are required\n", 400, content_type="text/plain"
+        )
     code = request.form.get("ErrorCode", "").strip()
     ours = request.args.get("message", "")
-    delivery.record(runtime(), sid, status, code if ERROR_CODE.fullmatch(code) else None,
-                    ours if MESSAGE_ID.fullmatch(ours) else None)
+    delivery.record(
+        runtime(),
+        sid,
+        status,
+        code if ERROR_CODE.fullmatch(code) else None,
+        ours if MESSAGE_ID.fullmatch(ours) else None,
+    )
     return Response("", 204)

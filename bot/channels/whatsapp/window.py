@@ -78,13 +78,24 @@ def queue_reengagement(
     if pending is not None:
         return pending
     variables = json.loads(settings.reengage_content_variables or "{}")
-    meta = {"content_sid": settings.reengage_content_sid,
-            "content_variables": json.dumps(variables, ensure_ascii=False)}
+    meta = {
+        "content_sid": settings.reengage_content_sid,
+        "content_variables": json.dumps(variables, ensure_ascii=False),
+    }
     author = "listener" if operator_id else "system"
-    (row,) = outbox.enqueue(session, conversation, TEMPLATE_BODY, author=author,
-                            operator_id=operator_id, kind="template", meta=meta, now=now)
+    (row,) = outbox.enqueue(
+        session,
+        conversation,
+        TEMPLATE_BODY,
+        author=author,
+        operator_id=operator_id,
+        kind="template",
+        meta=meta,
+        now=now,
+    )
     session.flush()
-    audit.record(session, "reengage_queued", operator_id=operator_id,
-                 conversation_id=conversation.id)
+    audit.record(
+        session, "reengage_queued", operator_id=operator_id, conversation_id=conversation.id
+    )
     activity.publish(session, "message", conversation.id, conversation.priority)
     return row

@@ -29,10 +29,15 @@ def upgrade() -> None:
         sa.Column("text", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(op.f("ix_triagecorrection_category"), "triagecorrection", ["category"],
-                    unique=False)
-    op.create_index(op.f("ix_triagecorrection_conversation_id"), "triagecorrection",
-                    ["conversation_id"], unique=False)
+    op.create_index(
+        op.f("ix_triagecorrection_category"), "triagecorrection", ["category"], unique=False
+    )
+    op.create_index(
+        op.f("ix_triagecorrection_conversation_id"),
+        "triagecorrection",
+        ["conversation_id"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:

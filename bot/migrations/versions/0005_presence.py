@@ -27,12 +27,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("on_shift_since", _TS, nullable=True))
         batch_op.add_column(sa.Column("last_seen_at", _TS, nullable=True))
         batch_op.add_column(sa.Column("dashboard_at", _TS, nullable=True))
-        batch_op.add_column(
-            sa.Column("alert_phone", _text(40), nullable=False, server_default="")
-        )
-        batch_op.add_column(
-            sa.Column("alert_email", _text(320), nullable=False, server_default="")
-        )
+        batch_op.add_column(sa.Column("alert_phone", _text(40), nullable=False, server_default=""))
+        batch_op.add_column(sa.Column("alert_email", _text(320), nullable=False, server_default=""))
         batch_op.add_column(sa.Column("rota", _text(500), nullable=False, server_default=""))
     with op.batch_alter_table("conversation", schema=None) as batch_op:
         batch_op.add_column(sa.Column("crisis_at", _TS, nullable=True))
@@ -77,6 +73,12 @@ def downgrade() -> None:
         batch_op.drop_column("crisis_reply_at")
         batch_op.drop_column("crisis_at")
     with op.batch_alter_table("operator", schema=None) as batch_op:
-        for column in ("rota", "alert_email", "alert_phone", "dashboard_at", "last_seen_at",
-                       "on_shift_since"):
+        for column in (
+            "rota",
+            "alert_email",
+            "alert_phone",
+            "dashboard_at",
+            "last_seen_at",
+            "on_shift_since",
+        ):
             batch_op.drop_column(column)

@@ -29,10 +29,14 @@ def upgrade() -> None:
     with op.batch_alter_table("feedback", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_feedback_month"), ["month"], unique=False)
     with op.batch_alter_table("contact", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("feedback_asked_at", sa.DateTime(timezone=True),
-                                      nullable=True))
-        batch_op.add_column(sa.Column("feedback_outcome",
-                                      sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
+        batch_op.add_column(
+            sa.Column("feedback_asked_at", sa.DateTime(timezone=True), nullable=True)
+        )
+        batch_op.add_column(
+            sa.Column(
+                "feedback_outcome", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True
+            )
+        )
     with op.batch_alter_table("conversation", schema=None) as batch_op:
         batch_op.create_index("ix_conversation_opened_at", ["opened_at"], unique=False)
         batch_op.create_index("ix_conversation_escalated_at", ["escalated_at"], unique=False)
