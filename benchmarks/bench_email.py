@@ -158,7 +158,7 @@ def main() -> int:
         mails, poll_mails, args.poll_seconds, max_pause = 3, 2, 1, 0.1
     logging.basicConfig(level=logging.WARNING)
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         folder = Path(tmp)
         smtp = SmtpServer().start()
         idle_imap = ImapServer(LINE, PASSWORD).start()

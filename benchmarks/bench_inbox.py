@@ -106,7 +106,7 @@ def measure(url: str, calls: int) -> dict[str, list[float]]:
 
 @contextmanager
 def sqlite_database() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="bench-inbox-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-inbox-", ignore_cleanup_errors=True) as tmp:
         url = f"sqlite:///{tmp}/sos.sqlite"
         db.upgrade(url)
         yield url

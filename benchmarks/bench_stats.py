@@ -187,7 +187,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     size = SMOKE if args.smoke else Size()
-    with tempfile.TemporaryDirectory(prefix="sos-bench-") as folder:
+    with tempfile.TemporaryDirectory(prefix="sos-bench-", ignore_cleanup_errors=True) as folder:
         return run(fresh_database(args.database_url, folder), size)
 
 

@@ -100,7 +100,7 @@ def main() -> None:
     args = parser.parse_args()
     entries, runs = (50, 3) if args.smoke else (ENTRIES, RUNS)
     rng = random.Random(7)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         folder = Path(tmp) / "pack"
         questions = synthetic_pack(folder, rng, entries)
         start = time.perf_counter()
