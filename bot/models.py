@@ -118,7 +118,7 @@ class Conversation(SQLModel, table=True):
     crisis_reply_at: datetime | None = _ts()  # a listener's first reply after crisis_at
     first_reply_at: datetime | None = _ts()  # a listener's first reply after escalated_at
     # The anonymous profile, set by the listener at close (the bot never asks); kept at
-    # anonymisation. age_band: bot.directory.AGE_BANDS; zone: directory.zones, or not_stated.
+    # anonymisation. age_band: bot.profile.AGE_BANDS; zone: directory.zones, or not_stated.
     age_band: str = Field(default="not_stated", max_length=16)
     zone: str = Field(default="not_stated", max_length=64)
     # None: not stated; False: first contact; True: returning. The column is "returning_contact":

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot import profile
 from bot.figures import OUT_OF_HOURS, Figure, shift_of, summarise, week_of
 from bot.stats.counts import Counts
 from bot.stats.period import Period
@@ -22,14 +23,7 @@ from flows.hours import DAY_NAMES, OpeningHours
 NONE = "—"
 CHANNELS = {"whatsapp": "WhatsApp", "email": "E-mail", "web": "Simulatore"}
 RETURNING = {"first": "Primo contatto", "returning": "Ha già scritto", "not_stated": "Non indicato"}
-AGE_BANDS = {
-    "under_14": "meno di 14 anni",
-    "14_17": "14–17 anni",
-    "18_21": "18–21 anni",
-    "22_25": "22–25 anni",
-    "over_25": "più di 25 anni",
-    "not_stated": "non indicata",
-}
+AGE_BANDS = {**profile.AGE_BANDS, profile.NOT_STATED: "non indicata"}  # as the close form
 CRISIS = {
     "suicide": "Pensieri suicidari",
     "despair": "Disperazione",
