@@ -527,7 +527,7 @@ def _risk(src: Source, normalize: Normalizer, crisis: CrisisCheck) -> RiskScorer
     for i, value in enumerate(raw_combos):
         key = ("combine", i)
         table = _table(src, key, value, "[[combine]]")
-        _only(src, key, table, ("signals", "bonus", "category"), "[[combine]]")
+        _only(src, key, table, ("signals", "bonus", "category", "words"), "[[combine]]")
         names = _strings(src, (*key, "signals"), table.get("signals"), "signals")
         for name in names:
             if name not in signals:
@@ -545,7 +545,12 @@ def _risk(src: Source, normalize: Normalizer, crisis: CrisisCheck) -> RiskScorer
                 (*key, "category") if category else key,
                 "[[combine]]: category must be a crisis category of crisis.toml",
             )
-        combinations.append(Combination(frozenset(names), bonus, category))
+        words = table.get("words")
+        if words is not None and (
+            not isinstance(words, int) or isinstance(words, bool) or not 1 <= words <= 50
+        ):
+            raise src.error((*key, "words"), "[[combine]]: words must be a whole number, 1 to 50")
+        combinations.append(Combination(frozenset(names), bonus, category, words))
     return RiskScorer(book, signals, combinations, threshold=threshold, human=human, long=long)
 
 

@@ -7,8 +7,10 @@ of every combination whose signals are all there:
 
     "ho contato le pastiglie, sono abbastanza"   means 3 + intent 3 + quantity 3 + 4 + 4 = 17
 
-It is a crisis from `threshold` on, when at least one signal names a crisis category; the
+It is a crisis from `threshold` on, when a combination or a signal names a crisis category; the
 category is the one of the strongest combination found, else of the strongest signal.
+A combination with `words` holds only in a message of at most that many words: "basta,
+stanotte" is a last word, "basta compiti stasera, esco" is not.
 Signal kinds:
   risk       names a crisis category ("means" -> suicide)
   modifier   no category, only adds weight (time, quantity, intent)
@@ -42,6 +44,7 @@ class Combination:
     signals: frozenset[str]
     bonus: float
     category: str
+    words: int | None = None  # holds only in a message of at most this many words
 
 
 @dataclass(frozen=True)
@@ -92,14 +95,18 @@ class RiskScorer:
                 distress += value
             else:
                 score += value
-        found = [c for c in self.combinations if c.signals <= hits.keys()]
+        found = [
+            c
+            for c in self.combinations
+            if c.signals <= hits.keys() and (c.words is None or len(tokens) <= c.words)
+        ]
         score += sum(c.bonus for c in found)
         if distress:  # only a message that says distress counts toward a listener
             distress += score
         ranked = tuple(sorted(points, key=lambda n: -points[n]))
         risky = [n for n in ranked if self.signals[n].kind == "risk"]
         category = None
-        if score >= self.threshold and risky:
+        if score >= self.threshold and (found or risky):
             category = found[0].category if found else self.signals[risky[0]].category
         return Risk(score, distress, category, ranked)
 

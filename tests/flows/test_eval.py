@@ -45,6 +45,7 @@ SPLITS: list[tuple[Path, Bars]] = [
     (HERE / "dev_triage_3.jsonl", BARS),
     (HERE / "dev_triage_risk.jsonl", BARS),
     (DATA / "triage_dev_crisis2.jsonl", BARS),
+    (DATA / "triage_dev_crisis3.jsonl", BARS),
     # blind splits
     (DATA / "triage_holdout.jsonl", replace(BARS, crisis_priority=0.93, faq_top1=0.84)),
     (
@@ -52,7 +53,7 @@ SPLITS: list[tuple[Path, Bars]] = [
         replace(BARS, crisis_priority=0.88, idioms_as_crisis=0.12, faq_top1=0.86),
     ),
 ]
-TUNING = [path for path, _ in SPLITS[:7]]
+TUNING = [path for path, _ in SPLITS[:8]]
 CLASSES = (
     "inflected",
     "hopelessness",

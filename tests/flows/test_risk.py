@@ -86,6 +86,15 @@ def test_idioms_do_not_escalate(pack: Pack, text: str) -> None:
     assert triage(pack, text).intent != "crisis"
 
 
+def test_a_terse_last_word_is_a_crisis_only_in_a_short_message(pack: Pack) -> None:
+    """[[combine]] with `words`: "basta, stanotte" alone is a last word; the same words inside a
+    longer message are an ordinary evening, and the combination does not hold."""
+    assert risk(pack, "basta, stanotte") == "suicide"
+    assert risk(pack, "stasera chiudo") == "suicide"
+    assert risk(pack, "basta compiti stanotte, domani ho la verifica") is None
+    assert triage(pack, "basta compiti stanotte, domani ho la verifica").intent != "crisis"
+
+
 def test_typos_are_tolerated(pack: Pack) -> None:
     assert risk(pack, "ho contato le pastiglei, sono abbastnza") == "suicide"
 
@@ -151,3 +160,9 @@ def test_combination_of_an_unknown_signal(tmp_path: Path) -> None:
 def test_unknown_key(tmp_path: Path) -> None:
     message, text = _broken(tmp_path, "threshold = 10", "treshold = 10")
     assert message.startswith(f"risk.toml:{_line(text, 'treshold')}: [settings]")
+
+
+def test_bad_word_limit_of_a_combination(tmp_path: Path) -> None:
+    message, text = _broken(tmp_path, "words = 3", "words = 0")
+    line = _line(text, "words = 0")
+    assert message == f"risk.toml:{line}: [[combine]]: words must be a whole number, 1 to 50"

@@ -61,6 +61,23 @@ IDIOMS = [
     "nascondo i segni dell'acne",
     "thinking about ending things with my boyfriend",
     "stasera me ne vado a dormire presto",
+    # a last word for the evening, absences, goodbyes to things, plans, games, pets, diets,
+    # small accidents and one pill: the words of a crisis in ordinary days
+    "basta per stasera, ci sentiamo domani",
+    "domani non ci sono a lezione",
+    "addio vecchie scarpe 👟",
+    "ho deciso: stasera sushi",
+    "ho un piano per il weekend",
+    "ci hanno asfaltato a pallavolo",
+    "il cane mi ha morso il dito giocando",
+    "back to day 1 on my diet",
+    "non mangio glutine da due anni",
+    "mi sono tagliato l'unghia troppo corta",
+    "mi sanguina il naso",
+    "mi sono bruciato col bollitore",
+    "mi hanno escluso dal gruppo del progetto",
+    "mi sono fatta il piercing, fa male?",
+    "ho preso una tachipirina per la febbre",
 ]
 
 
@@ -351,6 +368,80 @@ CLASSES = {
         "a m'voi amazè",
         "ho voglia di fare sewer slide",
         "un ci la fazzu cchiù, mi vogghiu livari di mezzu",
+    ],
+    "terse_and_final": [
+        "stanotte basta",
+        "ci siamo, stasera",
+        "per me è finita",
+        "game over per me",
+    ],
+    "past_attempt": [
+        "ci avevo già provato con i sonniferi a marzo",
+        "per poco non mi buttavo ieri",
+        "i almost ended it on sunday",
+    ],
+    "future_absence": [
+        "a natale non mi rivedrete",
+        "won't be a burden for anyone after tonight",
+        "non uscirò viva da questa stanza",
+    ],
+    "method_question": [
+        "si soffre a morire annegati?",
+        "quanto ci vuole per morire impiccati",
+        "would it hurt to drown",
+        "con i sonniferi non si sente niente vero?",
+    ],
+    "algospeak_en": [
+        "ctb soon",
+        "logging off for good",
+        "ppl keep saying kys",
+        "so done with living",
+    ],
+    "self_harm_slang_en": [
+        "catscratches again tonight",
+        "i think i saw styro",
+        "i keep reopening my cuts",
+    ],
+    "partner_and_threats": [
+        "il mio ex dice che mi sfregia",
+        "if i dump him he'll post my pics",
+        "mi hanno detto che all'uscita mi spaccano la faccia",
+        "se rimetto piede in classe mi ammazzano, me l'hanno scritto",
+    ],
+    "thrown_out_at_night": [
+        "mi hanno sbattuta fuori di casa e sono su una panchina",
+        "i miei mi hanno cacciata, dormo in stazione",
+        "got kicked out, sleeping in my car tonight",
+    ],
+    "spiking_and_unresponsive": [
+        "mi hanno corretto il drink, mi gira tutto",
+        "think my drink got spiked",
+        "è sdraiato sul pavimento e non respira bene",
+        "she's not waking up after the party",
+    ],
+    "sibling_beaten": [
+        "mio padre prende a cinghiate mio fratello",
+        "my mom beats my little sister",
+    ],
+    "adult_watching_or_asking": [
+        "lo zio mi spia quando faccio la doccia",
+        "il mister mi ha chiesto delle foto in costume",
+        "an older guy wants to move our chat to a private app",
+    ],
+    "burden_and_waste": [
+        "costo solo problemi ai miei",
+        "sono solo uno spreco di spazio",
+        "i'm a waste of space",
+    ],
+    "dialect_more": [
+        "me copo",
+        "bollu morrere",
+        "m'aggiu tagliata 'e vracce",
+    ],
+    "emoji_only": [
+        "🪢🪢",
+        "⚰️🪦",
+        "💊💊💊",
     ],
 }
 
