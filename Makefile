@@ -6,7 +6,7 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 CHROMIUM := /usr/bin/chromium
 TEST_WORKERS ?= 6
 
-.PHONY: run test deps lint format bench migration clean
+.PHONY: run test deps lint format bench soak migration clean
 
 run: $(VENV)/.installed  ## create the venv, install, migrate the SQLite database, start everything
 	$(BIN)/sos-bot run
@@ -60,6 +60,11 @@ bench: $(VENV)/.installed-test  ## every benchmark, each printing a table, then 
 	$(BIN)/python benchmarks/summary.py $(BENCH_SUMMARY) --ran benchmarks/bench_*.py \
 	  || failed="$$failed (no headline recorded)"; \
 	if [ -n "$$failed" ]; then echo "failed:$$failed"; exit 1; fi
+
+# Ten minutes of WhatsApp traffic on a PostgreSQL cluster of its own while a worker is killed,
+# PostgreSQL restarts and Twilio fails; exits non-zero if a message is lost or duplicated.
+soak: $(VENV)/.installed-test  ## the soak with faults (docs/deploy.md)
+	$(BIN)/python benchmarks/soak.py
 
 # There is no released schema yet: regenerate the initial migration from the models.
 migration: $(VENV)/.installed

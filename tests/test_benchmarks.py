@@ -1,7 +1,8 @@
 """Every benchmark still starts, runs its code paths and prints its table (`--smoke`).
 
 Only that it runs is checked, never its figures: a loaded machine must not fail the tests. A new
-`benchmarks/bench_*.py` is picked up by the glob.
+`benchmarks/bench_*.py` is picked up by the glob. The soak with faults (`benchmarks/soak.py`) runs
+too; its short form does fail when a message is lost, duplicated or left stuck.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 from benchmarks import summary
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = sorted((ROOT / "benchmarks").glob("bench_*.py"))
+BENCHMARKS = [*sorted((ROOT / "benchmarks").glob("bench_*.py")), ROOT / "benchmarks" / "soak.py"]
 RULE = re.compile(r"^[\s|]*-{10,}[-\s|]*$", re.MULTILINE)  # the line under a table's header
 
 

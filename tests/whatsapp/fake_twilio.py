@@ -1,9 +1,10 @@
 """A local HTTP server that speaks Twilio's Messages REST API (the part we use).
 
 It checks HTTP basic auth like Twilio, creates message resources, lists and fetches them,
-records every request, fails on demand (500 / 429 + Retry-After / 4xx with Twilio's error JSON),
-hangs on demand (before or after accepting a message), and sends signed status callbacks to the
-StatusCallback URL of a message when asked. Only 127.0.0.1.
+records every request, fails on demand (500 / 429 + Retry-After / 4xx with Twilio's error JSON,
+for the next requests or for a while), hangs on demand (before or after accepting a message),
+and sends signed status callbacks to the StatusCallback URL of a message when asked. Only
+127.0.0.1.
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ class FakeTwilio:
         self._script: deque[Outcome] = deque()
         self._lock = threading.Condition()
         self._release = threading.Event()
+        self._outage: list[Outcome] = []  # answered in turn by every create while it lasts
+        self._outage_until = 0.0
+        self._outage_turn = 0
         self.hanging = threading.Event()  # set while a request is held
         fake = self
 
@@ -108,6 +112,19 @@ class FakeTwilio:
         """The next `times` create requests answer `status` with Twilio's error JSON."""
         for _ in range(times):
             self._script.append(Outcome(status, code or status, message or "error", retry_after))
+
+    def outage(
+        self, seconds: float, statuses: tuple[int, ...] = (500, 429), retry_after: str = "1"
+    ) -> None:
+        """For `seconds`, every create request fails, answering each of `statuses` in turn
+        (a 429 with Retry-After); end_outage() ends it early."""
+        self._outage = [
+            Outcome(s, 20000 + s, "outage", retry_after if s == 429 else None) for s in statuses
+        ]
+        self._outage_until = time.monotonic() + seconds
+
+    def end_outage(self) -> None:
+        self._outage_until = 0.0
 
     def hang(self, *, accept: bool = False) -> None:
         """The next create request is held until release(); with accept, Twilio took it."""
@@ -195,8 +212,16 @@ class FakeTwilio:
         given = h.headers.get("Authorization", "")
         return given == f"Basic {expected}" and path.startswith(f"{API}{self.account_sid}/")
 
+    def _next_outcome(self) -> Outcome:
+        with self._lock:
+            if self._outage and time.monotonic() < self._outage_until:
+                outcome = self._outage[self._outage_turn % len(self._outage)]
+                self._outage_turn += 1
+                return outcome
+        return self._script.popleft() if self._script else Outcome()
+
     def _create(self, h: BaseHTTPRequestHandler, form: dict[str, str]) -> None:
-        outcome = self._script.popleft() if self._script else Outcome()
+        outcome = self._next_outcome()
         if outcome.delay:
             time.sleep(outcome.delay)
         if outcome.status >= 400:
@@ -271,6 +296,7 @@ class FakeTwilio:
             "subresource_uris": {},
             "_status_callback": form.get("StatusCallback", ""),
             "_form": form,
+            "_at": time.monotonic(),  # when it was accepted (this process's monotonic clock)
         }
         with self._lock:
             self.messages.append(message)

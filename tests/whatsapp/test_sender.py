@@ -383,3 +383,24 @@ def test_reengagement_needs_a_configured_template(wa_rt: Runtime, webhooks: Webh
         conversation = session.get(Conversation, inbound.conversation_id)
         assert conversation is not None
         queue_reengagement(session, conversation, None, wa_rt.settings.twilio)
+
+
+def test_twilio_failing_for_a_while_with_500_and_429_then_delivered_once(
+    wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio
+) -> None:
+    twilio_server.outage(600, retry_after="0")
+    reply = _write_and_get_reply(wa_rt, webhooks)
+    answers = []
+    for _ in range(3):
+        deliver_due(wa_rt)
+        answers.append(message(wa_rt, reply.id).error_message or "")
+        with write_session(wa_rt.db) as session:  # due again now, not after the backoff
+            row = session.get(Message, reply.id)
+            assert row is not None and row.status == "queued"
+            row.next_attempt_at = utcnow()
+            session.add(row)
+    assert ["500" in answers[0], "429" in answers[1], "500" in answers[2]] == [True] * 3
+    assert twilio_server.messages == []
+    twilio_server.end_outage()
+    row = _deliver_until(wa_rt, reply.id, ("sent",))
+    assert len(twilio_server.messages) == 1 and row.external_id == twilio_server.messages[0]["sid"]
