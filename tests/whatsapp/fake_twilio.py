@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from twilio.request_validator import RequestValidator
 
@@ -61,6 +61,7 @@ class FakeTwilio:
     auth_token: str
     requests: list[Recorded] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)  # created, oldest first
+    list_pages: int = 0  # pages of the message list served
     auto_status: list[str] = field(default_factory=list)  # callbacks sent after each create
     callback_results: list[int] = field(default_factory=list)
     hang_seconds: float = 60.0
@@ -309,21 +310,28 @@ class FakeTwilio:
             for m in reversed(self.messages)
             if m["to"] == query.get("To", m["to"]) and m["from"] == query.get("From", m["from"])
         ]
-        size = int(query.get("PageSize", "50"))
+        size, page = int(query.get("PageSize", "50")), int(query.get("Page", "0"))
         base = f"{API}{self.account_sid}/Messages.json"
+        kept = {k: v for k, v in query.items() if k in ("To", "From")}
+
+        def uri(number: int) -> str:
+            return f"{base}?{urlencode({**kept, 'PageSize': size, 'Page': number})}"
+
+        shown = found[page * size : (page + 1) * size]
+        self.list_pages += 1
         self._answer(
             h,
             200,
             {
-                "messages": [self._public(m) for m in found[:size]],
-                "page": 0,
+                "messages": [self._public(m) for m in shown],
+                "page": page,
                 "page_size": size,
-                "start": 0,
-                "end": max(0, min(size, len(found)) - 1),
-                "uri": base,
-                "first_page_uri": base,
-                "next_page_uri": None,
-                "previous_page_uri": None,
+                "start": page * size,
+                "end": page * size + max(0, len(shown) - 1),
+                "uri": uri(page),
+                "first_page_uri": uri(0),
+                "next_page_uri": uri(page + 1) if (page + 1) * size < len(found) else None,
+                "previous_page_uri": uri(page - 1) if page else None,
             },
         )
 

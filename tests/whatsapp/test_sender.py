@@ -129,6 +129,29 @@ def test_429_retry_after_is_honoured_up_to_the_backoff_cap(
     rt.db.dispose()
 
 
+def test_an_unconfirmed_send_is_found_behind_thousands_of_later_replies(
+    database_url: str, twilio_server: FakeTwilio
+) -> None:
+    """A worker died after Twilio took a reply and before it was recorded; meanwhile the line
+    sent many more replies. The next try pages back through Twilio's list, finds the earlier
+    send and does not send it again."""
+    rt = wired_runtime(database_url, twilio_env(twilio_server.base_url))
+    sender = rt.senders["whatsapp"]
+    assert isinstance(sender, TwilioSender)
+    row, contact, conversation = _fresh_row(rt, body="ci sono, ti ascolto")
+    first = sender.send(row, contact, conversation)  # Twilio took it; the worker then died
+    for i in range(250):  # other young people's replies, sent after it
+        form = {"To": f"whatsapp:+39333000{i:04d}", "From": OUR_NUMBER, "Body": f"r{i}"}
+        twilio_server._store(form)
+    row.attempts = 2  # the lease ran out: another worker takes the row again
+    pages = twilio_server.list_pages
+    again = sender.send(row, contact, conversation)
+    assert again.external_id == first.external_id
+    assert len(twilio_server.creates()) == 1  # never sent twice
+    assert twilio_server.list_pages - pages >= 3  # it paged back: 251 messages, 100 a page
+    rt.db.dispose()
+
+
 def _fresh_row(
     rt: Runtime, *, inbound_ago: timedelta = timedelta(minutes=1), body: str = "ciao"
 ) -> tuple[Message, Contact, Conversation]:

@@ -37,7 +37,10 @@ from bot.models import Contact, Conversation, Message
 log = logging.getLogger(__name__)
 
 TWILIO_API = "https://api.twilio.com"
-LOOKUP_LIMIT = 100  # recent messages from our number searched for an earlier, unconfirmed send
+# An earlier, unconfirmed send is looked for among our messages since the row was queued
+# (newest first, a page at a time): however many replies left meanwhile, up to this many.
+LOOKUP_LIMIT = 20_000
+LOOKUP_PAGE = 100
 LOOKUP_SLACK = timedelta(seconds=60)  # clocks differ; Twilio stamps whole seconds
 
 # twilio-python logs each request at INFO; our logs stay free of traffic details.
@@ -205,8 +208,9 @@ class TwilioSender:
     def _accepted_before(self, message: Message, contact: Contact, sender: str) -> str | None:
         """The SID of this row's message if an earlier, unconfirmed try reached Twilio.
 
-        Looks through the latest messages from our number for one to the same person with the
-        same text, created since the row was queued, that no other row of ours claims.
+        Pages back through the messages from our number (newest first) until one older than the
+        row, for one to the same person with the same text that no other row of ours claims: a
+        busy line may have sent thousands of replies since a worker died mid-send.
         Templates cannot be matched by text: they are re-sent (at least once).
         """
         if message.kind == "template":
@@ -214,8 +218,12 @@ class TwilioSender:
         since = message.created_at - LOOKUP_SLACK
         # Filtered by our number only: the young person's number stays out of URLs.
         ours: dict[str, Any] = {} if self.settings.messaging_service_sid else {"from_": sender}
+        recent = []
         try:
-            recent = self.client.messages.list(limit=LOOKUP_LIMIT, page_size=50, **ours)
+            for m in self.client.messages.stream(limit=LOOKUP_LIMIT, page_size=LOOKUP_PAGE, **ours):
+                if m.date_created is not None and _aware(m.date_created) < since:
+                    break  # newest first: the rest is older than the row
+                recent.append(m)
         except (TwilioException, requests.exceptions.RequestException) as exc:
             raise TemporaryFailure(
                 f"could not check whether Twilio already has the message ({type(exc).__name__})"
