@@ -15,8 +15,8 @@ from werkzeug.wrappers import Response
 from bot import audit
 from bot.db import read_session, write_session
 from bot.models import utcnow
-from bot.runtime import runtime
-from bot.stats import period
+from bot.runtime import Runtime, runtime
+from bot.stats import Statistics, period
 from bot.stats.period import Period, PeriodError
 from operators import bulletin
 from operators.auth import coordinator_required, me
@@ -62,17 +62,21 @@ def index() -> str:
     )
 
 
+def _exported(rt: Runtime, chosen: Period, form: str) -> Statistics:
+    """The bulletin's figures for the period, the export written to the audit log."""
+    with write_session(rt.db) as db:
+        found = bulletin.collect(db, rt, _catalog(), chosen)
+        audit.record(db, "statistics_exported", operator_id=me().id, format=form, period=chosen.key)
+    return found
+
+
 @bp.get("/bulletin")
 @coordinator_required
 def printable() -> str:
     """The bulletin for the network: one printable page, no names."""
     rt = runtime()
     chosen = _period()
-    with write_session(rt.db) as db:
-        found = bulletin.collect(db, rt, _catalog(), chosen)
-        audit.record(
-            db, "statistics_exported", operator_id=me().id, format="html", period=chosen.key
-        )
+    found = _exported(rt, chosen, "html")
     return bulletin.html(
         found, service_name=rt.settings.service.name, now=utcnow(), standalone=False
     )
@@ -84,11 +88,7 @@ def csv_files() -> Response:
     """The bulletin's tables as CSV files, one per table, in a zip (docs/statistics.md)."""
     rt = runtime()
     chosen = _period()
-    with write_session(rt.db) as db:
-        found = bulletin.collect(db, rt, _catalog(), chosen)
-        audit.record(
-            db, "statistics_exported", operator_id=me().id, format="csv", period=chosen.key
-        )
+    found = _exported(rt, chosen, "csv")
     name = f"statistiche-{chosen.key}.zip"
     return Response(
         bulletin.zipped(found),

@@ -18,20 +18,8 @@ from flows.pack import DEFAULT_DIR
 from operators.catalog import load as load_catalog
 from tests.core.helpers import conversation, inbound, outbound, rows
 from tests.core.test_cli import run
+from tests.flows.test_pack import NETWORK  # the 11 services of the network (seed 001)
 
-NETWORK = {
-    "mediazione-sociale",
-    "polizia-sociale",
-    "servizi-sociali",
-    "via-delle-stelle",
-    "riduzione-danno",
-    "marmotta-rossa",
-    "oltre-la-strada",
-    "centro-stranieri",
-    "accoglienza-profughi",
-    "caritas",
-    "progetto-giovani",
-}
 BROKEN = """[sportello]
 name = "Sportello"
 about.it = "Ascolto a scuola."
