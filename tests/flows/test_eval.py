@@ -47,6 +47,7 @@ SPLITS: list[tuple[Path, Bars]] = [
     (HERE / "dev_triage_risk.jsonl", BARS),
     (DATA / "triage_dev_crisis2.jsonl", BARS),
     (DATA / "triage_dev_crisis3.jsonl", BARS),
+    (DATA / "triage_dev_faq2.jsonl", BARS),
     # blind splits
     (DATA / "triage_holdout.jsonl", replace(BARS, crisis_priority=0.93, faq_top1=0.84)),
     (
@@ -54,7 +55,7 @@ SPLITS: list[tuple[Path, Bars]] = [
         replace(BARS, crisis_priority=0.90, idioms_as_crisis=0.12, faq_top1=0.86),
     ),
 ]
-TUNING = [path for path, _ in SPLITS[:8]]
+TUNING = [path for path, _ in SPLITS[:9]]
 CLASSES = (
     "inflected",
     "hopelessness",
