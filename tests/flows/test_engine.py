@@ -456,11 +456,11 @@ def test_a_question_and_something_personal_get_the_answer_then_a_listener(
 def test_second_look_after_a_faq_a_distress_signal_goes_to_a_listener(
     pack: Pack, context: Make
 ) -> None:
-    first = step(pack, None, "boh non so più", context())
+    first = step(pack, None, "non riesco", context())
     assert "Escalate" not in kinds(first.events)  # alone, not enough to call a listener
     answered = step(pack, None, "a che ora aprite?", context())
     assert "FaqMatched" in kinds(answered.events)
-    second = step(pack, answered.state, "boh non so più", context())
+    second = step(pack, answered.state, "non riesco", context())
     (escalate,) = [e for e in second.events if isinstance(e, Escalate)]
     assert (escalate.priority, escalate.reason) == ("high", "personal:distress")
     assert "FaqMatched" not in kinds(second.events)
