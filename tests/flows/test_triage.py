@@ -204,6 +204,13 @@ def test_chatter_and_idioms_stay_with_the_bot(pack: Pack, text: str) -> None:
     assert triage(pack, text).intent in ("unknown", "greeting")
 
 
+def test_asking_whether_we_are_there_tonight_is_no_last_word(pack: Pack) -> None:
+    """ "ci siamo" (this is it) is a terse last word only as written: "ci siete stasera?" asks
+    about the opening hours, while "ci siamo, stanotte" stays a crisis."""
+    assert triage(pack, "ci siete stasera??").faq_id == "orari"
+    assert triage(pack, "ci siamo, stanotte").intent == "crisis"
+
+
 @pytest.mark.parametrize(
     "text",
     [
