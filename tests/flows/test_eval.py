@@ -19,6 +19,10 @@ copying blind wordings into the lexicons):
   seen it: crisis priority 112/126 (holdout: 42/45, unchanged); after a third round
   (triage_dev_crisis3.jsonl), likewise blind to it: 114/126 (holdout unchanged). After a round
   of FAQ wordings (triage_dev_faq2.jsonl), blind to both: FAQ top-1 45/50 (holdout 46/50).
+- tests/data/triage_dev_crisis4.jsonl (fourth tuning round, 161 messages: long and minimising
+  messages, the body, home, online, a friend): before its entries crisis priority 86/121 and
+  idioms called crisis 4/30; after, 121/121 and 0/30, every other tuning split unchanged. The
+  blind splits did not move with it (114/126 and 42/45).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ SPLITS: list[tuple[Path, Bars]] = [
     (DATA / "triage_dev_crisis2.jsonl", BARS),
     (DATA / "triage_dev_crisis3.jsonl", BARS),
     (DATA / "triage_dev_faq2.jsonl", BARS),
+    (DATA / "triage_dev_crisis4.jsonl", BARS),
     # blind splits
     (DATA / "triage_holdout.jsonl", replace(BARS, crisis_priority=0.93)),
     (
@@ -56,7 +61,7 @@ SPLITS: list[tuple[Path, Bars]] = [
         replace(BARS, crisis_priority=0.90, idioms_as_crisis=0.12),
     ),
 ]
-TUNING = [path for path, _ in SPLITS[:9]]
+TUNING = [path for path, _ in SPLITS[:10]]
 CLASSES = (
     "inflected",
     "hopelessness",
