@@ -116,13 +116,15 @@ def raise_alert(
     now: datetime,
     requested_by: Operator | None = None,
 ) -> Alert | None:
-    """Record an alert and queue it for whoever it calls (None: nobody to call now).
+    """Record an alert and queue it for whoever it calls (None: a crisis with nobody to call
+    now, tried again later).
 
     A support request reaches by phone or e-mail only the coordinators with no dashboard open;
-    an unanswered crisis reaches every one of them outside the dashboard.
+    an unanswered crisis reaches every one of them outside the dashboard. A support request is
+    recorded even with nobody to call: the open dashboards still hear it.
     """
     people = recipients(session, rt, now, level=level)
-    if not people:
+    if not people and kind != SUPPORT:
         return None
     alert = Alert(
         conversation_id=conversation.id,
@@ -256,28 +258,7 @@ def request_support(
         now=now,
         requested_by=listener,
     )
-    if alert is None:  # nobody to call: the open dashboards still hear it
-        alert = Alert(
-            conversation_id=conversation.id,
-            kind=SUPPORT,
-            level=1,
-            episode_at=now,
-            created_at=now,
-            requested_by=listener.id,
-            category=conversation.escalation_reason or "",
-        )
-        session.add(alert)
-        audit.record(
-            session,
-            "alert_sent",
-            conversation_id=conversation.id,
-            alert=alert.id,
-            kind=SUPPORT,
-            level=1,
-            called=[],
-            notified=[],
-        )
-        activity.publish(session, SUPPORT, conversation.id, conversation.priority)
+    assert alert is not None  # a support request is always recorded
     audit.record(
         session,
         "support_requested",
