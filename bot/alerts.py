@@ -296,10 +296,11 @@ def addressee(message: Message) -> tuple[Contact, Conversation]:
     here, so Twilio decides (SMS has no window; docs/dashboard.md says which to choose).
     """
     address = str(message.meta.get("to") or "")
-    contact = Contact(
-        channel=message.channel, address=address, pseudonym="", last_inbound_at=utcnow()
-    )
+    contact = Contact(channel=message.channel, address=address, pseudonym="")
     conversation = Conversation(
-        id=message.conversation_id, channel=message.channel, channel_data={}
+        id=message.conversation_id,
+        channel=message.channel,
+        channel_data={},
+        last_inbound_at=utcnow(),
     )
     return contact, conversation

@@ -48,7 +48,7 @@ from flows.directory import Service
 from flows.engine import Context, Holder
 from flows.events import Priority
 from flows.pack import Pack
-from flows.presence import Presence
+from flows.presence import Counted
 from flows.state import FlowState
 
 if TYPE_CHECKING:  # the runtime loads the pack, then repairs the flow states with it
@@ -122,13 +122,14 @@ def context_for(
     conversation: Conversation,
     now: datetime,
     *,
-    presence: Presence | None = None,
+    presence: Counted = None,
     verified: bool = True,
     directory: tuple[Service, ...] = (),
 ) -> Context:
     """What the flow engine is told about a conversation and its writer at `now`.
 
-    presence: the listeners on shift (bot.presence.snapshot), None to go by the opening hours.
+    presence: the listeners on shift (bot.presence.snapshot), or a function counting them when
+        the engine needs it; None to go by the opening hours.
     verified: the channel proved the sender (else STOP and CANCELLA never act).
     directory: the local services the bot may show (bot.directory.current).
     """

@@ -140,14 +140,14 @@ def alembic_config(url: str) -> Any:
     return cfg
 
 
-def upgrade(url: str) -> None:
-    """Apply every migration (creates the database on first run)."""
+def upgrade(url: str, revision: str = "head") -> None:
+    """Apply every migration, or those up to `revision` (creates the database on first run)."""
     from alembic import command
 
     parsed = make_url(normalise_url(url))
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(url), "head")
+    command.upgrade(alembic_config(url), revision)
 
 
 def app_setting(engine: Engine, key: str, make: Any = None) -> str:

@@ -49,7 +49,7 @@ def may_ask(
     if asked is not None and now - asked < ASK_AGAIN_AFTER:
         return False
     if conversation.channel == "whatsapp":
-        last = contact.last_inbound_at
+        last = conversation.last_inbound_at
         return last is not None and now - last < WINDOW
     return True
 

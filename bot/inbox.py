@@ -47,6 +47,8 @@ from flows.events import (
     Refer,
     Reply,
 )
+from flows.presence import Presence
+from flows.triage import Triage, triage
 
 log = logging.getLogger(__name__)
 ONE_REPLY_PER_MESSAGE = ("email",)  # channels where the bot's replies to a message leave as one
@@ -72,10 +74,11 @@ def receive(rt: Runtime, inbound: Inbound, *, now: datetime | None = None) -> Re
     second try finds the stored message and stops.
     """
     now = now or utcnow()
+    reading = read(rt, inbound)  # outside the transaction: no lock is held meanwhile
     for attempt in range(3):
         try:
             with write_session(rt.db) as session, session.no_autoflush:
-                receipt = _receive(rt, session, inbound, now, check=attempt > 0)
+                receipt = _receive(rt, session, inbound, now, reading, check=attempt > 0)
         except IntegrityError:
             # A duplicate, or another process created the same contact at the same moment:
             # run again, and the dedupe check or the existing contact decides.
@@ -88,6 +91,17 @@ def receive(rt: Runtime, inbound: Inbound, *, now: datetime | None = None) -> Re
             rt.wake_outbox()
         return receipt
     raise AssertionError("unreachable")
+
+
+def read(rt: Runtime, inbound: Inbound) -> Triage | None:
+    """The message's triage (pure: the text and the pack), or None for the engine to try again
+    and, if it fails there too, hand the conversation to a listener."""
+    if not inbound.answer:
+        return None
+    try:
+        return triage(rt.pack, inbound.text)
+    except Exception:
+        return None
 
 
 def _by_address(query: Any) -> Any:
@@ -208,7 +222,13 @@ def _store(session: Session, conversation: Conversation, rows: list[dict[str, An
 
 
 def _receive(
-    rt: Runtime, session: Session, inbound: Inbound, now: datetime, *, check: bool
+    rt: Runtime,
+    session: Session,
+    inbound: Inbound,
+    now: datetime,
+    reading: Triage | None,
+    *,
+    check: bool,
 ) -> Receipt:
     seen = _seen(session, inbound) if check else None
     if seen is not None:
@@ -218,11 +238,13 @@ def _receive(
         contact.display_name = inbound.display_name[:200]
     if inbound.answer:  # an auto-reply or a bounce is not writing again
         contact.erase_requested_at = None  # writing again after an erasure starts afresh
-        contact.last_inbound_at = now
         contact.opted_out_at = None  # writing again after STOP opts back in
+        conversation.last_inbound_at = now  # WhatsApp's 24-hour window starts again
     conversation.channel_data = {**conversation.channel_data, **inbound.thread}
     conversation.last_activity_at = now
-    events = _step(rt, session, contact, conversation, inbound, now) if inbound.answer else []
+    events = (
+        _step(rt, session, contact, conversation, inbound, now, reading) if inbound.answer else []
+    )
     if inbound.hand_over and not inbound.answer:  # e.g. a mail nobody could parse: a person
         events.append(Escalate(priority=Priority.NORMAL, reason=inbound.hand_over))
     row = _row(conversation, inbound, now, triage_of(events))
@@ -250,23 +272,30 @@ def _step(
     conversation: Conversation,
     inbound: Inbound,
     now: datetime,
+    reading: Triage | None = None,
 ) -> list[Event]:
     """Run the flow engine on the message (pure): the conversation's new state and the events."""
-    # who can answer, read now: a listener holding the conversation needs no count
+    # who can answer, counted only if the engine hands over or says who is there (most
+    # messages, a FAQ or a menu choice, need no count); a listener holding it needs none
     held = conversation.status == Status.LISTENER
-    present = None if held else presence.snapshot(session, rt.settings, now, conversation)
+
+    def present() -> Presence:
+        return presence.snapshot(session, rt.settings, now, conversation)
+
     ctx = conversations.context_for(
         rt,
         contact,
         conversation,
         now,
-        presence=present,
+        presence=None if held else present,
         verified=inbound.verified,
         directory=directory.current(rt.db, session),
     )
     state = conversations.flow_state(rt.pack, conversation)
     try:
-        result = engine.step(rt.pack, state, inbound.text, ctx, media=len(inbound.media))
+        result = engine.step(
+            rt.pack, state, inbound.text, ctx, media=len(inbound.media), reading=reading
+        )
     except Exception as exc:  # the message is kept and a listener takes over: never dropped
         log.error(
             "the flow engine failed on a message in conversation %s (%s): handed to a listener",

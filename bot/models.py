@@ -69,7 +69,6 @@ class Contact(SQLModel, table=True):
     erase_requested_at: datetime | None = _ts()  # CANCELLA confirmed: erased once replies are out
     # CANCELLA confirmed on a crisis no listener has seen yet: erased once one has, or at this time
     erase_due_at: datetime | None = _ts()
-    last_inbound_at: datetime | None = _ts()  # WhatsApp's 24-hour window starts here
     # The feedback question after a listener's close (bot.feedback): when it was last asked (never
     # twice in 30 days), and the outcome it is about while an answer may still come.
     feedback_asked_at: datetime | None = _ts()
@@ -111,6 +110,8 @@ class Conversation(SQLModel, table=True):
     claimed_at: datetime | None = _ts()
     closed_at: datetime | None = _ts(index=True)
     last_activity_at: datetime = _created()
+    # the young person's last message in it (not an auto-reply): WhatsApp's 24-hour window
+    last_inbound_at: datetime | None = _ts()
     outcome: str | None = Field(default=None, max_length=64)
     topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # Kept at anonymisation: the figures (time to a human) and the emerging-needs statistics.

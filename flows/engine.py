@@ -63,8 +63,10 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cached_property
 
 from flows import directory, feedback, render
+from flows import presence as presence_of
 from flows.directory import Service
 from flows.events import (
     Closed,
@@ -81,7 +83,7 @@ from flows.events import (
 )
 from flows.hours import OpeningHours
 from flows.pack import Node, Option, Pack
-from flows.presence import Presence
+from flows.presence import Counted, Presence
 from flows.state import ErasureCode, FlowState
 from flows.triage import UNRECOGNISED, Triage, language, triage
 
@@ -115,7 +117,7 @@ class Context:
     status: Holder = Holder.BOT
     first_contact: bool = False  # no consent notice shown to this contact yet
     lang: str | None = None  # the contact's known language, if any
-    presence: Presence | None = None  # listeners on shift now; None: go by the opening hours
+    presence: Counted = None  # listeners on shift now (or how to count them); None: by the hours
     verified: bool = True  # the channel proved the sender: else STOP and CANCELLA never act
     erase_code: str = ""  # a fresh one-time code: CANCELLA is confirmed with it (e-mail)
     code_key: bytes = b""  # the key of the code's HMAC (only the HMAC is kept in the state)
@@ -143,6 +145,11 @@ class _Turn:
         self.events: list[Event] = []
         self.lang = "it"
 
+    @cached_property
+    def presence(self) -> Presence | None:
+        """Who can answer now: counted at most once per message, and only if needed."""
+        return presence_of.read(self.ctx.presence)
+
     # saying things ------------------------------------------------------------------------
 
     def text(self, text_id: str) -> str:
@@ -159,18 +166,18 @@ class _Turn:
     @property
     def open(self) -> bool:
         """Listeners can answer: opening hours, or someone on shift outside them."""
-        presence = self.ctx.presence
+        presence = self.presence
         return self.ctx.hours.is_open(self.ctx.now) or bool(presence and presence.on_shift)
 
     @property
     def nobody(self) -> bool:
         """Opening hours, but no listener on shift."""
-        presence = self.ctx.presence
+        presence = self.presence
         return presence is not None and not presence.on_shift and self.open
 
     def queue_place(self, priority: str) -> str:
         """ "You are in the queue, place N, about M minutes", when every listener is busy."""
-        presence = self.ctx.presence
+        presence = self.presence
         if presence is None or not presence.on_shift or not presence.queued(priority):
             return ""
         position, minutes = presence.position(priority), presence.wait_minutes(priority)
@@ -320,7 +327,7 @@ class _Turn:
             self.events.append(Escalate(Priority.HIGH, t.reason or "personal"))
         if not self.state.reminded or t.reason == "asked_for_person":
             self.state.reminded = True
-            presence = self.ctx.presence
+            presence = self.presence
             priority = (presence.priority if presence else None) or "normal"
             self.say(self.text("waiting_reminder"), self.queue_place(priority))
 
@@ -413,10 +420,22 @@ class _Turn:
             self.say(self.menu())
 
 
-def step(pack: Pack, state: FlowState | None, text: str, ctx: Context, *, media: int = 0) -> Step:
-    """Advance the conversation by one inbound message."""
+def step(
+    pack: Pack,
+    state: FlowState | None,
+    text: str,
+    ctx: Context,
+    *,
+    media: int = 0,
+    reading: Triage | None = None,
+) -> Step:
+    """Advance the conversation by one inbound message.
+
+    reading: the message's triage, if the caller read it already (triage(pack, text) depends on
+    the text and the pack only: the core reads it before taking any lock).
+    """
     turn = _Turn(pack, state, ctx)
-    t = triage(pack, text)
+    t = reading if reading is not None else triage(pack, text)
     if ctx.status == Holder.LISTENER:
         turn.held(t, text)
         return Step(turn.state, turn.events)

@@ -2,12 +2,14 @@
 
 The engine stays pure: the core (bot.presence) reads the database at receive time and passes
 a Presence in the Context; None means "not known" and the engine goes by the opening hours.
+The core may pass a function instead, read only when the engine first needs it (a hand-over):
+most messages (a FAQ, a menu choice) then cost no count at all.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 MIN_WAIT_MINUTES = 2  # "about 1 minutes" reads wrong and promises too much
@@ -36,3 +38,11 @@ class Presence:
             return None
         places = max(1, self.position(priority) - self.free)
         return max(MIN_WAIT_MINUTES, math.ceil(places * self.minutes_per_place))
+
+
+Counted = Presence | Callable[[], Presence] | None  # what a Context carries
+
+
+def read(counted: Counted) -> Presence | None:
+    """The presence itself, counting it now if it was given as a function."""
+    return counted() if callable(counted) else counted

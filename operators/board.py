@@ -102,7 +102,7 @@ def _items(
                 else f"[{len(message.media)} allegato/i]"
             )
         whatsapp = contact is not None and window.applies(conversation)
-        closes = window.closes_at(contact) if whatsapp and contact else None
+        closes = window.closes_at(conversation) if whatsapp else None
         answered = replied.get(conversation.id)
         heard = message.created_at if message else None
         items.append(
@@ -115,9 +115,7 @@ def _items(
                 holder=(holder.display_name or holder.username) if holder else None,
                 crisis=conversation.priority == Priority.CRISIS,
                 window_closes_at=closes,
-                window_closing=bool(
-                    whatsapp and contact and window.closing_soon(contact, now, warning)
-                ),
+                window_closing=bool(whatsapp and window.closing_soon(conversation, now, warning)),
                 window_closed=bool(whatsapp and closes is not None and closes <= now),
                 awaiting_reply=heard is not None and (answered is None or heard > answered),
                 place=shared.get(conversation.id),

@@ -115,7 +115,7 @@ def _page(db: Session, conversation: Conversation) -> dict[str, Any]:
     now = utcnow()
     contact = transcript.contact_of(db, conversation)
     whatsapp = window.applies(conversation) and contact is not None
-    closes = window.closes_at(contact) if whatsapp and contact else None
+    closes = window.closes_at(conversation) if whatsapp else None
     warning = timedelta(minutes=rt.settings.dashboard.window_warning_minutes)
     asked = rights(conversation, contact)
     return {
@@ -129,8 +129,8 @@ def _page(db: Session, conversation: Conversation) -> dict[str, Any]:
         "can_manage": access.can_manage(operator, conversation),
         "whatsapp": whatsapp,
         "window_closes_at": closes,
-        "window_open": (not whatsapp) or (contact is not None and window.is_open(contact, now)),
-        "window_closing": bool(whatsapp and contact and window.closing_soon(contact, now, warning)),
+        "window_open": (not whatsapp) or window.is_open(conversation, now),
+        "window_closing": bool(whatsapp and window.closing_soon(conversation, now, warning)),
         # the page reloads when this changes: who holds it, or what the young person asked
         "state": f"{conversation.status}:{conversation.listener_id or ''}:{asked or ''}",
         "rights": asked,

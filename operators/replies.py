@@ -19,8 +19,8 @@ MAX_REPLY = 10_000
 MAX_NOTE = 5_000
 
 
-def _writable(session: Session, conversation: Conversation, operator: Operator) -> Contact:
-    """The contact a reply goes to, if this operator may write to them now."""
+def _check_writable(session: Session, conversation: Conversation, operator: Operator) -> None:
+    """Refuse (HandoverError) unless this operator may write to the young person now."""
     contact = session.get(Contact, conversation.contact_id) if conversation.contact_id else None
     if contact is None or contact.erase_requested_at or contact.erase_due_at:
         raise HandoverError("Ha chiesto di cancellare i suoi dati: non si può rispondere.")
@@ -28,7 +28,6 @@ def _writable(session: Session, conversation: Conversation, operator: Operator) 
         raise HandoverError("Ha scritto STOP: non riceverà messaggi finché non scrive di nuovo.")
     if conversation.status != Status.LISTENER or conversation.listener_id != operator.id:
         raise HandoverError("Per rispondere prendi in carico la conversazione.")
-    return contact
 
 
 def reply(
@@ -46,8 +45,8 @@ def reply(
         raise HandoverError("Il messaggio è vuoto.")
     if len(text) > MAX_REPLY:
         raise HandoverError(f"Il messaggio è troppo lungo (massimo {MAX_REPLY} caratteri).")
-    contact = _writable(session, conversation, operator)
-    if window.applies(conversation) and not window.is_open(contact, now):
+    _check_writable(session, conversation, operator)
+    if window.applies(conversation) and not window.is_open(conversation, now):
         raise HandoverError(
             "Sono passate più di 24 ore dall'ultimo messaggio su WhatsApp: "
             "si può inviare solo il messaggio di ricontatto."
@@ -78,10 +77,10 @@ def reengage(
 
     The WhatsApp channel queues it (once) and writes the audit log and the change feed.
     """
-    contact = _writable(session, conversation, operator)
+    _check_writable(session, conversation, operator)
     if not window.applies(conversation):
         raise HandoverError("Il messaggio di ricontatto serve solo su WhatsApp.")
-    if window.is_open(contact, now):
+    if window.is_open(conversation, now):
         raise HandoverError("La finestra di 24 ore è ancora aperta: puoi scrivere normalmente.")
     try:
         return queue_reengagement(session, conversation, operator.id, settings.twilio, now=now)

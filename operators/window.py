@@ -11,22 +11,22 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.channels.whatsapp import window_closes_at, window_open
-from bot.models import Contact, Conversation
+from bot.models import Conversation
 
 
 def applies(conversation: Conversation) -> bool:
     return conversation.channel == "whatsapp"
 
 
-def closes_at(contact: Contact) -> datetime | None:
+def closes_at(conversation: Conversation) -> datetime | None:
     """When free-form replies stop being allowed (None: the young person never wrote)."""
-    return window_closes_at(contact)
+    return window_closes_at(conversation)
 
 
-def is_open(contact: Contact, now: datetime) -> bool:
-    return window_open(contact, now)
+def is_open(conversation: Conversation, now: datetime) -> bool:
+    return window_open(conversation, now)
 
 
-def closing_soon(contact: Contact, now: datetime, warning: timedelta) -> bool:
-    closing = closes_at(contact)
+def closing_soon(conversation: Conversation, now: datetime, warning: timedelta) -> bool:
+    closing = closes_at(conversation)
     return closing is not None and now < closing <= now + warning

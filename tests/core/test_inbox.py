@@ -177,7 +177,9 @@ def test_media_is_kept_as_references(rt: Runtime) -> None:
 
 
 def _engine_fails_on(monkeypatch: pytest.MonkeyPatch, word: str) -> None:
-    """A fault in the content or the code: triage raises on messages holding `word`."""
+    """A fault in the content or the code: triage raises on messages holding `word` (where the
+    core reads the message first, and where the engine would read it again)."""
+    import bot.inbox
     import flows.engine
     from flows.triage import triage as real
 
@@ -187,6 +189,7 @@ def _engine_fails_on(monkeypatch: pytest.MonkeyPatch, word: str) -> None:
         return real(pack, text)  # type: ignore[arg-type]
 
     monkeypatch.setattr(flows.engine, "triage", triage)
+    monkeypatch.setattr(bot.inbox, "triage", triage)
 
 
 def test_a_fault_in_the_engine_hands_the_message_to_a_listener(

@@ -18,17 +18,15 @@ ROME_SUMMER = timezone(timedelta(hours=2))
 def test_a_time_comes_back_aware_utc_and_equal(engine: Engine) -> None:
     moment = datetime(2026, 7, 1, 23, 30, tzinfo=ROME_SUMMER)  # 21:30 UTC
     with Session(engine) as session:
-        session.add(
-            Contact(id="c1", channel="web", address="a", pseudonym="p", last_inbound_at=moment)
-        )
+        session.add(Contact(id="c1", channel="web", address="a", pseudonym="p", consent_at=moment))
         session.commit()
     with Session(engine) as session:
         stored = session.get(Contact, "c1")
-        assert stored is not None and stored.last_inbound_at is not None
-        assert stored.last_inbound_at.tzinfo is not None
-        assert stored.last_inbound_at.utcoffset() == timedelta(0)
-        assert stored.last_inbound_at == moment
-        assert stored.last_inbound_at.hour == 21
+        assert stored is not None and stored.consent_at is not None
+        assert stored.consent_at.tzinfo is not None
+        assert stored.consent_at.utcoffset() == timedelta(0)
+        assert stored.consent_at == moment
+        assert stored.consent_at.hour == 21
 
 
 def test_a_naive_time_is_refused(engine: Engine) -> None:

@@ -157,12 +157,12 @@ def _fresh_row(
 ) -> tuple[Message, Contact, Conversation]:
     now = utcnow()
     with write_session(rt.db) as session:
-        contact = Contact(
-            channel="whatsapp", address=YOUNG, pseudonym="p", last_inbound_at=now - inbound_ago
-        )
+        contact = Contact(channel="whatsapp", address=YOUNG, pseudonym="p")
         session.add(contact)
         session.flush()
-        conversation = Conversation(contact_id=contact.id, channel="whatsapp")
+        conversation = Conversation(
+            contact_id=contact.id, channel="whatsapp", last_inbound_at=now - inbound_ago
+        )
         session.add(conversation)
         session.flush()
         (row,) = enqueue(session, conversation, body, author="listener")
@@ -287,9 +287,9 @@ def test_no_free_text_after_the_24_hour_window(
     database_url: str, twilio_server: FakeTwilio
 ) -> None:
     rt = wired_runtime(database_url, twilio_env(twilio_server.base_url))
-    row, contact, _ = _fresh_row(rt, inbound_ago=timedelta(hours=25))
-    assert not window_open(contact)
-    closes = window_closes_at(contact)
+    row, _, conversation = _fresh_row(rt, inbound_ago=timedelta(hours=25))
+    assert not window_open(conversation)
+    closes = window_closes_at(conversation)
     assert closes is not None and closes < utcnow()
     with write_session(rt.db) as session:
         session.get(Message, row.id).attempts = 0  # type: ignore[union-attr]
@@ -303,14 +303,14 @@ def test_no_free_text_after_the_24_hour_window(
 
 def test_window_helpers() -> None:
     now = utcnow()
-    fresh = Contact(channel="whatsapp", address=YOUNG, pseudonym="p", last_inbound_at=now)
+    fresh = Conversation(channel="whatsapp", last_inbound_at=now)
     assert window_open(fresh, now)
     closes = window_closes_at(fresh)
     assert closes is not None and timedelta(hours=23) < closes - now <= timedelta(hours=24)
     assert not window_open(fresh, now + timedelta(hours=24))
-    never = Contact(channel="whatsapp", address=YOUNG, pseudonym="p")
+    never = Conversation(channel="whatsapp")
     assert window_closes_at(never) is None and not window_open(never, now)
-    sms = Contact(channel="sms", address="+39333", pseudonym="p")
+    sms = Conversation(channel="sms")
     assert window_open(sms, now)  # SMS has no window
 
 

@@ -139,7 +139,7 @@ class TwilioSender:
                     earlier,
                 )
                 return Sent(external_id=earlier)
-        if message.kind != "template" and not window_open(contact):
+        if message.kind != "template" and not window_open(conversation):
             raise PermanentFailure(errors.explain(errors.WINDOW_CLOSED), code=errors.WINDOW_CLOSED)
         try:
             created = self.client.messages.create(**self._params(message, contact, sender))

@@ -26,21 +26,23 @@ class ReengageError(ValueError):
     """The template cannot be queued; the message says why, in Italian, for the dashboard."""
 
 
-def window_closes_at(contact: Contact) -> datetime | None:
-    """When free text to this contact stops being possible (None: they never wrote).
+def window_closes_at(conversation: Conversation) -> datetime | None:
+    """When free text in this conversation stops being possible (None: nothing came in it).
 
-    For the dashboard, e.g. to warn a listener that the window closes in 20 minutes.
+    Counted from the young person's last message in the conversation (a contact has one open
+    conversation at a time). For the dashboard, e.g. to warn a listener that the window closes
+    in 20 minutes.
     """
-    if contact.last_inbound_at is None:
+    if conversation.last_inbound_at is None:
         return None
-    return contact.last_inbound_at + WINDOW - MARGIN
+    return conversation.last_inbound_at + WINDOW - MARGIN
 
 
-def window_open(contact: Contact, now: datetime | None = None) -> bool:
-    """Whether free text can be sent to the contact now (always True off WhatsApp)."""
-    if contact.channel != "whatsapp":
+def window_open(conversation: Conversation, now: datetime | None = None) -> bool:
+    """Whether free text can be sent in the conversation now (always True off WhatsApp)."""
+    if conversation.channel != "whatsapp":
         return True
-    closes = window_closes_at(contact)
+    closes = window_closes_at(conversation)
     return closes is not None and (now or utcnow()) < closes
 
 
