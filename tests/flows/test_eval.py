@@ -23,6 +23,11 @@ copying blind wordings into the lexicons):
   messages, the body, home, online, a friend): before its entries crisis priority 86/121 and
   idioms called crisis 4/30; after, 121/121 and 0/30, every other tuning split unchanged. The
   blind splits did not move with it (114/126 and 42/45).
+- tests/data/triage_blind2.jsonl (written 2026-12-02, 320 messages, 170 crisis; BLIND2.md), a
+  fresh blind split measured once before anything else changed: at-risk reaching a listener
+  205/205, crisis priority 129/170 (75.9%), idioms called crisis 4/40, FAQ top-1 42/50. The
+  fail-safe holds on wordings nobody foresaw (every one reaches a person); the crisis priority on
+  them is the gap.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ SPLITS: list[tuple[Path, Bars]] = [
         DATA / "triage_blind.jsonl",
         replace(BARS, crisis_priority=0.90, idioms_as_crisis=0.12),
     ),
+    (DATA / "triage_blind2.jsonl", replace(BARS, crisis_priority=0.75, faq_top1=0.84)),
 ]
 TUNING = [path for path, _ in SPLITS[:10]]
 CLASSES = (
