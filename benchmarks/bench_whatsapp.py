@@ -57,6 +57,15 @@ AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
 OUR_NUMBER = "whatsapp:+14155238886"
 PATH = "/twilio/whatsapp"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+# Each phase's MessageSids start here, SID_SPAN apart: a reused one would be a duplicate, which
+# measures the dedupe's second try instead of a message's work
+SID_SPAN = 10**7
+FIRST_SID = {
+    name: i * SID_SPAN
+    for i, name in enumerate(
+        ("load", "warm_up", "delay_run", "delay_split", "web_1", "web_2", "breakdown")
+    )
+}
 TARGET_VS_DURABLE = 0.6  # our webhook throughput / the durable floor's
 TARGET_DELAY_MS = 1000.0  # reply delay, p95
 TARGET_PUSH_MS = 30.0  # reply delay p95 of web + worker on PostgreSQL, woken by NOTIFY
@@ -452,16 +461,22 @@ def main() -> None:
 
         n = args.requests
         for port in (floor_port, durable_port, our_port) if warm_up else ():  # warm up
-            hammer(port, signed_requests(port, warm_up, 10**7, 300), args.concurrency)
+            hammer(
+                port, signed_requests(port, warm_up, FIRST_SID["warm_up"], 300), args.concurrency
+            )
         floor = hammer(floor_port, signed_requests(floor_port, n, 0, 300), args.concurrency)
         durable = hammer(durable_port, signed_requests(durable_port, n, 0, 300), args.concurrency)
         procs.stop(floor_server)
         procs.stop(durable_server)
-        ours_load = hammer(our_port, signed_requests(our_port, n, 0, 300), args.concurrency)
+        ours_load = hammer(
+            our_port, signed_requests(our_port, n, FIRST_SID["load"], 300), args.concurrency
+        )
         stored = count_inbound(database_url)
         drain(database_url, 300)
 
-        delay_run = reply_delay(our_port, twilio, args.paced, args.rate, 2 * 10**7, "+39334")
+        delay_run = reply_delay(
+            our_port, twilio, args.paced, args.rate, FIRST_SID["delay_run"], "+39334"
+        )
         procs.stop(ours)
 
         web_port = free_port()
@@ -480,11 +495,11 @@ def main() -> None:
             drain(database_url, 300)  # each phase alone: no replies of the one before
             if processes == 2:
                 delay_split = reply_delay(
-                    web_port, twilio, args.paced, args.rate, 3 * 10**7, "+39335"
+                    web_port, twilio, args.paced, args.rate, FIRST_SID["delay_split"], "+39335"
                 )
             scale[processes] = hammer(
                 web_port,
-                signed_requests(web_port, n, (4 + processes) * 10**7, 300),
+                signed_requests(web_port, n, FIRST_SID[f"web_{processes}"], 300),
                 args.concurrency,
             )
             procs.stop(web)
@@ -619,7 +634,7 @@ def breakdown(database_url: str, count: int = 300) -> dict[str, float]:
     rt = Runtime.create(settings)
     app = Flask("breakdown")
     # everyone writes once first: the timed messages are from people the bot knows, as most are
-    jobs = signed_requests(port, count + 300, 5 * 10**7, 300, prefix="+39336")
+    jobs = signed_requests(port, count + 300, FIRST_SID["breakdown"], 300, prefix="+39336")
     parsed = []
     started = time.perf_counter()
     for body, sig in jobs:

@@ -81,3 +81,17 @@ def test_nothing_is_recorded_without_the_variable(
     monkeypatch.chdir(tmp_path)
     summary.record("bench_a.py", "speed", "1 ms", "< 2 ms", True)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_each_webhook_phase_has_message_sids_of_its_own() -> None:
+    """A MessageSid sent in an earlier phase comes back as a duplicate: the in-process cost would
+    then measure the dedupe's second try, not a message's work."""
+    from benchmarks.bench_whatsapp import FIRST_SID, SID_SPAN, signed_requests
+
+    starts = sorted(FIRST_SID.values())
+    assert all(b - a >= SID_SPAN for a, b in zip(starts, starts[1:], strict=False))
+    sids = [
+        {body.split(b"MessageSid=")[1].split(b"&")[0] for body, _ in signed_requests(1, 50, s, 5)}
+        for s in starts
+    ]
+    assert len(set().union(*sids)) == 50 * len(starts)
