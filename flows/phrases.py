@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from rapidfuzz.distance import OSA
 
-from flows.lemmas import LEMMAS, Lemmatizer, Piece, written
+from flows.lemmas import CACHE, LEMMAS, Lemmatizer, Piece, written
 from flows.normalize import Normalizer
 from flows.spelling import Vocabulary
 
@@ -78,6 +78,7 @@ class PhraseBook:
         self._atoms: dict[tuple[str, bool], int] = {}  # (key, prefix) -> atom id
         self._known = set(known)
         self._fuzzy: Vocabulary | None = None
+        self._read: dict[Piece, frozenset[int]] = {}  # atoms_of, per word (cleared on change)
 
     # building -----------------------------------------------------------------------------
 
@@ -89,6 +90,7 @@ class PhraseBook:
         compiled = tuple(self._compile(p) for p in parts)
         self.rules.append(Rule(label, compiled, " + ".join(parts)))
         self._fuzzy = None
+        self._read.clear()
 
     def _compile(self, phrase: str) -> Variants:
         places: list[list[list[Slot]]] = []  # each place: its options, each a run of slots
@@ -152,6 +154,7 @@ class PhraseBook:
         """Real words that must never be read as a typo of a lexicon word ("dormire")."""
         self._known.update(words)
         self._fuzzy = None
+        self._read.clear()
 
     def words(self) -> set[str]:
         """Every key the rules use."""
@@ -184,8 +187,19 @@ class PhraseBook:
         """The pieces of a message's tokens (see flows.lemmas)."""
         return [piece for token in tokens for piece in self.lemmas.pieces(token)]
 
-    def atoms_of(self, piece: Piece) -> set[int]:
-        """The atoms a piece stands for: its keys, prefixes, or (unknown words) one typo away."""
+    def atoms_of(self, piece: Piece) -> frozenset[int]:
+        """The atoms a piece stands for: its keys, prefixes, or (unknown words) one typo away.
+
+        Remembered per word: every phrase book reads the same common words again and again.
+        """
+        found = self._read.get(piece)
+        if found is None:
+            if len(self._read) > CACHE:
+                self._read.clear()
+            found = self._read[piece] = frozenset(self._atoms_of(piece))
+        return found
+
+    def _atoms_of(self, piece: Piece) -> set[int]:
         fuzzy = self._prepare()
         found = {self._exact[k] for k in piece.keys if k in self._exact}
         word = piece.surface
@@ -217,7 +231,7 @@ class PhraseBook:
         """Every rule found in the tokens, in rule order."""
         self._prepare()
         pieces = self.read(tokens)
-        atoms = [set() if i in skip else self.atoms_of(p) for i, p in enumerate(pieces)]
+        atoms = [frozenset() if i in skip else self.atoms_of(p) for i, p in enumerate(pieces)]
         present = set().union(*atoms)
         candidates = sorted({r for a in present for r in self._starts.get(a, ())})
         out: list[Hit] = []
@@ -236,7 +250,7 @@ class PhraseBook:
         return out
 
     def _span(
-        self, atoms: list[set[int]], present: set[int], phrase: Phrase
+        self, atoms: list[frozenset[int]], present: set[int], phrase: Phrase
     ) -> tuple[int, int] | None:
         if any(present.isdisjoint(slot) for slot, _ in phrase):
             return None  # a word of the phrase is missing altogether
