@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from rapidfuzz.distance import OSA
 
-from flows.lemmas import CACHE, LEMMAS, Lemmatizer, Piece, written
+from flows.lemmas import LEMMAS, Lemmatizer, Piece, written
 from flows.normalize import Normalizer
 from flows.spelling import Vocabulary
 
@@ -36,6 +36,8 @@ FUZZY_PREFIX = 6  # prefixes this long also match with one typo
 FUZZY_KEY = 4  # unknown words may start with a lexicon key this long ("tagliadno": "tagl")
 WIDE_GAP = 6
 MAX_VARIANTS = 32
+
+REMEMBERED = 5_000  # words a phrase book remembers (memory: a few MB at most)
 
 
 class PhraseSyntaxError(ValueError):
@@ -194,7 +196,7 @@ class PhraseBook:
         """
         found = self._read.get(piece)
         if found is None:
-            if len(self._read) > CACHE:
+            if len(self._read) > REMEMBERED:
                 self._read.clear()
             found = self._read[piece] = frozenset(self._atoms_of(piece))
         return found

@@ -63,6 +63,15 @@ def test_real_words_are_not_typos() -> None:
     assert found(b, "suicidarti") is None
 
 
+def test_what_a_word_stands_for_is_read_again_after_the_book_changes() -> None:
+    b = book("voglio morire")
+    assert found(b, "suicidrami") is None  # read (and remembered) while no rule knew it
+    b.add("later", "suicidarmi")
+    assert found(b, "suicidrami") == "later"  # a rule added later: the word is read afresh
+    b.protect({"suicidrami"})
+    assert found(b, "suicidrami") is None  # now a real word, never a typo
+
+
 def test_skipped_positions_are_ignored() -> None:
     b = book("voglio morire")
     tokens = NORMALIZE("voglio morire dal ridere")
