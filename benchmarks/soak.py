@@ -274,14 +274,16 @@ def webhooks(
 
 
 def drain(url: str, timeout: float) -> int:
-    """Wait until no outbound row is queued or being sent; how many still are after `timeout`."""
+    """Wait until every accepted message was read (no arrival left) and no outbound row is
+    queued or being sent; how many still are after `timeout`."""
     from sqlalchemy import text
 
     from bot import db
 
     engine = db.make_engine(url)
     query = text(
-        "SELECT count(*) FROM message WHERE direction = 'out' AND status IN ('queued', 'sending')"
+        "SELECT (SELECT count(*) FROM arrival) + (SELECT count(*) FROM message "
+        "WHERE direction = 'out' AND status IN ('queued', 'sending'))"
     )
     deadline = time.monotonic() + timeout
     try:

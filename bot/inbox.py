@@ -1,12 +1,15 @@
 """receive(): every inbound message from every channel, in one transaction.
 
 dedupe → contact + open conversation → store → engine (safety first) → outbox and queue.
+receive_arrival(): the same for a message a webhook accepted first (bot.arrivals), which it
+deletes in that transaction.
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from bot import (
     activity,
+    arrivals,
     audit,
     conversations,
     directory,
@@ -73,21 +77,49 @@ def receive(rt: Runtime, inbound: Inbound, *, now: datetime | None = None) -> Re
     (channel, external_id) refuses the message's insert, everything is rolled back, and the
     second try finds the stored message and stops.
     """
-    now = now or utcnow()
+    at = now or utcnow()
     reading = read(rt, inbound)  # outside the transaction: no lock is held meanwhile
+
+    def work(session: Session, check: bool) -> Receipt:
+        return _receive(rt, session, inbound, at, reading, check=check)
+
+    receipt = _in_transaction(rt, work)
+    assert receipt is not None
+    return receipt
+
+
+def receive_arrival(rt: Runtime, arrival_id: int) -> Receipt | None:
+    """Read a message a webhook accepted (bot.arrivals) and delete the arrival, in one
+    transaction: exactly once, in arrival order per writer. None: not now (another worker holds
+    it, it was read already, or an earlier message of the same person goes first)."""
+
+    def work(session: Session, check: bool) -> Receipt | None:
+        claimed = arrivals.claim(session, arrival_id)
+        if claimed is None:
+            return None
+        inbound, at = claimed
+        receipt = _receive(rt, session, inbound, at, read(rt, inbound), check=check)
+        arrivals.done(session, arrival_id)
+        return receipt
+
+    return _in_transaction(rt, work)
+
+
+def _in_transaction(rt: Runtime, work: Callable[[Session, bool], Receipt | None]) -> Receipt | None:
+    """Run `work` in a write transaction, again on a unique violation (then it checks first)."""
     for attempt in range(3):
         try:
             with write_session(rt.db) as session, session.no_autoflush:
-                receipt = _receive(rt, session, inbound, now, reading, check=attempt > 0)
+                receipt = work(session, attempt > 0)
         except IntegrityError:
             # A duplicate, or another process created the same contact at the same moment:
             # run again, and the dedupe check or the existing contact decides.
             if attempt == 2:
                 raise
             continue
-        if receipt.erased:
+        if receipt is not None and receipt.erased:
             checkpoint(rt.db)  # the erased text leaves SQLite's write-ahead log too
-        if receipt.replies:
+        if receipt is not None and receipt.replies:
             rt.wake_outbox()
         return receipt
     raise AssertionError("unreachable")

@@ -192,6 +192,26 @@ class AuditEvent(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+class Arrival(SQLModel, table=True):
+    """A young person's message as the webhook accepted it, before the bot has read it.
+
+    The webhook commits this row and answers at once; a worker reads it (bot.inbox.receive) and
+    deletes it in the same transaction, in arrival order for each writer. Holds the text and the
+    address for those few milliseconds only.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        Index("ix_arrival_writer", "channel", "address", "id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)  # the arrival order
+    channel: str = Field(max_length=16)
+    external_id: str | None = Field(default=None, max_length=255)
+    address: str = Field(max_length=320)
+    inbound: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # a bot.channel.Inbound
+    received_at: datetime = _created()
+
+
 class Activity(SQLModel, table=True):
     """A feed of changes that the dashboard streams (Server-Sent Events), across processes."""
 

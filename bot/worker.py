@@ -1,4 +1,5 @@
-"""The worker: delivers the outbox, closes silent conversations, applies retention."""
+"""The worker: reads what the webhooks accepted, delivers the outbox, closes silent
+conversations, applies retention."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam
 from sqlmodel import col, select
 
-from bot import activity, alerts, conversations, db, inbox, outbox, presence, privacy
+from bot import activity, alerts, arrivals, conversations, db, inbox, outbox, presence, privacy
 from bot.channel import PermanentFailure, TemporaryFailure
 from bot.db import checkpoint, read_session, write_session
 from bot.models import Contact, Conversation, Message, utcnow
@@ -140,6 +141,18 @@ def _retry(rt: Runtime, message_id: str, reason: str, retry_after: float | None)
         return "queued"
 
 
+def receive_due(rt: Runtime) -> int:
+    """Read the messages the webhooks accepted (bot.arrivals), oldest first; how many were read."""
+    read = 0
+    for arrival_id in arrivals.waiting(rt):
+        try:
+            if inbox.receive_arrival(rt, arrival_id) is not None:
+                read += 1
+        except Exception as exc:  # kept: read again on the next round, never dropped
+            log.error("could not read arrival %s (%s): tried again", arrival_id, inbox.where(exc))
+    return read
+
+
 def deliver_due(rt: Runtime, now: datetime | None = None) -> int:
     """Send every due outbox row; returns how many were attempted."""
     now = now or utcnow()
@@ -247,9 +260,10 @@ class Worker:
         ]
 
     def run_once(self, now: datetime | None = None) -> None:
-        """Deliver what is due, then the duties whose time has come (`now`: a given clock)."""
+        """Read what came, deliver what is due, then the duties whose time has come (`now`: a
+        given clock)."""
         self.rt.outbox_ready.clear()
-        while deliver_due(self.rt, now) and not self.stopping.is_set():
+        while (receive_due(self.rt) + deliver_due(self.rt, now)) and not self.stopping.is_set():
             pass
         at = now or utcnow()
         for duty in self.duties:

@@ -19,6 +19,7 @@ from bot.channels import registry
 from bot.db import read_session
 from bot.models import Message
 from bot.runtime import Runtime
+from bot.worker import receive_due
 from tests.conftest import make_settings
 from tests.waiting import wait_until  # noqa: F401  (re-exported for the tests)
 from tests.whatsapp.fake_twilio import FakeTwilio
@@ -106,9 +107,14 @@ def message(rt: Runtime, message_id: str) -> Message:
 
 @dataclass
 class Webhooks:
-    """Posts to our webhooks as Twilio does, through the Flask test client."""
+    """Posts to our webhooks as Twilio does, through the Flask test client.
+
+    A message accepted by the webhook is then read as the worker reads it (bot.worker), unless
+    `read=False`: a test sees what the young person gets without running the worker loop.
+    """
 
     client: Any
+    rt: Runtime
     public_url: str = PUBLIC_URL
     token: str = AUTH_TOKEN
 
@@ -119,15 +125,19 @@ class Webhooks:
         *,
         signature: str | None = None,
         headers: dict[str, str] | None = None,
+        read: bool = True,
     ) -> Any:
         if signature is None:
             signature = sign(self.public_url + path, params, self.token)
         all_headers = {"X-Twilio-Signature": signature} if signature else {}
         all_headers.update(headers or {})
-        return self.client.post(path, data=params, headers=all_headers)
+        response = self.client.post(path, data=params, headers=all_headers)
+        if read and path == "/twilio/whatsapp":
+            receive_due(self.rt)
+        return response
 
-    def message(self, body: str = "ciao", **kw: Any) -> Any:
-        return self.post("/twilio/whatsapp", message_form(body, **kw))
+    def message(self, body: str = "ciao", *, read: bool = True, **kw: Any) -> Any:
+        return self.post("/twilio/whatsapp", message_form(body, **kw), read=read)
 
     def deliver(self, url: str, params: dict[str, str], headers: dict[str, str]) -> int:
         """For FakeTwilio.post_callback: a callback to our public URL, via the test client."""
@@ -162,7 +172,7 @@ def wa_rt(database_url: str, twilio_server: FakeTwilio) -> Iterator[Runtime]:
 def webhooks(wa_rt: Runtime, twilio_server: FakeTwilio) -> Webhooks:
     app = create_app(rt=wa_rt)
     app.config.update(TESTING=True)
-    hooks = Webhooks(app.test_client())
+    hooks = Webhooks(app.test_client(), wa_rt)
     twilio_server.post_callback = hooks.deliver
     return hooks
 

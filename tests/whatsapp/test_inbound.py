@@ -9,11 +9,12 @@ import urllib.request
 
 import pytest
 
+from bot import arrivals
 from bot.app import create_app
 from bot.db import read_session
 from bot.models import Contact, Conversation, Message
 from bot.runtime import Runtime
-from bot.worker import deliver_due
+from bot.worker import deliver_due, receive_due
 from tests.conftest import make_settings
 from tests.core.helpers import rows
 from tests.whatsapp.conftest import (
@@ -132,8 +133,15 @@ def test_the_same_message_sid_at_once_from_many_connections_is_stored_once(live:
     for t in threads:
         t.join(90)
     assert statuses == [200] * 8
+    assert arrivals.count(live.rt) == 1  # kept once while it waits to be read
+    assert receive_due(live.rt) == 1
     assert len(messages(live.rt, "in")) == 1
     assert len({m.body for m in messages(live.rt, "out")}) >= 1
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=60) as response:  # again, after it was read
+        assert response.status == 200
+    assert receive_due(live.rt) == 1 and arrivals.count(live.rt) == 0
+    assert len(messages(live.rt, "in")) == 1  # the stored message's own key refused it
 
 
 def test_media_are_kept_as_references_and_the_text_is_still_triaged(

@@ -214,7 +214,8 @@ def test_sms_replies_leave_from_the_sms_number_written_to(
 
 
 def test_a_reply_wakes_the_worker_at_once(database_url: str, twilio_server: FakeTwilio) -> None:
-    """`sos-bot run`: web and worker share the runtime; a webhook does not wait for a poll."""
+    """`sos-bot run`: web and worker share the runtime; a webhook does not wait for a poll: the
+    worker is woken to read the message, then to send the reply."""
     from bot.app import create_app
     from bot.worker import Duty, Worker
 
@@ -226,8 +227,8 @@ def test_a_reply_wakes_the_worker_at_once(database_url: str, twilio_server: Fake
     worker.start()
     try:
         assert first_round.wait(30)  # from now on the worker only waits to be woken
-        hooks = Webhooks(create_app(rt=rt).test_client())
-        assert hooks.message("ciao").status_code == 200
+        hooks = Webhooks(create_app(rt=rt).test_client(), rt)
+        assert hooks.message("ciao", read=False).status_code == 200  # the worker reads it
         twilio_server.wait_for(lambda: len(twilio_server.messages) >= 1, timeout=60)
     finally:
         worker.stop()

@@ -1,17 +1,22 @@
-"""The worker killed (kill -9) while sending: after a restart every reply leaves exactly once."""
+"""Processes killed (kill -9): the worker while sending, `sos-bot run` after answering Twilio but
+before reading the messages. After a restart every message is read once and every reply leaves
+exactly once."""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bot import arrivals
 from tests.conftest import ALWAYS_OPEN
 from tests.whatsapp.conftest import Live, message_form, messages, sign, twilio_env, wait_until
 from tests.whatsapp.fake_twilio import http_post
@@ -126,3 +131,68 @@ def test_a_killed_worker_s_messages_leave_once_after_restart(
     assert {m.external_id for m in out} == {m["sid"] for m in live.twilio.messages}
     posts = len(live.twilio.creates())
     assert posts == len(out) + (0 if twilio_took_it else 1)  # no second POST when it was taken
+
+
+def test_sos_bot_run_killed_after_answering_twilio_loses_nothing(
+    live: Live, workers: Workers, tmp_path: Path
+) -> None:
+    """Answer first: a message Twilio heard 200 for is kept, even if the process dies before it
+    was read; the next worker reads each one once and replies once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    env = dict(
+        workers.env,
+        SOS_SERVER_HOST="127.0.0.1",
+        SOS_SERVER_PORT=str(port),
+        SOS_SERVER_PUBLIC_URL=url,
+    )
+    live.twilio.hang()  # the process's worker gets stuck sending the first reply
+    with open(tmp_path / "run.log", "wb") as log:
+        run = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run"], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_until(lambda: _healthy(url, run, tmp_path), 90, "sos-bot run up")
+        texts = [f"messaggio {n}" for n in range(6)]
+        _write_to(url, texts[0], "+393330000001")
+        wait_until(live.twilio.hanging.is_set, 60, "the first reply stuck at Twilio")
+        for n, text in enumerate(texts[1:]):  # Twilio hears 200 for each...
+            _write_to(url, text, f"+39333000001{n}")
+        assert arrivals.count(live.rt) == 5  # ...kept, not read yet
+        run.send_signal(signal.SIGKILL)  # the process dies between the 200s and reading them
+        run.wait(30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait(30)
+    live.twilio.release()
+    workers.start()
+    wait_until(
+        lambda: workers.check() or (arrivals.count(live.rt) == 0 and _all_sent(live)),
+        90,
+        "every message read and answered after the restart",
+    )
+    inbound = messages(live.rt, "in")
+    assert sorted(m.body for m in inbound) == sorted(texts)  # each stored once
+    out = messages(live.rt, "out")
+    assert Counter(m["body"] for m in live.twilio.messages) == Counter(m.body for m in out)
+    to = Counter(m["to"] for m in live.twilio.messages)
+    assert set(to) == {"whatsapp:+393330000001"} | {f"whatsapp:+39333000001{n}" for n in range(5)}
+
+
+def _write_to(url: str, text: str, sender: str) -> None:
+    form = message_form(text, sender=f"whatsapp:{sender}")
+    target = url + "/twilio/whatsapp"
+    assert http_post(target, form, {"X-Twilio-Signature": sign(target, form)}) == 200
+
+
+def _healthy(url: str, process: subprocess.Popen[bytes], logs: Path) -> bool:
+    if process.poll() is not None:
+        raise AssertionError((logs / "run.log").read_text(errors="replace"))
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=5) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False

@@ -7,8 +7,8 @@ import re
 
 from flask import Blueprint, Response, request
 
+from bot import arrivals
 from bot.channels.whatsapp import delivery, inbound, signature
-from bot.inbox import receive
 from bot.runtime import runtime
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,8 @@ def _refused() -> Response | None:
 
 @bp.post("/whatsapp")
 def message_in() -> Response:
-    """Store and triage a young person's message; replies leave through the outbox."""
+    """Keep a young person's message and answer Twilio at once (answer first): the worker reads
+    it a moment later, and the bot's replies leave through the outbox (bot.arrivals)."""
     refused = _refused()
     if refused is not None:
         return refused
@@ -50,7 +51,7 @@ def message_in() -> Response:
         log.warning("refused a Twilio message webhook: %s", exc)
         return Response(f"{exc}\n", 400, content_type="text/plain")
     try:
-        receipt = receive(runtime(), message)
+        accepted = arrivals.accept(runtime(), message)
     except Exception as exc:  # the text would hold personal data: name the kind of error only
         log.error(
             "could not store a Twilio message (%s): Twilio will call the fallback URL, "
@@ -58,8 +59,8 @@ def message_in() -> Response:
             type(exc).__name__,
         )
         return Response("temporarily unavailable\n", 503, content_type="text/plain")
-    if receipt.duplicate:
-        log.info("Twilio sent message %s again: already stored", receipt.message_id)
+    if not accepted:
+        log.info("Twilio sent a message again while it waited to be read: kept once")
     return Response(EMPTY_TWIML, 200, content_type="text/xml; charset=utf-8")
 
 

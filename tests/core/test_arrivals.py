@@ -1,0 +1,117 @@
+"""Answer first: what a webhook accepts is read once, in order for each writer, and never lost."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bot import arrivals, inbox
+from bot.db import write_session
+from bot.models import Message, utcnow
+from bot.runtime import Runtime
+from bot.worker import receive_due
+from tests.core.helpers import inbound, outbound, rows
+
+
+def test_a_message_is_kept_once_while_it_waits(rt: Runtime) -> None:
+    message = inbound("ciao", external_id="SM-wait")
+    assert arrivals.accept(rt, message)
+    assert not arrivals.accept(rt, message)  # the provider's retry: kept once
+    assert arrivals.count(rt) == 1
+    assert rows(rt, Message) == []  # nothing read yet: the webhook only kept it
+    assert receive_due(rt) == 1
+    assert arrivals.count(rt) == 0
+    (stored,) = rows(rt, Message, Message.direction == "in")
+    assert stored.body == "ciao" and stored.external_id == "SM-wait"
+    assert outbound(rt)  # ...and answered
+
+
+def test_the_message_is_dated_when_it_came_not_when_it_was_read(rt: Runtime) -> None:
+    came = utcnow() - timedelta(minutes=3)  # e.g. the worker was down
+    arrivals.accept(rt, inbound("ciao"), now=came)
+    receive_due(rt)
+    (stored,) = rows(rt, Message, Message.direction == "in")
+    assert stored.created_at == came
+
+
+def test_a_later_message_of_the_same_person_waits_for_the_earlier_one(rt: Runtime) -> None:
+    arrivals.accept(rt, inbound("primo"))
+    arrivals.accept(rt, inbound("secondo"))
+    arrivals.accept(rt, inbound("altro", address="whatsapp:+393330000002"))
+    first, second, other = arrivals.waiting(rt)
+    with write_session(rt.db) as session:
+        assert arrivals.claim(session, second) is None  # "primo" goes first
+        assert arrivals.claim(session, other) is not None  # someone else's: no need to wait
+    assert inbox.receive_arrival(rt, second) is None and arrivals.count(rt) == 3
+    assert inbox.receive_arrival(rt, first) is not None
+    assert inbox.receive_arrival(rt, second) is not None
+    assert inbox.receive_arrival(rt, second) is None  # read already: never twice
+    texts = [m.body for m in rows(rt, Message, Message.direction == "in")]
+    assert texts == ["primo", "secondo"]
+
+
+def test_a_fault_while_reading_keeps_the_arrival_for_the_next_round(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    arrivals.accept(rt, inbound("mi sento solo", address="whatsapp:+393471112233"))
+    real = inbox._receive
+    calls = {"n": 0}
+
+    def fails_once(*args: Any, **kw: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("the database went away")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(inbox, "_receive", fails_once)
+    assert receive_due(rt) == 0
+    assert arrivals.count(rt) == 1 and rows(rt, Message) == []  # rolled back, still kept
+    assert "RuntimeError" in caplog.text and "3471112233" not in caplog.text
+    assert receive_due(rt) == 1
+    assert len(rows(rt, Message, Message.direction == "in")) == 1
+
+
+def test_two_workers_read_every_arrival_once_and_in_order(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = [f"whatsapp:+3933300001{i:02d}" for i in range(6)]
+    for n in range(8):
+        for person in people:
+            arrivals.accept(rt, inbound(f"messaggio {n}", address=person))
+    writer = {i: people[k % len(people)] for k, i in enumerate(arrivals.waiting(rt, 1000))}
+    read: list[int] = []  # in the order the reads were committed (done() is their last step)
+    guard = threading.Lock()
+    real = arrivals.done
+
+    def done(session: Any, arrival_id: int) -> None:
+        real(session, arrival_id)
+        with guard:
+            read.append(arrival_id)
+
+    monkeypatch.setattr(arrivals, "done", done)
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            start.wait()
+            while arrivals.count(rt):
+                receive_due(rt)
+        except BaseException as exc:  # shown by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    assert sorted(read) == sorted(writer)  # every one, once
+    for person in people:
+        theirs = [i for i in read if writer[i] == person]
+        assert theirs == sorted(theirs), person  # each person's in the order they came
+    assert len(rows(rt, Message, Message.direction == "in")) == len(writer)
+    assert arrivals.count(rt) == 0
