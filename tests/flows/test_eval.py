@@ -54,6 +54,7 @@ SPLITS: list[tuple[Path, Bars]] = [
     (DATA / "triage_dev_crisis3.jsonl", BARS),
     (DATA / "triage_dev_faq2.jsonl", BARS),
     (DATA / "triage_dev_crisis4.jsonl", BARS),
+    (DATA / "triage_dev_personal.jsonl", replace(BARS, idioms_as_crisis=None)),
     # blind splits
     (DATA / "triage_holdout.jsonl", replace(BARS, crisis_priority=0.93)),
     (
@@ -61,7 +62,7 @@ SPLITS: list[tuple[Path, Bars]] = [
         replace(BARS, crisis_priority=0.90, idioms_as_crisis=0.12),
     ),
 ]
-TUNING = [path for path, _ in SPLITS[:10]]
+TUNING = [path for path, _ in SPLITS[:11]]
 CLASSES = (
     "inflected",
     "hopelessness",
