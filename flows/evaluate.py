@@ -344,10 +344,9 @@ def cross_table(before: Sequence[Report], after: Sequence[Report]) -> str:
         ("FAQ alone", "faq_alone", "personal"),
         ("false crisis", "false_crises", "not_crises"),
     )
-    head = f"{'left out (lexicon -> with examples)':<30}" + "".join(
-        f"{name:>22}" for name, _, _ in measures
-    )
-    lines = [head, "-" * len(head)]
+    head = f"{'file left out':<30}" + "".join(f"{name:>22}" for name, _, _ in measures)
+    lines = ["each measure: lexicon alone -> with the examples of the other files", head]
+    lines.append("-" * len(head))
     pairs = [*zip(before, after, strict=True)]
     pairs.append((_sum(before, "total"), _sum(after, "total")))
     for b, a in pairs:

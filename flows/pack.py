@@ -1,4 +1,5 @@
-"""Load and validate a content pack: the flow, texts, FAQ, services and lexicons (TOML files).
+"""Load and validate a content pack: the flow, texts, FAQ, services and lexicons (TOML files),
+and the labelled examples of the crisis check (examples.jsonl, optional; flows.examples).
 
 Every problem is reported at load time with file and line, e.g.
     faq.toml:42: faq 'orari' has no answer in 'en'
