@@ -153,7 +153,7 @@ class _TextOrCommand(click.Group):
     """`sos-bot triage "TEXT"` and `sos-bot triage corrections`: words that are not a
     subcommand are the text (or, with --evaluate, the files)."""
 
-    OPTIONS = ("--evaluate", "--errors", "--help")
+    OPTIONS = ("--evaluate", "--cross-validate", "--errors", "--help")
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] in self.commands:
@@ -168,9 +168,15 @@ class _TextOrCommand(click.Group):
     is_flag=True,
     help="Measure labelled splits: sos-bot triage --evaluate FILE [FILE...]",
 )
+@click.option(
+    "--cross-validate",
+    "cross",
+    is_flag=True,
+    help="Measure the example layer, one file left out: sos-bot triage --cross-validate FILE...",
+)
 @click.option("--errors", is_flag=True, help="With --evaluate: list every wrong answer.")
 @click.pass_context
-def triage_cmd(ctx: click.Context, evaluate: bool, errors: bool) -> None:
+def triage_cmd(ctx: click.Context, evaluate: bool, cross: bool, errors: bool) -> None:
     """Classify TEXT (or each line of standard input) and print JSON; or --evaluate FILES."""
     if ctx.invoked_subcommand is not None:
         return
@@ -179,14 +185,19 @@ def triage_cmd(ctx: click.Context, evaluate: bool, errors: bool) -> None:
     words: list[str] = ctx.meta.get("triage_words", [])
     folder = settings(ctx).service.flows_dir or None
     pack = load_pack(Path(folder) if folder else None)
-    if evaluate:
-        from flows.evaluate import run
+    if evaluate or cross:
+        from flows.evaluate import cross_table, cross_validate, run
 
         if not words:
-            raise click.UsageError("--evaluate needs one or more labelled files (JSON lines)")
+            raise click.UsageError("give one or more labelled files (JSON lines)")
         missing = [w for w in words if not Path(w).is_file()]
         if missing:
             raise click.ClickException(f"no such file: {', '.join(missing)}")
+        if cross:
+            if len(words) < 2:
+                raise click.UsageError("--cross-validate needs two files or more")
+            click.echo(cross_table(*cross_validate(pack, [Path(w) for w in words])))
+            return
         ctx.exit(run(pack, [Path(w) for w in words], errors=errors))
     if len(words) > 1:
         raise click.UsageError('quote the message: sos-bot triage "TEXT"')

@@ -1,4 +1,5 @@
-"""Load and validate a content pack: the flow, texts, FAQ, services and lexicons (TOML files).
+"""Load and validate a content pack: the flow, texts, FAQ, services and lexicons (TOML files),
+and the labelled examples of the crisis check (examples.jsonl, optional; flows.examples).
 
 Every problem is reported at load time with file and line, e.g.
     faq.toml:42: faq 'orari' has no answer in 'en'
@@ -17,6 +18,9 @@ from typing import Any
 from flows import directory
 from flows.crisis import CrisisCheck
 from flows.directory import Service
+from flows.examples import FILE as EXAMPLES
+from flows.examples import Examples
+from flows.examples import parse as parse_examples
 from flows.matcher import FaqMatcher
 from flows.normalize import Normalizer
 from flows.phrases import PhraseBook, PhraseSyntaxError
@@ -43,6 +47,7 @@ FILES = (
     "lexicon.toml",
     "risk.toml",
 )
+OPTIONAL = (EXAMPLES,)  # a pack without them has no example layer
 ACTIONS = ("handover", "erase", "menu")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _KEY = re.compile(r"^[0-9]{1,2}$")
@@ -136,6 +141,7 @@ class Pack:
     matching: Matching
     evidence: PhraseBook  # the FAQ's topical words as lemmas, labelled with the FAQ id
     language_words: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    examples: Examples | None = None  # labelled messages that raise a person's message to crisis
 
     def text(self, text_id: str, lang: str) -> str:
         """A text in `lang` (Italian when the language is not one of the pack's)."""
@@ -145,10 +151,15 @@ class Pack:
     def summary(self) -> str:
         """One line for `sos-bot flows check`."""
         categories = len({r.label for r in self.crisis.categories.rules})
+        examples = (
+            f", {len(self.examples)} examples ({self.examples.crises} crises)"
+            if self.examples is not None
+            else ""
+        )
         return (
             f"{len(self.faqs)} FAQ, {len(self.services)} services, {len(self.nodes)} nodes, "
             f"{len(self.texts)} texts, {categories} crisis categories "
-            f"({len(self.crisis.categories.rules)} rules) from {self.path}"
+            f"({len(self.crisis.categories.rules)} rules){examples} from {self.path}"
         )
 
 
@@ -162,12 +173,21 @@ def load_pack(path: Path | None = None) -> Pack:
         except OSError as exc:
             raise PackError(f"{name}: missing from {folder} ({exc.strerror})") from exc
         stamp.append((name, st.st_mtime_ns, st.st_size))
+    for name in OPTIONAL:
+        try:
+            st = (folder / name).stat()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise PackError(f"{name}: cannot read ({exc.strerror})") from exc
+        stamp.append((name, st.st_mtime_ns, st.st_size))
     return _load(folder.resolve(), tuple(stamp))
 
 
 @functools.lru_cache(maxsize=8)
 def _load(folder: Path, stamp: tuple[tuple[str, int, int], ...]) -> Pack:
     src = {name: Source(folder / name) for name in FILES}
+    present = {name for name, _, _ in stamp}
     lexicon = _Lexicon(src["lexicon.toml"])
     texts = _texts(src["texts.toml"])
     faqs = _faqs(src["faq.toml"])
@@ -215,6 +235,9 @@ def _load(folder: Path, stamp: tuple[tuple[str, int, int], ...]) -> Pack:
         matching=lexicon.matching,
         evidence=_evidence(faqs, matcher, lexicon.normalize),
         language_words=lexicon.language_words,
+        examples=_examples(folder / EXAMPLES, crisis, lexicon.normalize)
+        if EXAMPLES in present
+        else None,
     )
 
 
@@ -462,6 +485,12 @@ def _crisis(src: Source, normalize: Normalizer) -> CrisisCheck:
     if table.get("phrases") or table.get("together"):
         _book(src, ("idioms",), table, idioms, "idiom")
     return CrisisCheck(categories, idioms)
+
+
+def _examples(path: Path, crisis: CrisisCheck, normalize: Normalizer) -> Examples:
+    """examples.jsonl: labelled messages, crisis ones with a category of crisis.toml."""
+    categories = {r.label for r in crisis.categories.rules}
+    return Examples((e, normalize(e.text)) for e in parse_examples(path, categories))
 
 
 def _number(src: Source, key: Key, value: Any, what: str, low: float, high: float) -> float:

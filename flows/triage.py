@@ -35,6 +35,10 @@ Order (the first that applies wins):
      read by a person, never answered with the menu alone
   9. anything shorter (chatter: "boh", "lol", "ah ok"; the words of a harmless idiom do not
      count)                                               -> "unknown"
+ 10. a message going to a person ("human", steps 2-8) whose closest labelled examples are
+     crises (examples.jsonl, flows.examples), unless it holds a known harmless idiom
+                                                          -> "crisis",  priority "crisis"
+     Examples only raise: they never send a message to the FAQ, the menu or a lower priority.
 Every result carries `distress` (a distress signal of risk.toml was found): the engine sends
 such a message to a listener instead of a second FAQ or menu (flows.engine).
 The engine uses this same function, so `sos-bot triage` and the bot always agree.
@@ -185,6 +189,18 @@ def _unless_about(pack: Pack, tokens: tuple[str, ...], faq_id: str) -> tuple[str
 def triage(pack: Pack, text: str) -> Triage:
     """What the young person needs, from one message."""
     tokens = pack.normalize(text)
+    found = _read(pack, text, tokens)
+    if found.intent == "human" and pack.examples is not None and not pack.crisis.masked(tokens):
+        category = pack.examples.crisis(tokens)  # raise only: never a FAQ, never lower
+        if category:
+            return Triage(
+                "crisis", priority="crisis", reason=f"crisis:{category}", distress=found.distress
+            )
+    return found
+
+
+def _read(pack: Pack, text: str, tokens: tuple[str, ...]) -> Triage:
+    """Steps 1 to 9 of the module docstring."""
     category, risk = pack.crisis.check(tokens)
     if category:
         return Triage("crisis", priority="crisis", reason=f"crisis:{category}")

@@ -58,6 +58,37 @@ def test_flows_check_names_file_and_line_of_an_error(database_url: str, tmp_path
     assert code != 0 and faq.name in out and "line" in out, out
 
 
+def test_flows_check_names_the_line_of_a_broken_example(database_url: str, tmp_path: Path) -> None:
+    default = Path(__file__).parents[2] / "flows" / "default"
+    for f in default.iterdir():
+        if f.is_file():
+            (tmp_path / f.name).write_bytes(f.read_bytes())
+    examples = tmp_path / "examples.jsonl"
+    examples.write_text(
+        '{"text": "voglio sparire", "label": "crisis", "category": "suicide"}\n'
+        '{"text": "muoio dal ridere", "label": "idiom"}\n'
+    )
+    code, out = run(["flows", "check", str(tmp_path)], database_url)
+    assert code != 0 and "examples.jsonl:2: 'label' must be one of" in out, out
+
+
+def test_triage_cross_validates_the_examples(database_url: str, tmp_path: Path) -> None:
+    rows = {
+        "a.jsonl": ["il ponte l'ho già scelto"],
+        "b.jsonl": [f"il ponte l'ho già scelto {n}" for n in range(9)],
+    }
+    for name, texts in rows.items():
+        (tmp_path / name).write_text(
+            "".join(json.dumps({"text": t, "intent": "crisis"}) + "\n" for t in texts)
+        )
+    files = [str(tmp_path / name) for name in rows]
+    code, out = run(["triage", "--cross-validate", *files], database_url)
+    assert code == 0, out
+    assert "a.jsonl" in out and "0/1 -> 1" in out and "total" in out
+    code, out = run(["triage", "--cross-validate", files[0]], database_url)
+    assert code != 0 and "two files" in out
+
+
 def test_bad_configuration_stops_with_the_key(database_url: str, tmp_path: Path) -> None:
     bad = tmp_path / "c.toml"
     bad.write_text("[server]\nport = 'x'\n")

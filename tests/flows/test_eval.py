@@ -23,11 +23,22 @@ copying blind wordings into the lexicons):
   messages, the body, home, online, a friend): before its entries crisis priority 86/121 and
   idioms called crisis 4/30; after, 121/121 and 0/30, every other tuning split unchanged. The
   blind splits did not move with it (114/126 and 42/45).
+- tests/data/triage_dev_personal.jsonl (236 ordinary personal messages and controls that share
+  crisis words, none a crisis): a tuning split for the example layer's false alarms.
+- The example layer (flows/examples.py; flows/default/examples.jsonl holds every tuning split as
+  labelled examples), thresholds chosen by cross-validation on the tuning splits only, then
+  measured once on the blind splits: crisis priority 114/126 -> 120/126 on triage_blind (idioms
+  called crisis 3/25 and false crises 6/160 unchanged) and 42/45 -> 43/45 on triage_holdout
+  (false crises 1/115 unchanged); FAQ figures unchanged.
 - tests/data/triage_blind2.jsonl (written 2026-12-02, 320 messages, 170 crisis; BLIND2.md), a
   fresh blind split measured once before anything else changed: at-risk reaching a listener
   205/205, crisis priority 129/170 (75.9%), idioms called crisis 4/40, FAQ top-1 42/50. The
   fail-safe holds on wordings nobody foresaw (every one reaches a person); the crisis priority on
-  them is the gap.
+  them is the gap. Then measured once with the example layer (written without knowing this split
+  existed): crisis priority 137/170 (80.6%), idioms 4/40, false crises 5/150 -> 6/150.
+The tuning splits ARE the shipped examples, so their figures here are in-sample: the honest
+figures of the example layer are the cross-validated ones (`sos-bot triage --cross-validate`,
+docs/triage.md).
 """
 
 from __future__ import annotations
@@ -48,7 +59,7 @@ UNSET = Bars(
 )
 
 SPLITS: list[tuple[Path, Bars]] = [
-    # tuning splits: the issue's bars
+    # tuning splits: the issue's bars (in-sample for the example layer: they are its examples)
     (DATA / "triage_eval.jsonl", BARS),
     (DATA / "triage_dev_classes.jsonl", BARS),
     (HERE / "dev_triage.jsonl", BARS),
@@ -59,15 +70,18 @@ SPLITS: list[tuple[Path, Bars]] = [
     (DATA / "triage_dev_crisis3.jsonl", BARS),
     (DATA / "triage_dev_faq2.jsonl", BARS),
     (DATA / "triage_dev_crisis4.jsonl", BARS),
+    # controls written for the example layer: the lexicon alone calls 6/35 of them crisis (work
+    # left for a lexicon round), so their idiom rate is reported here, not checked
+    (DATA / "triage_dev_personal.jsonl", replace(BARS, idioms_as_crisis=None)),
     # blind splits
-    (DATA / "triage_holdout.jsonl", replace(BARS, crisis_priority=0.93)),
+    (DATA / "triage_holdout.jsonl", replace(BARS, crisis_priority=0.95)),
     (
         DATA / "triage_blind.jsonl",
-        replace(BARS, crisis_priority=0.90, idioms_as_crisis=0.12),
+        replace(BARS, crisis_priority=0.95, idioms_as_crisis=0.12),
     ),
-    (DATA / "triage_blind2.jsonl", replace(BARS, crisis_priority=0.75, faq_top1=0.84)),
+    (DATA / "triage_blind2.jsonl", replace(BARS, crisis_priority=0.80, faq_top1=0.84)),
 ]
-TUNING = [path for path, _ in SPLITS[:10]]
+TUNING = [path for path, _ in SPLITS[:11]]
 CLASSES = (
     "inflected",
     "hopelessness",
