@@ -2,9 +2,9 @@
 
 A word is read as its lemma (simplemma, Italian and English dictionaries shipped in its wheel)
 and then stemmed (Snowball), so "taglio", "tagliando", "tagliata" and "tagli" share the key
-"tagl", and "muoio", "morto", "morirei" the key "mor". Italian pronouns joined to a verb are
-split off and put first, as they are when written apart: "tagliarmi" reads "mi tagliar",
-"tagliandomi" reads "mi tagliando", so "mi taglio" also finds "voglio tagliarmi".
+"tagl", and "muoio", "morto", "morirei" the key "morire" (their lemma). Italian pronouns joined
+to a verb are split off and put first, as they are when written apart: "tagliarmi" reads
+"mi tagliar", "tagliandomi" reads "mi tagliando", so "mi taglio" also finds "voglio tagliarmi".
 Keys starting with "=" are written forms, double letters aside (for lexicon words that must
 match as written, and for typos in double letters: "amazzare").
 
