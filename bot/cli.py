@@ -76,12 +76,18 @@ def _pack_dir(s: config.Settings) -> Path:
     return Path(s.service.flows_dir) if s.service.flows_dir else DEFAULT_DIR
 
 
-def _upgrade(s: config.Settings) -> None:
-    """Migrate the database; an empty services directory gets the pack's services.toml."""
+def _upgrade(s: config.Settings, *, apart: bool = False) -> None:
+    """Migrate the database; an empty services directory gets the pack's services.toml.
+
+    apart: migrate in a child process (db.upgrade_apart), for the commands that keep running.
+    """
     from bot import directory
     from flows import PackError
 
-    db.upgrade(s.database.url)
+    try:
+        (db.upgrade_apart if apart else db.upgrade)(s.database.url)
+    except db.MigrationFailed as exc:
+        raise click.ClickException(f"{exc}: see the error above") from exc
     topics, zones = _vocabulary(s)
     engine = db.make_engine(s.database.url)
     try:
@@ -92,13 +98,13 @@ def _upgrade(s: config.Settings) -> None:
         engine.dispose()
 
 
-def _runtime(ctx: click.Context, *, migrate: bool = True) -> Any:
+def _runtime(ctx: click.Context, *, migrate: bool = True, apart: bool = False) -> Any:
     from bot.runtime import Runtime
     from flows import PackError
 
     s = settings(ctx)
     if migrate:
-        _upgrade(s)
+        _upgrade(s, apart=apart)
     try:
         return Runtime.create(s)
     except PackError as exc:
@@ -384,7 +390,7 @@ def _wait_for_signal(running: list[Any]) -> None:
 @click.pass_context
 def worker_cmd(ctx: click.Context) -> None:
     """Run the worker alone: outbox, e-mail listener, retention (production split)."""
-    rt = _runtime(ctx)
+    rt = _runtime(ctx, apart=True)
     _wait_for_signal(_start_worker(rt))
 
 
@@ -397,7 +403,7 @@ def web_cmd(ctx: click.Context, workers: int, threads: int) -> None:
     from gunicorn.app.wsgiapp import run as gunicorn_run
 
     s = settings(ctx)
-    _upgrade(s)
+    _upgrade(s, apart=True)
     if ctx.find_root().obj["config_path"]:
         import os
 
@@ -427,7 +433,7 @@ def run_cmd(ctx: click.Context) -> None:
 
     from bot.app import create_app
 
-    rt = _runtime(ctx)
+    rt = _runtime(ctx, apart=True)
     running = _start_worker(rt)
     app = create_app(rt=rt)
     s = rt.settings

@@ -2,14 +2,18 @@
 
 A word is read as its lemma (simplemma, Italian and English dictionaries shipped in its wheel)
 and then stemmed (Snowball), so "taglio", "tagliando", "tagliata" and "tagli" share the key
-"tagl", and "muoio", "morto", "morirei" the key "mor". Italian pronouns joined to a verb are
-split off and put first, as they are when written apart: "tagliarmi" reads "mi tagliar",
-"tagliandomi" reads "mi tagliando", so "mi taglio" also finds "voglio tagliarmi".
+"tagl", and "muoio", "morto", "morirei" the key "morire" (their lemma). Italian pronouns joined
+to a verb are split off and put first, as they are when written apart: "tagliarmi" reads
+"mi tagliar", "tagliandomi" reads "mi tagliando", so "mi taglio" also finds "voglio tagliarmi".
 Keys starting with "=" are written forms, double letters aside (for lexicon words that must
 match as written, and for typos in double letters: "amazzare").
 
 A word unknown to both dictionaries may be a typo or dialect: Romanesco "j" for "gli"
 ("tajando") is tried, and the phrase book may match it loosely (flows.phrases).
+
+The dictionaries are read in place from their compressed streams (simplemma's
+StreamDictionaryFactory), not unpacked into Python dicts: about 7 MB instead of 70 MB for the two
+languages, for some 15 µs more per word the first time it is seen (then it is cached).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from dataclasses import dataclass
 
 import simplemma
 import snowballstemmer
+from simplemma.strategies import DefaultStrategy, DictionaryLookupStrategy
+from simplemma.strategies.dictionaries import DictionaryFactory, StreamDictionaryFactory
 
 from flows.normalize import collapse
 
@@ -31,6 +37,7 @@ SHORT_LEMMA = 3  # a lemma shorter than this is not a key ("o" for "od")
 SHORT_STEM = {"it": 4, "en": 3}  # nor a stem shorter ("com" would join "come" and "coma")
 _DIALECT_J = re.compile(r"(?<=[aeiou])j(?=[aeiou])")
 CACHE = 50_000
+LEMMA_CACHE = 4_096  # simplemma's own cache: every word is read once, then kept in ours
 
 
 def written(word: str) -> str:
@@ -56,7 +63,13 @@ class Piece:
 class Lemmatizer:
     """Split and key the words of a message (normalised tokens); cached per word."""
 
-    def __init__(self) -> None:
+    def __init__(self, dictionaries: DictionaryFactory | None = None) -> None:
+        self.dictionaries = dictionaries or StreamDictionaryFactory()
+        self._lemma = simplemma.Lemmatizer(
+            cache_max_size=LEMMA_CACHE,
+            lemmatization_strategy=DefaultStrategy(dictionary_factory=self.dictionaries),
+        ).lemmatize
+        self._lookup = DictionaryLookupStrategy(self.dictionaries)
         self._stem = {
             lang: snowballstemmer.stemmer({"it": "italian", "en": "english"}[lang])
             for lang in LANGS
@@ -64,11 +77,11 @@ class Lemmatizer:
         self._seen: dict[str, tuple[Piece, ...]] = {}
 
     def known(self, word: str, lang: str) -> bool:
-        return bool(simplemma.is_known(word, lang=lang))
+        return self._lookup.get_lemma(word, lang) is not None
 
     def key(self, word: str, lang: str) -> set[str]:
         """The keys of a word in one language: its lemma, and the lemma stemmed."""
-        lemma = simplemma.lemmatize(word, lang=lang)
+        lemma = self._lemma(word, lang)
         stemmed: str = self._stem[lang].stemWord(lemma)
         least = {lemma: SHORT_LEMMA, stemmed: SHORT_STEM[lang]}
         return {k for k, n in least.items() if len(k) >= n}
@@ -117,7 +130,7 @@ class Lemmatizer:
             return True  # "tagliarmi", "sucidarmi": dictionaries miss most of these forms
         base = split["base"]
         verb = base + "e" if split["end"] in ("ar", "er", "ir") else base
-        return simplemma.lemmatize(word, lang="it") in {verb, simplemma.lemmatize(base, lang="it")}
+        return self._lemma(word, "it") in {verb, self._lemma(base, "it")}
 
 
 LEMMAS = Lemmatizer()  # shared: the keys of a word do not depend on the pack

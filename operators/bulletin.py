@@ -20,7 +20,6 @@ from bot import stats
 from bot.runtime import Runtime
 from bot.stats.period import Period
 from bot.stats.tables import Statistics, Table
-from operators import charts
 from operators.catalog import Catalog
 
 HERE = Path(__file__).parent
@@ -43,6 +42,9 @@ def collect(session: Session, rt: Runtime, catalog: Catalog, period: Period) -> 
 
 def drawn(found: Statistics) -> dict[str, str]:
     """Each table's chart as a data: URI, by table key."""
+    # imported here: pygal (some 4 MB) is loaded when statistics are first drawn, not at start
+    from operators import charts
+
     return {t.key: charts.data_uri(t) for t in found.tables() if t.chart}
 
 

@@ -161,6 +161,38 @@ def test_web_serves_the_app_under_gunicorn(tmp_path: Path) -> None:
     assert _serves_healthz(["web", "--workers", "1", "--threads", "4"], tmp_path) == 0
 
 
+# What `sos-bot run` does before it serves, in a fresh interpreter: which libraries it keeps.
+STARTED = """
+import sys
+from bot import cli, config
+from bot.app import create_app
+from bot.runtime import Runtime
+
+settings = config.load()
+cli._upgrade(settings, apart=True)
+create_app(rt=Runtime.create(settings))
+print(" ".join(sorted({m.split(".")[0] for m in sys.modules} & {"alembic", "mako", "pygal"})))
+"""
+
+
+def test_a_started_process_keeps_neither_migrations_nor_the_chart_library(tmp_path: Path) -> None:
+    """alembic and mako (migrations, in a child process) and pygal (drawn when statistics are
+    first shown) are not loaded by run, web and worker at start: some 18 MB each."""
+    env = {**os.environ, **ENV, "SOS_DATABASE_URL": f"sqlite:///{tmp_path}/run.sqlite"}
+    started = subprocess.run(
+        [sys.executable, "-c", STARTED], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.strip() == ""
+    code, out = run(["db", "upgrade"], f"sqlite:///{tmp_path}/run.sqlite")
+    assert code == 0 and "up to date" in out  # the child migrated it
+
+
+def test_worker_stops_with_the_migration_error(tmp_path: Path) -> None:
+    code, out = run(["worker"], "sqlite:////proc/no-such-folder/sos.sqlite")
+    assert code != 0 and "database migration stopped" in out
+
+
 def test_triage_evaluate_prints_each_split_and_fails_below_the_bars(
     database_url: str, tmp_path: Path
 ) -> None:

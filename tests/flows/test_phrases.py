@@ -93,3 +93,9 @@ def test_vocabulary_one_edit() -> None:
     assert v.near("corti") == []  # a changed letter in a short word: another real word
     assert v.correct("gratuitto") == "gratuito"
     assert v.near("xyz") == []
+
+
+def test_vocabulary_words_sharing_a_deletion_are_all_found() -> None:
+    v = Vocabulary(["orari", "orali", "gratuito"])  # "orai" is a deletion of both
+    assert v.near("orai") == ["orali", "orari"]
+    assert v.correct("orai") is None  # two words that close: no correction
