@@ -94,7 +94,8 @@ def test_pseudonyms_come_from_chance_not_from_the_number() -> None:
 
 def test_an_opted_out_contact_gets_nothing_left_in_flight(rt: Runtime) -> None:
     """A message a worker was sending when STOP arrived is not sent again after its lease."""
-    rt.senders["whatsapp"] = _Refusing()
+    refusing = _Refusing()
+    rt.senders["whatsapp"] = refusing
     first = receive(rt, inbound("ciao"))
     with write_session(rt.db) as session:
         for message in session.exec(select(Message).where(Message.direction == "out")):
@@ -107,15 +108,17 @@ def test_an_opted_out_contact_gets_nothing_left_in_flight(rt: Runtime) -> None:
     )
     assert all(m.status == "failed" and m.error_code == "opted_out" for m in old[:-1])
     assert old[-1].status == "failed" and old[-1].error_code == "refused"  # the confirmation
-    assert _Refusing.bodies == [old[-1].body]  # was tried; nothing sent before the STOP was
+    assert refusing.bodies == [old[-1].body]  # was tried; nothing sent before the STOP was
 
 
 class _Refusing:
     """A sender that records what it is asked to send, and refuses it."""
 
     channel = "whatsapp"
-    bodies: list[str] = []
+
+    def __init__(self) -> None:
+        self.bodies: list[str] = []  # this test's own, not shared with the next run
 
     def send(self, message: Message, contact: Contact, conversation: Conversation) -> Sent:
-        _Refusing.bodies.append(message.body)
+        self.bodies.append(message.body)
         raise PermanentFailure("refused in the test", code="refused")
