@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
-from sqlalchemy import text
 
 import operators
-from bot import config
+from bot import arrivals, config
 from bot.channels import registry
+from bot.models import utcnow
 from bot.runtime import Runtime
 from operators import security
 
@@ -32,15 +32,16 @@ def create_app(settings: config.Settings | None = None, rt: Runtime | None = Non
     app.extensions["sos"] = rt
 
     @app.get("/healthz")
-    def healthz() -> tuple[dict[str, str], int]:
-        """Answer 200 once the database answers."""
+    def healthz() -> tuple[dict[str, str | int], int]:
+        """Answer 200 once the database answers, with how long the oldest message accepted by a
+        webhook has waited to be read (a monitor alerts when no worker reads them)."""
         try:
-            with rt.db.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            waiting = arrivals.backlog(rt)
         except Exception:
             log.exception("health check: database unreachable")
             return {"status": "database unreachable"}, 503
-        return {"status": "ok"}, 200
+        unread = round(waiting.seconds(utcnow()))
+        return {"status": "ok", "unread": waiting.count, "unread_seconds": unread}, 200
 
     for blueprint in registry.blueprints(rt):  # signed by their provider: no CSRF token
         app.register_blueprint(blueprint)

@@ -14,10 +14,11 @@ A duplicate the provider sends while the first is still waiting is refused by th
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -89,6 +90,32 @@ def inbound_of(stored: dict[str, Any]) -> Inbound:
     """The Inbound an arrival keeps (fields added later take their defaults)."""
     names = {f.name for f in dataclasses.fields(Inbound)}
     return Inbound(**{k: v for k, v in stored.items() if k in names})
+
+
+STALE_SECONDS = 30  # an arrival this old: no worker is reading (the dashboard says so)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Messages accepted and not read yet: how many, and since when."""
+
+    count: int
+    since: datetime | None
+
+    def seconds(self, now: datetime) -> float:
+        return max(0.0, (now - self.since).total_seconds()) if self.since else 0.0
+
+    def stale(self, now: datetime) -> bool:
+        """Whether the worker seems to be down: a message waits to be read for too long."""
+        return self.seconds(now) >= STALE_SECONDS
+
+
+def backlog(rt: Runtime) -> Backlog:
+    with read_session(rt.db) as session:
+        count_, since = session.exec(
+            select(func.count(), func.min(Arrival.received_at))
+        ).one()
+    return Backlog(int(count_ or 0), since)
 
 
 def count(rt: Runtime) -> int:

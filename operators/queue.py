@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, render_template
 
-from bot import activity, presence
+from bot import activity, arrivals, presence
 from bot.db import read_session
 from bot.models import utcnow
 from bot.runtime import runtime
@@ -27,7 +27,9 @@ def _board() -> dict[str, Any]:
         mine = board.held(db, now, warning, by=operator.id)
         others = board.held(db, now, warning, not_by=operator.id) if is_coordinator() else []
         on_shift = presence.on_shift(db, rt.settings, now)
+    unread = arrivals.backlog(rt)
     return {
+        "unread": unread if unread.stale(now) else None,
         "on_shift": on_shift,
         "me_on_shift": any(p.operator.id == operator.id for p in on_shift),
         "waiting": waiting,

@@ -6,9 +6,12 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
+from bot import arrivals
+from bot.channel import Inbound
 from bot.db import write_session
 from bot.models import Contact, Conversation, Operator, utcnow
 from bot.runtime import Runtime
+from bot.worker import receive_due
 from tests.dashboard.conftest import Dash, conversation, waiting
 
 
@@ -163,3 +166,23 @@ def test_out_of_hours_note_when_the_service_is_closed(
     dash = Dash(app.test_client())
     dash.login("anna")
     assert "fuori orario" in dash.get("/").text
+
+
+def test_messages_no_worker_reads_are_announced_on_the_queue_and_in_the_health_check(
+    dash_factory: Callable[..., Dash], rt: Runtime, team: dict[str, Operator]
+) -> None:
+    """Answer first: if no worker reads what the webhook kept, a crisis cannot reach the queue.
+    Listeners and the monitor are told."""
+    anna = dash_factory("anna")
+    arrivals.accept(rt, Inbound("whatsapp", "whatsapp:+393330009999", "ciao", "SM-fresh"))
+    assert 'id="unread-warning"' not in anna.get("/").text  # a moment old: the worker is on it
+    came = utcnow() - timedelta(seconds=arrivals.STALE_SECONDS + 60)
+    arrivals.accept(rt, Inbound("whatsapp", "whatsapp:+393330009998", "aiuto", "SM-old"), came)
+    page = anna.get("/").text
+    assert 'id="unread-warning"' in page and "2 in attesa" in page
+    assert "aiuto" not in page and "393330009998" not in page  # the warning counts, never shows
+    health = anna.get("/healthz").json
+    assert health["unread"] == 2 and health["unread_seconds"] >= arrivals.STALE_SECONDS + 60
+    receive_due(rt)
+    assert 'id="unread-warning"' not in anna.get("/").text
+    assert anna.get("/healthz").json["unread"] == 0
