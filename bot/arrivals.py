@@ -112,9 +112,7 @@ class Backlog:
 
 def backlog(rt: Runtime) -> Backlog:
     with read_session(rt.db) as session:
-        count_, since = session.exec(
-            select(func.count(), func.min(Arrival.received_at))
-        ).one()
+        count_, since = session.exec(select(func.count(), func.min(Arrival.received_at))).one()
     return Backlog(int(count_ or 0), since)
 
 
