@@ -20,6 +20,7 @@ from bot.cli import cli
 from bot.db import read_session, write_session
 from bot.models import Conversation, Operator, Referral, utcnow
 from bot.runtime import Runtime
+from bot.worker import receive_due
 from tests.core.test_directory import first_import
 from tests.dashboard import browser
 from tests.dashboard.conftest import PASSWORD, add_operator, waiting
@@ -54,10 +55,12 @@ class Shift:
     bruno: Operator
 
     def whatsapp(self, body: str, sender: str = "whatsapp:+393331234567") -> int:
-        """A young person writes: Twilio's signed webhook over HTTP."""
+        """A young person writes: Twilio's signed webhook over HTTP, then the worker's reading."""
         form = message_form(body, sender=sender)
         url = f"{self.url}/twilio/whatsapp"
-        return http_post(url, form, {"X-Twilio-Signature": sign(url, form)})
+        status = http_post(url, form, {"X-Twilio-Signature": sign(url, form)})
+        receive_due(self.rt)
+        return status
 
     def conversation_of(self, status: str) -> Conversation:
         def find() -> Conversation | None:
