@@ -51,6 +51,9 @@ class Twilio:
     reengage_content_variables: str = "{}"  # JSON object, e.g. {"1": "S.O.S. Amico Giovani"}
     messaging_service_sid: str = ""  # optional MG...: send through a Messaging Service instead
     timeout_seconds: float = 10.0  # one request to Twilio; past it the outcome is unknown
+    # keep the message and answer Twilio, a worker reads it (bot.arrivals); False: read it before
+    # answering (needs no worker for the crisis check, answers Twilio a few ms later)
+    answer_first: bool = True
 
     @property
     def enabled(self) -> bool:

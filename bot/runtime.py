@@ -30,6 +30,7 @@ class Runtime:
     senders: dict[str, Sender] = field(default_factory=dict)
     outbox_ready: threading.Event = field(default_factory=threading.Event)
     changes: notify.Bell = field(default_factory=notify.Bell)  # the change feed grew
+    arrived: notify.Bell = field(default_factory=notify.Bell)  # a webhook kept a message
     listener: notify.Listener | None = None
     _listen_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -54,8 +55,10 @@ class Runtime:
         )
 
     def wake_outbox(self) -> None:
-        """Tell a worker in this process that messages are waiting (others hear NOTIFY, or poll)."""
+        """Tell a worker in this process that messages are waiting, to read or to send (others
+        hear NOTIFY, or poll)."""
         self.outbox_ready.set()
+        self.arrived.ring()
 
     def listen(self) -> bool:
         """PostgreSQL: start this process's LISTEN thread (once), which wakes the worker and rings

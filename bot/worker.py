@@ -245,11 +245,14 @@ class Duty:
 
 
 class Worker:
-    """The loop: outbox first, then the periodic duties; woken at once by new messages."""
+    """The loop: outbox first, then the periodic duties; woken at once by new messages. Started
+    as threads (start()), a reader of its own reads the arrivals meanwhile; run_once() alone
+    (tests, a given clock) reads them itself."""
 
     def __init__(self, rt: Runtime, extra: list[Duty] | None = None) -> None:
         self.rt = rt
         self.stopping = threading.Event()
+        self.reading = False  # a thread of its own reads the arrivals (start())
         self.duties = [
             Duty("alerts", 10, alerts.check),
             Duty("close_silent", 30, close_silent),
@@ -263,7 +266,7 @@ class Worker:
         """Read what came, deliver what is due, then the duties whose time has come (`now`: a
         given clock)."""
         self.rt.outbox_ready.clear()
-        while (receive_due(self.rt) + deliver_due(self.rt, now)) and not self.stopping.is_set():
+        while (self._read() + deliver_due(self.rt, now)) and not self.stopping.is_set():
             pass
         at = now or utcnow()
         for duty in self.duties:
@@ -303,7 +306,25 @@ class Worker:
             rest = min(rest, max(0.0, (due - now).total_seconds()))
         return rest
 
+    def _read(self) -> int:
+        return 0 if self.reading else receive_due(self.rt)
+
+    def read(self) -> None:
+        """The reader: reads what the webhooks kept as soon as it is kept, while the main loop
+        sends (a message is not kept waiting behind the sending of earlier replies)."""
+        seen = self.rt.arrived.rung
+        while not self.stopping.is_set():
+            try:
+                while receive_due(self.rt) and not self.stopping.is_set():
+                    pass
+            except Exception:
+                log.exception("reading the arrivals failed; going on")
+            pause = self.rt.wait_seconds(self.rt.settings.worker.poll_seconds)
+            seen = self.rt.arrived.wait(seen, pause)
+
     def start(self) -> threading.Thread:
+        self.reading = True
+        threading.Thread(target=self.read, name="sos-reader", daemon=True).start()
         thread = threading.Thread(target=self.run, name="sos-worker", daemon=True)
         thread.start()
         return thread
@@ -311,3 +332,4 @@ class Worker:
     def stop(self) -> None:
         self.stopping.set()
         self.rt.outbox_ready.set()
+        self.rt.arrived.ring()

@@ -28,6 +28,8 @@ from tests.whatsapp.conftest import (
     messages,
     new_sid,
     sign,
+    twilio_env,
+    wired_runtime,
 )
 from tests.whatsapp.fake_twilio import FakeTwilio
 
@@ -284,3 +286,20 @@ def test_a_message_the_bot_fails_to_read_still_reaches_a_listener_and_gets_an_an
     assert "RuntimeError" in caplog.text
     for secret in ("393331234567", "Giulia", "stasera"):
         assert secret not in caplog.text
+
+
+def test_without_answer_first_the_message_is_read_before_twilio_hears_200(
+    database_url: str, twilio_server: FakeTwilio
+) -> None:
+    rt = wired_runtime(
+        database_url, twilio_env(twilio_server.base_url, SOS_TWILIO_ANSWER_FIRST="false")
+    )
+    hooks = Webhooks(create_app(rt=rt).test_client(), rt)
+    form = message_form("mi voglio ammazzare")
+    assert hooks.post("/twilio/whatsapp", form, read=False).status_code == 200
+    assert arrivals.count(rt) == 0  # nothing left for a worker: read already
+    (conversation,) = rows(rt, Conversation)
+    assert conversation.priority == "crisis" and messages(rt, "out")  # replies queued
+    again = hooks.post("/twilio/whatsapp", form, read=False)
+    assert again.status_code == 200 and len(messages(rt, "in")) == 1
+    rt.db.dispose()

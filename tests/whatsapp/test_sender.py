@@ -23,6 +23,7 @@ from bot.models import Contact, Conversation, Message, utcnow
 from bot.outbox import enqueue
 from bot.runtime import Runtime
 from bot.worker import deliver_due
+from tests.core.helpers import rows
 from tests.whatsapp.conftest import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -231,6 +232,33 @@ def test_a_reply_wakes_the_worker_at_once(database_url: str, twilio_server: Fake
         assert hooks.message("ciao", read=False).status_code == 200  # the worker reads it
         twilio_server.wait_for(lambda: len(twilio_server.messages) >= 1, timeout=60)
     finally:
+        worker.stop()
+        rt.db.dispose()
+
+
+def test_the_worker_reads_new_messages_while_a_send_hangs(
+    database_url: str, twilio_server: FakeTwilio
+) -> None:
+    """A message is read (crisis check, queue) at once even while the worker waits on Twilio."""
+    from bot import arrivals
+    from bot.app import create_app
+    from bot.worker import Worker
+
+    rt = wired_runtime(database_url, twilio_env(twilio_server.base_url))
+    twilio_server.hang()
+    worker = Worker(rt)
+    worker.start()
+    try:
+        hooks = Webhooks(create_app(rt=rt).test_client(), rt)
+        assert hooks.message("ciao", read=False).status_code == 200
+        wait_until(twilio_server.hanging.is_set, 60, "the first reply held by Twilio")
+        form = message_form("mi voglio ammazzare", sender="whatsapp:+393330000777")
+        assert hooks.post("/twilio/whatsapp", form, read=False).status_code == 200
+        wait_until(lambda: arrivals.count(rt) == 0, 60, "the second message read")
+        crisis = [c for c in rows(rt, Conversation) if c.priority == "crisis"]
+        assert len(crisis) == 1 and twilio_server.hanging.is_set()  # the send still hangs
+    finally:
+        twilio_server.release()
         worker.stop()
         rt.db.dispose()
 

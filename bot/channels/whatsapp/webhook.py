@@ -9,6 +9,7 @@ from flask import Blueprint, Response, request
 
 from bot import arrivals
 from bot.channels.whatsapp import delivery, inbound, signature
+from bot.inbox import receive
 from bot.runtime import runtime
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,8 @@ def _refused() -> Response | None:
 @bp.post("/whatsapp")
 def message_in() -> Response:
     """Keep a young person's message and answer Twilio at once (answer first): the worker reads
-    it a moment later, and the bot's replies leave through the outbox (bot.arrivals)."""
+    it a moment later, and the bot's replies leave through the outbox (bot.arrivals). With
+    `twilio.answer_first = false` the message is read before the answer instead."""
     refused = _refused()
     if refused is not None:
         return refused
@@ -50,8 +52,12 @@ def message_in() -> Response:
     except inbound.BadWebhook as exc:
         log.warning("refused a Twilio message webhook: %s", exc)
         return Response(f"{exc}\n", 400, content_type="text/plain")
+    rt = runtime()
     try:
-        accepted = arrivals.accept(runtime(), message)
+        if rt.settings.twilio.answer_first:
+            accepted = arrivals.accept(rt, message)
+        else:  # read before answering: the crisis check has run when Twilio hears 200
+            accepted = not receive(rt, message).duplicate
     except Exception as exc:  # the text would hold personal data: name the kind of error only
         log.error(
             "could not store a Twilio message (%s): Twilio will call the fallback URL, "
@@ -60,7 +66,7 @@ def message_in() -> Response:
         )
         return Response("temporarily unavailable\n", 503, content_type="text/plain")
     if not accepted:
-        log.info("Twilio sent a message again while it waited to be read: kept once")
+        log.info("Twilio sent a message again: kept once")
     return Response(EMPTY_TWIML, 200, content_type="text/xml; charset=utf-8")
 
 
