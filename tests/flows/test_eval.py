@@ -36,6 +36,11 @@ copying blind wordings into the lexicons):
   fail-safe holds on wordings nobody foresaw (every one reaches a person); the crisis priority on
   them is the gap. Then measured once with the example layer (written without knowing this split
   existed): crisis priority 137/170 (80.6%), idioms 4/40, false crises 5/150 -> 6/150.
+- tests/data/triage_dev_crisis5.jsonl (fifth tuning round, 350 messages written by class: 230
+  crises, 60 personal, 60 idioms), measured once as written, before anything else changed:
+  at-risk reaching a listener 289/290 (a goodbye read as STOP), crisis priority 180/230 (the
+  lexicon alone 169/230), idioms called crisis 19/60. After its lexicon round (leave-one-file-out,
+  lexicon alone): crisis priority 211/230, idioms 12/60; every other tuning split unchanged.
 The tuning splits ARE the shipped examples, so their figures here are in-sample: the honest
 figures of the example layer are the cross-validated ones (`sos-bot triage --cross-validate`,
 docs/triage.md).
@@ -73,6 +78,9 @@ SPLITS: list[tuple[Path, Bars]] = [
     # controls written for the example layer: the lexicon alone calls 6/35 of them crisis (work
     # left for a lexicon round), so their idiom rate is reported here, not checked
     (DATA / "triage_dev_personal.jsonl", replace(BARS, idioms_as_crisis=None)),
+    # fifth crisis round, written by class; the lexicon alone calls 12/60 of its idioms crisis
+    # (work left for a lexicon round), so its idiom rate is reported here, not checked
+    (DATA / "triage_dev_crisis5.jsonl", replace(BARS, idioms_as_crisis=None)),
     # blind splits
     (DATA / "triage_holdout.jsonl", replace(BARS, crisis_priority=0.95)),
     (
@@ -81,7 +89,7 @@ SPLITS: list[tuple[Path, Bars]] = [
     ),
     (DATA / "triage_blind2.jsonl", replace(BARS, crisis_priority=0.80, faq_top1=0.84)),
 ]
-TUNING = [path for path, _ in SPLITS[:11]]
+TUNING = [path for path, _ in SPLITS[:12]]
 CLASSES = (
     "inflected",
     "hopelessness",

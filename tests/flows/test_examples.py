@@ -24,7 +24,7 @@ PARAPHRASES = [  # no lexicon entry covers these wordings; crisis examples come 
     "sono 3 giorni che non mangio niente e mi gira tutto",
     "la mia amica ha bevuto una bottiglia intera e non risponde",
     "i'm on the balcony and thinking about how high it is",
-    "my boyfriend pushed me down the stairs yesterday",
+    "my bf punched the wall next to my face and grabbed my neck",
 ]
 BRIDGE = "il ponte l'ho già scelto"  # no lexicon entry, no shipped example raises it
 WHEN = ("ieri", "oggi", "ormai", "da tempo", "sai", "ragazzi", "davvero", "stasera", "tutto")

@@ -82,6 +82,14 @@ IDIOMS = [
     "mi hanno escluso dal gruppo del progetto",
     "mi sono fatta il piercing, fa male?",
     "ho preso una tachipirina per la febbre",
+    # followed on a social network or by a pet, a religious fast, the weather, binge-watching
+    "il mio crush mi ha seguito su tiktok",
+    "un gattino mi segue fino al portone",
+    "faccio digiuno per il ramadan fino a stasera, sono stanchissima",
+    "non ce la faccio più con questo caldo",
+    "i wanna disappear from this group chat lol",
+    "stasera mi ubriaco di netflix",
+    "ho un taglietto sul dito, che dolore",
 ]
 
 
@@ -149,6 +157,8 @@ def test_faq(pack: Pack, text: str, faq_id: str) -> None:
         ("STOP", "stop"),
         ("basta messaggi", "stop"),
         ("unsubscribe", "stop"),
+        ("non mi scrivete più", "stop"),
+        ("per favore non scrivetemi più", "stop"),
         ("CANCELLA", "erase"),
         ("cancellate tutto", "erase"),
         ("delete my data", "erase"),
@@ -168,6 +178,12 @@ def test_commands_and_small_talk(pack: Pack, text: str, intent: str) -> None:
     t = triage(pack, text)
     assert t.intent == intent, t
     assert t.priority is None
+
+
+def test_saying_i_will_not_write_again_is_not_the_stop_command(pack: Pack) -> None:
+    """Said of oneself, not asked of us: a person reads it; as a last word it is a crisis."""
+    assert triage(pack, "non vi scrivo più, grazie").intent == "human"
+    assert triage(pack, "volevo ringraziarvi, tanto non vi scriverò più").intent == "crisis"
 
 
 @pytest.mark.parametrize(
@@ -484,6 +500,68 @@ CLASSES = {
         "she keeps making herself sick and her heart is pounding",
         "i've been throwing up on purpose every day",
         "i tagli sul braccio si sono infettati e c'è il pus",
+    ],
+    # round 5 (triage_dev_crisis5.jsonl): conditional and dialect forms, nothing that holds me
+    # here, staring down, read too late, a goodbye that thanks, a crash, a car in a closed garage
+    "conditional_and_dialect": [
+        "mi ammazzerei stasera stessa",
+        "se potessi mi ucciderei",
+        "stanotte m'aggia accirere",
+        "vojo solo famme fori",
+    ],
+    "veiled_goodbye_and_plan": [
+        "non c'è più nulla che mi trattiene qui",
+        "there's nothing keeping me here anymore",
+        "ho cercato quanto è alto il cavalcavia della statale",
+        "sono ore che fisso giù dal terrazzo",
+        "quando leggerete questo sarà tardi",
+        "ciao ragazzi, è stato bello finché è durato",
+        "ormai non vi disturberò più",
+        "tanto da domani non vi scriverò più",
+        "i keep thinking of swerving into a truck",
+        "how many of these pills would it take",
+    ],
+    "someone_close_at_the_edge": [
+        "mio fratello si è chiuso in garage col motore acceso",
+        "mia sorella è sul tetto e piange al telefono",
+        "il mio amico ha regalato tutte le sue felpe",
+        "mia cugina vomita dopo ogni pasto ed è caduta in bagno",
+    ],
+    "needles_and_on_purpose": [
+        "mi infilo gli spilli nelle dita quando sono nervosa",
+        "graffiata di proposito fino al sangue",
+        "cutting helps me feel something",
+    ],
+    "silenced_starved_or_hit": [
+        "mi ha detto che tanto nessuno ti crederebbe",
+        "mi lasciano senza cibo per due giorni",
+        "mio padre ha preso mia madre per la gola",
+        "my stepdad is throwing plates at my mom",
+        "he pushed me against the wall",
+        "he slammed my head into the locker",
+    ],
+    "touch_dares_and_cameras": [
+        "non mi piace come mi tocca il mio allenatore",
+        "se non lo faccio con lui dice ai miei che fumo",
+        "il prof ci fa spogliare davanti a lui",
+        "he asks me to turn on my camera and take off my shirt",
+        "a guy i met on discord sent me a bus ticket to come meet him",
+        "ho 14 anni e uno mi chiede di incontrarci",
+    ],
+    "taken_now": [
+        "drank bleach to see what happens",
+        "took 20 of my sertraline",
+        "sono fatto di ket, non mi muovo più",
+        "finito una bottiglia di gin, non sto in piedi",
+        "mixed lean with xans and my heart is racing",
+        "bevo solo acqua da due settimane",
+    ],
+    "help_screamed_door_forced_followed": [
+        "la vicina urla aiuto",
+        "someone is screaming for help next door",
+        "c'è un uomo che prova a forzare la porta",
+        "c'è uno dietro di me da dieci minuti e accelera",
+        "sto per fare una stupidaggine",
     ],
 }
 
