@@ -12,7 +12,9 @@ import sys
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -133,53 +135,80 @@ def test_a_killed_worker_s_messages_leave_once_after_restart(
     assert posts == len(out) + (0 if twilio_took_it else 1)  # no second POST when it was taken
 
 
-def test_sos_bot_run_killed_after_answering_twilio_loses_nothing(
-    live: Live, workers: Workers, tmp_path: Path
-) -> None:
-    """Answer first: a message Twilio heard 200 for is kept, even if the process dies before it
-    was read; the next worker reads each one once and replies once."""
+def _serve(command: list[str], env: dict[str, str], logs: Path) -> tuple[Any, str]:
+    """`sos-bot COMMAND` on a free port, in a process group of its own; (process, URL)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    env = dict(
-        workers.env,
-        SOS_SERVER_HOST="127.0.0.1",
-        SOS_SERVER_PORT=str(port),
-        SOS_SERVER_PUBLIC_URL=url,
-    )
-    live.twilio.hang()  # the process's worker gets stuck sending the first reply
-    with open(tmp_path / "run.log", "wb") as log:
-        run = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run"], env=env, stdout=log, stderr=subprocess.STDOUT
+    env = dict(env, SOS_SERVER_HOST="127.0.0.1", SOS_SERVER_PORT=str(port))
+    env["SOS_SERVER_PUBLIC_URL"] = url
+    with open(logs / "serve.log", "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", *command],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
+    wait_until(lambda: _healthy(url, process, logs), 90, f"sos-bot {command[0]} up")
+    return process, url
+
+
+def _kill(process: Any) -> None:
+    """kill -9 the process and its children (gunicorn's workers)."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(30)
+
+
+def test_the_web_killed_after_answering_twilio_loses_nothing(
+    live: Live, workers: Workers, tmp_path: Path
+) -> None:
+    """Answer first, the production split: Twilio heard 200, the web process died before any
+    worker ran; the worker started later reads each message once and replies once."""
+    web, url = _serve(["web", "--workers", "1"], workers.env, tmp_path)
+    texts = [f"messaggio {n}" for n in range(5)]
     try:
-        wait_until(lambda: _healthy(url, run, tmp_path), 90, "sos-bot run up")
-        texts = [f"messaggio {n}" for n in range(6)]
-        _write_to(url, texts[0], "+393330000001")
-        wait_until(live.twilio.hanging.is_set, 60, "the first reply stuck at Twilio")
-        for n, text in enumerate(texts[1:]):  # Twilio hears 200 for each...
-            _write_to(url, text, f"+39333000001{n}")
-        assert arrivals.count(live.rt) == 5  # ...kept, not read yet
-        run.send_signal(signal.SIGKILL)  # the process dies between the 200s and reading them
-        run.wait(30)
+        for n, text in enumerate(texts):
+            _write_to(url, text, f"+39333000002{n}")
+        assert arrivals.count(live.rt) == 5  # kept, not read yet: no worker is running
     finally:
-        if run.poll() is None:
-            run.kill()
-            run.wait(30)
-    live.twilio.release()
+        _kill(web)
     workers.start()
     wait_until(
         lambda: workers.check() or (arrivals.count(live.rt) == 0 and _all_sent(live)),
         90,
-        "every message read and answered after the restart",
+        "every message read and answered",
     )
-    inbound = messages(live.rt, "in")
-    assert sorted(m.body for m in inbound) == sorted(texts)  # each stored once
+    assert sorted(m.body for m in messages(live.rt, "in")) == sorted(texts)
     out = messages(live.rt, "out")
     assert Counter(m["body"] for m in live.twilio.messages) == Counter(m.body for m in out)
-    to = Counter(m["to"] for m in live.twilio.messages)
-    assert set(to) == {"whatsapp:+393330000001"} | {f"whatsapp:+39333000001{n}" for n in range(5)}
+
+
+def test_sos_bot_run_killed_in_a_burst_loses_nothing_and_repeats_nothing(
+    live: Live, workers: Workers, tmp_path: Path
+) -> None:
+    """`sos-bot run` killed with kill -9 right after answering a burst (some messages read, some
+    not, a reply or two in flight): after a restart each message is stored once and each reply
+    reaches Twilio once."""
+    run, url = _serve(["run"], workers.env, tmp_path)
+    texts = [f"messaggio {n}" for n in range(24)]
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            list(pool.map(lambda n: _write_to(url, texts[n], f"+3933300003{n:02d}"), range(24)))
+    finally:
+        _kill(run)
+    workers.start()
+    wait_until(
+        lambda: workers.check() or (arrivals.count(live.rt) == 0 and _all_sent(live)),
+        120,
+        "every message read and answered after the restart",
+    )
+    assert sorted(m.body for m in messages(live.rt, "in")) == sorted(texts)
+    out = messages(live.rt, "out")
+    assert Counter(m["body"] for m in live.twilio.messages) == Counter(m.body for m in out)
+    assert {m.external_id for m in out} == {m["sid"] for m in live.twilio.messages}
 
 
 def _write_to(url: str, text: str, sender: str) -> None:
@@ -190,7 +219,7 @@ def _write_to(url: str, text: str, sender: str) -> None:
 
 def _healthy(url: str, process: subprocess.Popen[bytes], logs: Path) -> bool:
     if process.poll() is not None:
-        raise AssertionError((logs / "run.log").read_text(errors="replace"))
+        raise AssertionError((logs / "serve.log").read_text(errors="replace"))
     try:
         with urllib.request.urlopen(url + "/healthz", timeout=5) as response:
             return bool(response.status == 200)
