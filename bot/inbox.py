@@ -93,20 +93,31 @@ def receive_arrival(rt: Runtime, arrival_id: int) -> Receipt | None:
     transaction: exactly once, in arrival order per writer. None: not now (another worker holds
     it, it was read already, or an earlier message of the same person goes first)."""
 
+    held: list[str] = []
+
     def work(session: Session, check: bool) -> Receipt | None:
+        held.clear()  # a try rolled back holds nothing
         claimed = arrivals.claim(session, arrival_id)
         if claimed is None:
             return None
         inbound, at = claimed
+        lease = timedelta(seconds=rt.settings.worker.lease_seconds)
+        session.info[outbox.HOLD] = utcnow() + lease  # the replies: this worker sends them
         receipt = _receive(rt, session, inbound, at, read(rt, inbound), check=check)
         arrivals.done(session, arrival_id)
+        held[:] = session.info.get(outbox.HELD, [])
         return receipt
 
-    return _in_transaction(rt, work)
+    return _in_transaction(rt, work, held)
 
 
-def _in_transaction(rt: Runtime, work: Callable[[Session, bool], Receipt | None]) -> Receipt | None:
-    """Run `work` in a write transaction, again on a unique violation (then it checks first)."""
+def _in_transaction(
+    rt: Runtime,
+    work: Callable[[Session, bool], Receipt | None],
+    held: list[str] | None = None,
+) -> Receipt | None:
+    """Run `work` in a write transaction, again on a unique violation (then it checks first).
+    `held`: the ids of replies `work` took for this process's worker (sent after the commit)."""
     for attempt in range(3):
         try:
             with write_session(rt.db) as session, session.no_autoflush:
@@ -119,6 +130,8 @@ def _in_transaction(rt: Runtime, work: Callable[[Session, bool], Receipt | None]
             continue
         if receipt is not None and receipt.erased:
             checkpoint(rt.db)  # the erased text leaves SQLite's write-ahead log too
+        if held:
+            rt.held.extend(held)
         if receipt is not None and receipt.replies:
             rt.wake_outbox()
         return receipt
@@ -250,6 +263,7 @@ def _store(session: Session, conversation: Conversation, rows: list[dict[str, An
         session.flush()
     for row in rows:
         row.setdefault("external_id", None)
+        row.setdefault("lease_until", None)
     session.execute(_INSERT_MESSAGE, rows)  # a duplicate fails here: receive() runs again
 
 

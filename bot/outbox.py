@@ -20,6 +20,12 @@ FINAL_FAILURES = ("failed", "undelivered")
 MAX_PART = {"whatsapp": 1600, "sms": 1600}  # longer bodies are split at word boundaries
 _INSERT = insert(table(Message))  # Core: built once, no model instances
 BATCH = "outbox_batch"  # session.info key: queue() adds its rows to this list instead
+# session.info key: a lease's end. queue() takes its rows for this process's worker at once
+# ("sending", leased), and lists their ids under HELD: the worker that read the message sends
+# them after the commit, with no claim of its own (bot.worker); if it dies, the lease runs out
+# and any worker takes them, as after a claim.
+HOLD = "outbox_hold"
+HELD = "outbox_held"
 
 
 def split_body(body: str, limit: int) -> list[str]:
@@ -66,6 +72,7 @@ def _rows(
             "created_at": now + timedelta(microseconds=i),
             "media": [],
             "meta": dict(meta or {}),
+            "lease_until": None,
         }
         for i, part in enumerate(bodies)
     ]
@@ -117,6 +124,11 @@ def queue(
     rows = _rows(
         conversation, body, author=author, operator_id=None, kind="text", meta=meta, now=now
     )
+    hold = session.info.get(HOLD)
+    if hold is not None:
+        for row in rows:
+            row.update(status="sending", attempts=1, lease_until=hold)
+        session.info.setdefault(HELD, []).extend(row["id"] for row in rows)
     batch = session.info.get(BATCH)
     if batch is not None:  # the caller inserts them with its own rows, in one statement
         batch.extend(rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ class Runtime:
     outbox_ready: threading.Event = field(default_factory=threading.Event)
     changes: notify.Bell = field(default_factory=notify.Bell)  # the change feed grew
     arrived: notify.Bell = field(default_factory=notify.Bell)  # a webhook kept a message
+    # replies this process's worker took when it read their message: it sends them, unclaimed
+    held: deque[str] = field(default_factory=deque)
     listener: notify.Listener | None = None
     _listen_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -30,14 +30,24 @@ _TO_SEND = (
 )
 
 
-def deliver(rt: Runtime, message_id: str, now: datetime | None = None) -> str | None:
-    """Claim one outbox row and send it; returns the new status (None if another worker has it)."""
+def deliver(
+    rt: Runtime, message_id: str, now: datetime | None = None, *, held: bool = False
+) -> str | None:
+    """Claim one outbox row and send it; returns the new status (None if another worker has it).
+
+    held: this worker took the row when it read the message (outbox.HOLD): no claim, as long
+    as the row is still "sending" (its lease not taken over after running out)."""
     now = now or utcnow()
     with write_session(rt.db) as session:
         lease = timedelta(seconds=rt.settings.worker.lease_seconds)
-        if not outbox.claim(session, message_id, now, lease):
+        if not held and not outbox.claim(session, message_id, now, lease):
             return None
-        message, conversation, contact = session.execute(_TO_SEND, {"id": message_id}).one()
+        found = session.execute(_TO_SEND, {"id": message_id}).first()
+        if found is None:
+            return None
+        message, conversation, contact = found
+        if held and (message.status != "sending" or message.attempts != 1):
+            return None  # no longer ours: another worker took it when the lease ran out
     if message.kind == alerts.KIND:  # to a coordinator, not to the young person
         contact, conversation = alerts.addressee(message)
     if conversation is None or contact is None:
@@ -154,13 +164,18 @@ def receive_due(rt: Runtime) -> int:
 
 
 def deliver_due(rt: Runtime, now: datetime | None = None) -> int:
-    """Send every due outbox row; returns how many were attempted."""
+    """Send the replies this worker took when it read their messages, then every due outbox
+    row; returns how many were attempted."""
     now = now or utcnow()
+    sent = 0
+    while rt.held:
+        deliver(rt, rt.held.popleft(), now, held=True)
+        sent += 1
     with read_session(rt.db) as session:
         ids = outbox.due(session, now)
     for message_id in ids:
         deliver(rt, message_id, now)
-    return len(ids)
+    return sent + len(ids)
 
 
 def close_silent(rt: Runtime, now: datetime | None = None) -> int:

@@ -12,7 +12,7 @@ from bot import arrivals, inbox
 from bot.db import write_session
 from bot.models import Message, utcnow
 from bot.runtime import Runtime
-from bot.worker import receive_due
+from bot.worker import deliver, deliver_due, receive_due
 from tests.core.helpers import inbound, outbound, rows
 
 
@@ -115,3 +115,19 @@ def test_two_workers_read_every_arrival_once_and_in_order(
         assert theirs == sorted(theirs), person  # each person's in the order they came
     assert len(rows(rt, Message, Message.direction == "in")) == len(writer)
     assert arrivals.count(rt) == 0
+
+
+def test_the_reader_sends_its_replies_and_a_dead_reader_s_are_taken_after_the_lease(
+    rt: Runtime,
+) -> None:
+    arrivals.accept(rt, inbound("come funziona il servizio?", channel="web", address="web:a"))
+    receive_due(rt)
+    replies = outbound(rt)
+    assert replies and all(m.status == "sending" and m.attempts == 1 for m in replies)
+    assert list(rt.held) == [m.id for m in replies]  # taken when read: no claim needed
+    rt.held.clear()  # the reader died before sending them
+    assert deliver_due(rt) == 0  # nobody else takes them while the lease runs
+    later = utcnow() + timedelta(seconds=rt.settings.worker.lease_seconds + 1)
+    assert deliver_due(rt, later) == len(replies)  # then any worker does, once
+    assert all(m.status == "delivered" and m.attempts == 2 for m in outbound(rt))
+    assert deliver(rt, replies[0].id, held=True) is None  # a late reader: no longer its own

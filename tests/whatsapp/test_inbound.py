@@ -47,7 +47,9 @@ def test_signed_message_is_stored_and_answered_through_the_outbox(
     assert inbound.channel == "whatsapp" and inbound.body == "ciao, ho bisogno di parlare"
     assert inbound.external_id and inbound.external_id.startswith("SM")
     replies = messages(wa_rt, "out")
-    assert replies and all(m.status == "queued" for m in replies)  # ...but in the outbox
+    # ...but in the outbox, taken by the worker that read the message, which sends them next
+    assert replies and all(m.status == "sending" and m.lease_until for m in replies)
+    assert list(wa_rt.held) == [m.id for m in replies]
     (person,) = rows(wa_rt, Contact)
     assert person.address == YOUNG and person.display_name == "Giulia"
     (conversation,) = rows(wa_rt, Conversation)

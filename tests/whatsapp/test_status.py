@@ -90,7 +90,8 @@ def test_a_callback_may_come_before_the_worker_stored_the_sid(
         return original(h, status, payload, headers)
 
     twilio_server._answer = answer_late  # type: ignore[method-assign]
-    assert deliver(wa_rt, reply.id) == "delivered"
+    assert wa_rt.held.popleft() == reply.id  # the worker that read the message sends it
+    assert deliver(wa_rt, reply.id, held=True) == "delivered"
     row = message(wa_rt, reply.id)
     assert row.status == "delivered" and row.external_id == twilio_server.messages[0]["sid"]
 
@@ -108,7 +109,8 @@ def test_a_failure_callback_before_the_sid_is_stored_stays_a_failure(
         return original(h, status, payload, headers)
 
     twilio_server._answer = fail_first  # type: ignore[method-assign]
-    deliver(wa_rt, reply.id)
+    assert wa_rt.held.popleft() == reply.id
+    deliver(wa_rt, reply.id, held=True)
     row = message(wa_rt, reply.id)
     assert row.status == "failed" and row.error_code == "63016" and row.error_message
 
