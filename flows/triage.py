@@ -117,9 +117,19 @@ def _command(pack: Pack, text: str, tokens: tuple[str, ...]) -> Triage | None:
     return None
 
 
+def _greeted(pack: Pack, tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """The message after the greetings and "raga" it opens with ("ciao raga, quanto costa")."""
+    c = pack.commands
+    start = 0
+    while start < len(tokens) and (tokens[start] in c.hello or tokens[start] in c.filler):
+        start += 1
+    return tokens[start:]
+
+
 def about(pack: Pack, tokens: tuple[str, ...]) -> str | None:
-    """The personal topic of a message about oneself or someone close, if it is one."""
-    found = {hit.label for hit in pack.about.find_all(tokens)}
+    """The personal topic of a message about oneself or someone close, if it is one. The
+    "ragazzi" a message opens with addresses the listeners: it is no boyfriend."""
+    found = {hit.label for hit in pack.about.find_all(_greeted(pack, tokens))}
     topics = sorted(found - {"person"}, key=lambda t: (t not in HIGH_TOPICS, t))
     if topics and ("person" in found or "feelings" in found):
         return topics[0]
@@ -167,8 +177,10 @@ def _told_apart(pack: Pack, text: str, faq_id: str) -> str | None:
 
 
 def _asks(pack: Pack, text: str, tokens: tuple[str, ...]) -> bool:
-    """The message is a question ("?" or a question word first), not a statement."""
-    return "?" in text or bool(tokens and tokens[0] in pack.commands.asks)
+    """The message is a question ("?" or a question word first, after any greeting or "raga"),
+    not a statement: "ciao raga quanto costa" asks as "quanto costa" does."""
+    words = _greeted(pack, tokens)
+    return "?" in text or bool(words and words[0] in pack.commands.asks)
 
 
 def _asked_apart(pack: Pack, text: str, faq_id: str) -> bool:
