@@ -8,7 +8,7 @@ import json
 import pytest
 
 from flows import Pack, Triage, triage
-from flows.triage import language
+from flows.triage import about, language
 
 CRISES = [
     "mi voglio ammazzà",
@@ -534,6 +534,57 @@ def test_faq_needs_topical_evidence_not_filler_words(pack: Pack) -> None:
     assert ranked and not any(c.evidence for c in ranked)
     assert triage(pack, "vorrei non essere mai nata").intent == "crisis"
     assert triage(pack, "i miei genitori lo verranno a sapere?").faq_id == "anonimato"
+
+
+@pytest.mark.parametrize(
+    ("text", "faq_id"),
+    [
+        # slang, English words and the things the service is about, not its usual questions
+        ("bisogna sganciare qualche euro?", "gratuito"),
+        ("c'è uno sportello psicologico a cesena?", "servizi-territorio"),
+        ("se uno sviene a scuola chi si chiama?", "emergenza"),
+        ("dovete sapere la mia età?", "anonimato"),
+        ("serve un'app per scrivervi?", "come-funziona"),
+        ("si può cancellare quello che ho scritto ieri?", "cancellazione"),
+        ("siete studenti anche voi?", "chi-siamo"),
+        ("siete chiusi ad agosto?", "orari"),
+        ("ve serve na mano?", "volontariato"),  # dialect
+        # a greeting or "raga" in front, and no question mark
+        ("ciao ma se vi scrivo lo sa mia madre", "anonimato"),
+        ("ragazzi come funziona sto coso", "come-funziona"),
+    ],
+)
+def test_faq_in_the_words_young_people_use(pack: Pack, text: str, faq_id: str) -> None:
+    t = triage(pack, text)
+    assert (t.intent, t.faq_id) == ("faq", faq_id), t
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ho ancora il numero della mia ex, la chiamo?",
+        "should i text my ex? i still have her number",
+        "come faccio a togliermelo dalla testa?",
+        "mi parlano dietro",
+        "nessuno sa chi sono davvero",
+    ],
+)
+def test_personal_words_near_a_faq_topic_reach_a_listener(pack: Pack, text: str) -> None:
+    """A number, a chat, deleting: words of a FAQ, but the message is about an ex or oneself."""
+    assert triage(pack, text).intent == "human"
+
+
+def test_sono_is_not_read_as_sonno(pack: Pack) -> None:
+    """ "ci sono" is no body word (the double letter of "sonno" aside, they were one)."""
+    assert about(pack, pack.normalize("ma quando ci sono i volontari")) is None
+    assert about(pack, pack.normalize("ho sempre sonno")) == "body"
+
+
+def test_dialect_and_short_forms_are_read(pack: Pack) -> None:
+    assert pack.normalize("ve serve na mano pe un cell") == (
+        "vi", "serve", "una", "mano", "per", "un", "cellulare"
+    )
+    assert pack.normalize("comme funziona chesta chat") == ("come", "funziona", "questa", "chat")
 
 
 def test_distress_is_flagged_for_the_second_look(pack: Pack) -> None:
