@@ -118,7 +118,7 @@ def _command(pack: Pack, text: str, tokens: tuple[str, ...]) -> Triage | None:
 
 
 def _greeted(pack: Pack, tokens: tuple[str, ...]) -> tuple[str, ...]:
-    """The message after the greetings and "raga" it opens with ("ciao raga, quanto costa")."""
+    """The message after the greetings and "raga" it opens with ("ciao ragazzi, ...")."""
     c = pack.commands
     start = 0
     while start < len(tokens) and (tokens[start] in c.hello or tokens[start] in c.filler):
@@ -177,10 +177,8 @@ def _told_apart(pack: Pack, text: str, faq_id: str) -> str | None:
 
 
 def _asks(pack: Pack, text: str, tokens: tuple[str, ...]) -> bool:
-    """The message is a question ("?" or a question word first, after any greeting or "raga"),
-    not a statement: "ciao raga quanto costa" asks as "quanto costa" does."""
-    words = _greeted(pack, tokens)
-    return "?" in text or bool(words and words[0] in pack.commands.asks)
+    """The message is a question ("?" or a question word first), not a statement."""
+    return "?" in text or bool(tokens and tokens[0] in pack.commands.asks)
 
 
 def _asked_apart(pack: Pack, text: str, faq_id: str) -> bool:

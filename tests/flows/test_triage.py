@@ -8,7 +8,7 @@ import json
 import pytest
 
 from flows import Pack, Triage, triage
-from flows.triage import about, language
+from flows.triage import language
 
 CRISES = [
     "mi voglio ammazzà",
@@ -539,24 +539,22 @@ def test_faq_needs_topical_evidence_not_filler_words(pack: Pack) -> None:
 @pytest.mark.parametrize(
     ("text", "faq_id"),
     [
-        # slang, English words and the things the service is about, not its usual questions
+        # slang, dialect and the things the service is about, not its usual questions
         ("bisogna sganciare qualche euro?", "gratuito"),
-        ("c'è uno sportello psicologico a cesena?", "servizi-territorio"),
-        ("se uno sviene a scuola chi si chiama?", "emergenza"),
-        ("dovete sapere la mia età?", "anonimato"),
         ("serve un'app per scrivervi?", "come-funziona"),
         ("si può cancellare quello che ho scritto ieri?", "cancellazione"),
-        ("siete studenti anche voi?", "chi-siamo"),
         ("siete chiusi ad agosto?", "orari"),
-        ("ve serve na mano?", "volontariato"),  # dialect
-        # a greeting or "raga" in front, and no question mark
-        ("ciao ma se vi scrivo lo sa mia madre", "anonimato"),
+        ("ve serve na mano?", "volontariato"),
+        ("posso farvi uno squillo?", "telefono"),
+        ("riduzione del danno a cesena c'è?", "servizi-territorio"),
+        ("qual è il numero giusto per le urgenze?", "emergenza"),
+        # "ragazzi" in front addresses the listeners: no boyfriend, no personal message
         ("ragazzi come funziona sto coso", "come-funziona"),
     ],
 )
 def test_faq_in_the_words_young_people_use(pack: Pack, text: str, faq_id: str) -> None:
     t = triage(pack, text)
-    assert (t.intent, t.faq_id) == ("faq", faq_id), t
+    assert (t.intent, t.faq_id, t.alternatives) == ("faq", faq_id, ()), t
 
 
 @pytest.mark.parametrize(
@@ -574,16 +572,9 @@ def test_personal_words_near_a_faq_topic_reach_a_listener(pack: Pack, text: str)
     assert triage(pack, text).intent == "human"
 
 
-def test_sono_is_not_read_as_sonno(pack: Pack) -> None:
-    """ "ci sono" is no body word (the double letter of "sonno" aside, they were one)."""
-    assert about(pack, pack.normalize("ma quando ci sono i volontari")) is None
-    assert about(pack, pack.normalize("ho sempre sonno")) == "body"
-
-
 def test_dialect_and_short_forms_are_read(pack: Pack) -> None:
-    assert pack.normalize("ve serve na mano pe un cell") == (
-        "vi", "serve", "una", "mano", "per", "un", "cellulare"
-    )
+    expected = tuple("vi serve una mano per un cellulare".split())
+    assert pack.normalize("ve serve na mano pe un cell") == expected
     assert pack.normalize("comme funziona chesta chat") == ("come", "funziona", "questa", "chat")
 
 
