@@ -45,6 +45,12 @@ copying blind wordings into the lexicons):
   at-risk reaching a listener 289/290 (a goodbye read as STOP), crisis priority 180/230 (the
   lexicon alone 169/230), idioms called crisis 19/60. After its lexicon round (leave-one-file-out,
   lexicon alone): crisis priority 211/230, idioms 12/60; every other tuning split unchanged.
+- tests/data/triage_dev_crisis6.jsonl (sixth tuning round, 220 messages written by class: 150
+  crises weighted to hopelessness in indirect words, danger and abuse, third party, overdose; 40
+  personal, 30 idioms), measured once as written, before anything else changed: at-risk reaching
+  a listener 190/190, crisis priority 119/150 (the lexicon alone 104/150; hopelessness 38/60),
+  idioms called crisis 6/30, false crises 9/70. After its lexicon round (lexicon alone): crisis
+  priority 150/150, idioms 0/30, false crises 0/70.
 The tuning splits ARE the shipped examples, so their figures here are in-sample: the honest
 figures of the example layer are the cross-validated ones (`sos-bot triage --cross-validate`,
 docs/triage.md).
@@ -85,6 +91,8 @@ SPLITS: list[tuple[Path, Bars]] = [
     # fifth crisis round, written by class; the lexicon alone calls 12/60 of its idioms crisis
     # (work left for a lexicon round), so its idiom rate is reported here, not checked
     (DATA / "triage_dev_crisis5.jsonl", replace(BARS, idioms_as_crisis=None)),
+    # sixth crisis round, written by class; its idioms are checked (the lexicon alone calls 0/30)
+    (DATA / "triage_dev_crisis6.jsonl", BARS),
     # blind splits
     (DATA / "triage_holdout.jsonl", BARS),
     (
@@ -93,7 +101,7 @@ SPLITS: list[tuple[Path, Bars]] = [
     ),
     (DATA / "triage_blind2.jsonl", replace(BARS, crisis_priority=0.84, faq_top1=0.84)),
 ]
-TUNING = [path for path, _ in SPLITS[:12]]
+TUNING = [path for path, _ in SPLITS[:13]]
 CLASSES = (
     "inflected",
     "hopelessness",
