@@ -57,6 +57,12 @@ copying blind wordings into the lexicons):
   past before "ma", and the FAQ questions as examples were taken back out. Of the 35 it still
   misses, 27 go to a listener or are called a crisis ("se sto male", "c'è qualcuno", "aiuto", a
   distress word, words it cannot place) and 8 get another FAQ.
+- tests/data/triage_dev_crisis6.jsonl (sixth tuning round, 220 messages written by class: 150
+  crises weighted to hopelessness in indirect words, danger and abuse, third party, overdose; 40
+  personal, 30 idioms), measured once as written, before anything else changed: at-risk reaching
+  a listener 190/190, crisis priority 119/150 (the lexicon alone 104/150; hopelessness 38/60),
+  idioms called crisis 6/30, false crises 9/70. After its lexicon round (lexicon alone): crisis
+  priority 150/150, idioms 0/30, false crises 0/70.
 The tuning splits ARE the shipped examples, so their figures here are in-sample: the honest
 figures of the example layer are the cross-validated ones (`sos-bot triage --cross-validate`,
 docs/triage.md).
@@ -101,6 +107,8 @@ SPLITS: list[tuple[Path, Bars]] = [
     # words that send a message to a person on purpose ("se sto male...", "c'è qualcuno"), so
     # its FAQ bar is a floor below the issue's
     (DATA / "triage_dev_faq3.jsonl", replace(BARS, faq_top1=0.80)),
+    # sixth crisis round, written by class; its idioms are checked (the lexicon alone calls 0/30)
+    (DATA / "triage_dev_crisis6.jsonl", BARS),
     # blind splits
     (DATA / "triage_holdout.jsonl", BARS),
     (

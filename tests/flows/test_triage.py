@@ -90,6 +90,16 @@ IDIOMS = [
     "i wanna disappear from this group chat lol",
     "stasera mi ubriaco di netflix",
     "ho un taglietto sul dito, che dolore",
+    # see you in September, too much coffee, sleeping for days, the floor, dead weight, a
+    # parent's reaction, an uncle who drinks too much, "he is not violent"
+    "addio ragazzi, ci si sente domani",
+    "ho bevuto troppo caffè stamattina",
+    "i could sleep forever after that shift",
+    "volevo sparire sotto il banco dalla vergogna",
+    "in palestra sono un peso morto",
+    "ho paura della reazione di mia madre per il voto",
+    "mio zio beve troppo alle cene di famiglia",
+    "lui non è violento, è solo timido",
 ]
 
 
@@ -563,6 +573,62 @@ CLASSES = {
         "c'è uno dietro di me da dieci minuti e accelera",
         "sto per fare una stupidaggine",
     ],
+    # round 6 (triage_dev_crisis6.jsonl): no year ahead and no tomorrow, a weight on everyone,
+    # things handed on for good, tidied up and understood later, looked up and planned, tired of
+    # myself and of everyone, not coming back
+    "no_year_no_tomorrow": [
+        "non mi vedo fra due anni, proprio no",
+        "non c'è un domani per me",
+        "non ho nessun domani",
+        "i can't imagine myself turning 20",
+        "i can't see a future where i'm alive",
+        "è inutile resistere ancora",
+        "tanto non arrivo a natale",
+        "fra una settimana non ci sono più",
+    ],
+    "a_weight_handed_on_tidied": [
+        "mi sento un fardello",
+        "my parents see me as a burden to them",
+        "voglio smettere di pesare sulla mia famiglia",
+        "i gave all my clothes away last week",
+        "tienila tu la mia felpa, per sempre",
+        "ho pulito così troveranno tutto sistemato",
+        "quando leggerete questa capirete",
+        "ho scritto tutte le password per mia sorella",
+        "sarebbe più semplice non esistere",
+        "it would be so peaceful to just be gone",
+    ],
+    "planned_and_tired_of_it_all": [
+        "mi sono informata su come si fa senza dolore",
+        "i actually planned it this time",
+        "stavolta ci ho pensato sul serio",
+        "sono stufa di me stessa",
+        "sono stanco di tutto e di tutti",
+        "a so stof ad tot e an voi pio ande avanti",
+        "se mi fossi buttata quella sera adesso sarei in pace",
+    ],
+    "someone_gone_or_saying_goodbye": [
+        "mi ha detto ciao come se partisse",
+        "mio cugino ha scritto che non tornerà più e non risponde",
+        "my friend says she's a burden to everyone",
+    ],
+    "locked_threatened_approached": [
+        "mi tiene segregata in soffitta",
+        "the taxi driver locked the doors and won't stop",
+        "mio padre dice che ci farà fuori tutti",
+        "un uomo continua a fissarmi sul bus, ho paura",
+        "ha detto che me la farà pagare stanotte",
+        "my brother is drunk and kicking my door",
+    ],
+    "overdid_swallowed_starved_hit": [
+        "ho esagerato con i sonniferi",
+        "ho ingoiato del detersivo",
+        "abbiamo preso delle robe e ora il cuore va a mille",
+        "sono tre giorni che vado a sola acqua",
+        "haven't eaten a proper meal in days",
+        "mangio solo uno yogurt al giorno",
+        "i keep punching myself until i bruise",
+    ],
 }
 
 
@@ -571,6 +637,17 @@ CLASSES = {
 )
 def test_every_class_of_miss_is_a_crisis(pack: Pack, label: str, text: str) -> None:
     t = triage(pack, text)
+    assert (t.intent, t.priority) == ("crisis", "crisis"), (label, t)
+
+
+@pytest.mark.parametrize(
+    ("label", "text"), [(label, t) for label, texts in CLASSES.items() for t in texts]
+)
+def test_every_class_of_miss_is_found_by_the_lexicon_alone(
+    pack: Pack, label: str, text: str
+) -> None:
+    """The classes are lexicon entries: the labelled examples are not needed to find them."""
+    t = triage(dataclasses.replace(pack, examples=None), text)
     assert (t.intent, t.priority) == ("crisis", "crisis"), (label, t)
 
 
