@@ -77,6 +77,8 @@ FIRST_SID = {
             "web_2",
             "breakdown",
             "delay_direct",
+            "warm_split",
+            "warm_direct",
         )
     )
 }
@@ -512,6 +514,13 @@ def main() -> None:
             )
             drain(database_url, 300)  # each phase alone: no replies of the one before
             if processes == 2:
+                if warm_up:  # warmed as `sos-bot run` was, before its delay is measured
+                    hammer(
+                        web_port,
+                        signed_requests(web_port, warm_up, FIRST_SID["warm_split"], 300),
+                        args.concurrency,
+                    )
+                    drain(database_url, 300)
                 delay_split = reply_delay(
                     web_port, twilio, args.paced, args.rate, FIRST_SID["delay_split"], "+39335"
                 )
@@ -525,6 +534,12 @@ def main() -> None:
         direct_env = {**split_env, "SOS_TWILIO_ANSWER_FIRST": "false"}
         web = procs.start("sos-bot-web-direct", [*sos_bot, "web", "--workers", "2"], direct_env)
         wait_for_http(f"http://127.0.0.1:{web_port}/healthz", web, work / "sos-bot-web-direct.log")
+        if warm_up:
+            hammer(
+                web_port,
+                signed_requests(web_port, warm_up, FIRST_SID["warm_direct"], 300),
+                args.concurrency,
+            )
         drain(database_url, 300)
         delay_direct = reply_delay(
             web_port, twilio, args.paced, args.rate, FIRST_SID["delay_direct"], "+39337"

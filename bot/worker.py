@@ -19,6 +19,7 @@ from bot.models import Contact, Conversation, Message, utcnow
 from bot.runtime import Runtime
 from flows import engine
 from flows.events import Reply
+from flows.triage import warm
 
 log = logging.getLogger(__name__)
 # The row to send with its conversation and contact (None once erased), built once.
@@ -338,6 +339,7 @@ class Worker:
             seen = self.rt.arrived.wait(seen, pause)
 
     def start(self) -> threading.Thread:
+        warm(self.rt.pack)  # the first message waits no longer than the next
         self.reading = True
         threading.Thread(target=self.read, name="sos-reader", daemon=True).start()
         thread = threading.Thread(target=self.run, name="sos-worker", daemon=True)

@@ -287,3 +287,21 @@ def language(pack: Pack, text: str) -> str | None:
     if not ranked or ranked[0][1] == 0 or (len(ranked) > 1 and ranked[0][1] == ranked[1][1]):
         return None
     return ranked[0][0]
+
+
+# What a first message may touch: the phrase books' indexes, the FAQ matcher, the lemma
+# dictionaries and the examples are built or read on first use.
+WARM_UP = (
+    "ciao",
+    "come funziona il servizio?",
+    "mi sento solo e triste, non so con chi parlare",
+    "voglio morire",
+    "ho bisogno di parlare con qualcuno",
+)
+
+
+def warm(pack: Pack) -> None:
+    """Read a few messages, so that the first young person after a start waits no longer than
+    the next one (a process's first triage builds indexes: about 100 ms)."""
+    for text in WARM_UP:
+        triage(pack, text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Any
 
 import pytest
 
@@ -694,3 +695,27 @@ def test_faq_needs_topical_evidence_not_filler_words(pack: Pack) -> None:
 def test_distress_is_flagged_for_the_second_look(pack: Pack) -> None:
     assert triage(pack, "boh non so più").distress
     assert not triage(pack, "a che ora aprite?").distress
+
+
+def test_warming_up_builds_what_the_first_message_would_have_to_build(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker warms the triage at start: the first young person does not pay for indexes."""
+    from flows import phrases
+    from flows.pack import DEFAULT_DIR, _load
+    from flows.spelling import Vocabulary
+    from flows.triage import warm
+
+    fresh = _load.__wrapped__(DEFAULT_DIR, ())  # a pack no one has read a message with
+    built: list[object] = []
+
+    def counting(*args: Any, **kw: Any) -> Any:
+        built.append(args)
+        return Vocabulary(*args, **kw)
+
+    monkeypatch.setattr(phrases, "Vocabulary", counting)
+    warm(fresh)
+    assert built  # the phrase books' typo indexes were built now...
+    built.clear()
+    triage(fresh, "ciao, ho paura e non so cosa fare con mia madre")
+    assert built == []  # ...not while a young person waits
