@@ -359,6 +359,13 @@ def hammer(
     }
 
 
+def warm(port: int, count: int, phase: str, concurrency: int, database_url: str) -> None:
+    """Warm a phase's processes as `sos-bot run` was warmed, then let every reply leave."""
+    if count:
+        hammer(port, signed_requests(port, count, FIRST_SID[phase], 300), concurrency)
+    drain(database_url, 300)
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -514,13 +521,7 @@ def main() -> None:
             )
             drain(database_url, 300)  # each phase alone: no replies of the one before
             if processes == 2:
-                if warm_up:  # warmed as `sos-bot run` was, before its delay is measured
-                    hammer(
-                        web_port,
-                        signed_requests(web_port, warm_up, FIRST_SID["warm_split"], 300),
-                        args.concurrency,
-                    )
-                    drain(database_url, 300)
+                warm(web_port, warm_up, "warm_split", args.concurrency, database_url)
                 delay_split = reply_delay(
                     web_port, twilio, args.paced, args.rate, FIRST_SID["delay_split"], "+39335"
                 )
@@ -534,13 +535,7 @@ def main() -> None:
         direct_env = {**split_env, "SOS_TWILIO_ANSWER_FIRST": "false"}
         web = procs.start("sos-bot-web-direct", [*sos_bot, "web", "--workers", "2"], direct_env)
         wait_for_http(f"http://127.0.0.1:{web_port}/healthz", web, work / "sos-bot-web-direct.log")
-        if warm_up:
-            hammer(
-                web_port,
-                signed_requests(web_port, warm_up, FIRST_SID["warm_direct"], 300),
-                args.concurrency,
-            )
-        drain(database_url, 300)
+        warm(web_port, warm_up, "warm_direct", args.concurrency, database_url)
         delay_direct = reply_delay(
             web_port, twilio, args.paced, args.rate, FIRST_SID["delay_direct"], "+39337"
         )
