@@ -282,6 +282,20 @@ def signed_requests(
     return out
 
 
+def post(conn: http.client.HTTPConnection, body: bytes, signature: str) -> Any:
+    """One signed webhook on a keep-alive connection; the response, to be read."""
+    conn.request(
+        "POST",
+        PATH,
+        body=body,
+        headers={
+            "X-Twilio-Signature": signature,
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    return conn.getresponse()
+
+
 def client_process(port: int, jobs: list[tuple[bytes, str]], threads: int, results: Any) -> None:
     """Send the jobs over `threads` keep-alive connections; report (latencies, errors, elapsed)."""
     lock = threading.Lock()
@@ -298,16 +312,7 @@ def client_process(port: int, jobs: list[tuple[bytes, str]], threads: int, resul
                 body, signature = queue.pop()
             started = time.perf_counter()
             try:
-                conn.request(
-                    "POST",
-                    PATH,
-                    body=body,
-                    headers={
-                        "X-Twilio-Signature": signature,
-                        "Content-Type": "application/x-www-form-urlencoded",
-                    },
-                )
-                response = conn.getresponse()
+                response = post(conn, body, signature)
                 response.read()
                 ok = response.status == 200
             except (OSError, http.client.HTTPException):
@@ -384,16 +389,7 @@ def reply_delay(
     for (body, signature), sender in zip(jobs, senders, strict=True):
         tick = time.monotonic()
         sent_at[sender] = tick
-        conn.request(
-            "POST",
-            PATH,
-            body=body,
-            headers={
-                "X-Twilio-Signature": signature,
-                "Content-Type": "application/x-www-form-urlencoded",
-            },
-        )
-        conn.getresponse().read()
+        post(conn, body, signature).read()
         time.sleep(max(0.0, 1 / rate - (time.monotonic() - tick)))
     conn.close()
     deadline = time.monotonic() + 60
