@@ -117,6 +117,5 @@ def backlog(rt: Runtime) -> Backlog:
 
 
 def count(rt: Runtime) -> int:
-    """How many arrivals wait to be read (for health checks and benchmarks)."""
-    with read_session(rt.db) as session:
-        return len(session.exec(select(Arrival.id)).all())
+    """How many arrivals wait to be read."""
+    return backlog(rt).count
