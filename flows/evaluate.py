@@ -15,9 +15,9 @@ The bars are in BARS; a split below them fails (exit code 1).
 
 --cross-validate FILE... measures the example layer (flows.examples) honestly: for each file,
 the examples are the pack's own and all the OTHER files' rows, less any message of the file,
-and the file is measured with the lexicon alone and with those examples (leave one file out). The shipped examples.jsonl holds the tuning
-splits themselves, so `--evaluate` on a tuning split is in-sample; the cross-validated figures
-are the honest ones.
+and the file is measured with the lexicon alone and with those examples (leave one file out).
+The shipped examples.jsonl holds the tuning splits themselves, so `--evaluate` on a tuning split
+is in-sample for the examples; the cross-validated figures are the honest ones.
 --examples FILE... prints the labelled rows as examples.jsonl lines (a crisis row gets the
 category the lexicon gives it; one the lexicon misses is printed with "category": "?" and must
 be given one by hand).
