@@ -14,10 +14,10 @@ What counts is what the engine does with the message on first contact (flows.eng
 The bars are in BARS; a split below them fails (exit code 1).
 
 --cross-validate FILE... measures the example layer (flows.examples) honestly: for each file,
-the examples are built from all the OTHER files, and the file is measured with the lexicon
-alone and with those examples (leave one file out). The shipped examples.jsonl holds the tuning
-splits themselves, so `--evaluate` on a tuning split is in-sample; the cross-validated figures
-are the honest ones.
+the examples are the pack's own and all the OTHER files' rows, less any message of the file,
+and the file is measured with the lexicon alone and with those examples (leave one file out).
+The shipped examples.jsonl holds the tuning splits themselves, so `--evaluate` on a tuning split
+is in-sample for the examples; the cross-validated figures are the honest ones.
 --examples FILE... prints the labelled rows as examples.jsonl lines (a crisis row gets the
 category the lexicon gives it; one the lexicon misses is printed with "category": "?" and must
 be given one by hand).
@@ -321,16 +321,25 @@ def _examples(pack: Pack, examples: Iterable[Example]) -> Examples:
 
 def cross_validate(pack: Pack, paths: Sequence[Path]) -> tuple[list[Report], list[Report]]:
     """Leave one file out: each file measured with the lexicon alone, and with the examples
-    of every other file (the pack's own examples are never used)."""
+    of every other file plus the pack's own examples that are not messages of this file (the
+    shipped examples.jsonl holds the tuning splits: measuring one of them with its own rows
+    among the examples would be in-sample)."""
     alone = replace(pack, examples=None)
+    shipped = pack.examples.examples if pack.examples is not None else []
     rows = {path: read(path) for path in paths}
     examples = {path: examples_of(alone, rows[path]) for path in paths}
     before, after = [], []
     for path in paths:
-        others = [e for p in paths if p != path for e in examples[p]]
+        own = {same(row["text"]) for row in rows[path]}
+        others: dict[str, Example] = {}
+        for e in [*shipped, *(e for p in paths if p != path for e in examples[p])]:
+            if same(e.text) not in own:
+                others.setdefault(same(e.text), e)
         before.append(evaluate(alone, rows[path], path.name))
         after.append(
-            evaluate(replace(pack, examples=_examples(alone, others)), rows[path], path.name)
+            evaluate(
+                replace(pack, examples=_examples(alone, others.values())), rows[path], path.name
+            )
         )
     return before, after
 

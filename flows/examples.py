@@ -19,6 +19,9 @@ raised when
     (a non-crisis example among them weighs as much as it is close),
   - or the closest example is nearly the same message (SAME): that example's label decides,
     so adding a listener's "not a crisis" correction silences that wording for good.
+  - or, failing both, the examples taken together call it a crisis (flows.learned: a wording
+    close to no single example whose pieces, "ponte", "pastiglie", "da sola con lui", lean to
+    crisis across all of them), and a crisis example is among its closest few.
 A message holding an idiom the lexicon knows to be harmless ("muoio dal ridere") is never
 raised by examples. The category is the closest crisis example's.
 
@@ -35,8 +38,10 @@ import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
+from flows.learned import Learned
 from flows.source import PackError
 
 FILE = "examples.jsonl"
@@ -48,6 +53,7 @@ SHARE = 0.8  # of the neighbours' similarity, held by crisis examples
 CLOSENESS = 0.2  # the closest example must be at least this similar (cosine, 0-1)
 FLOOR = 0.1  # and every one of the NEIGHBOURS at least this: a neighbourhood, not one word
 SAME = 0.9  # an example this similar is the same message, give or take a word
+FEW = 4 * NEIGHBOURS  # where a message the examples together call a crisis looks for a category
 
 
 @dataclass(frozen=True)
@@ -70,9 +76,11 @@ class Examples:
         """`examples`: each example with the normalised tokens of its text."""
         self.examples: list[Example] = []
         found: list[set[str]] = []
+        self._tokens: list[Sequence[str]] = []
         for example, tokens in examples:
             self.examples.append(example)
             found.append(grams(tokens))
+            self._tokens.append(tokens)
         n = len(self.examples)
         seen: dict[str, list[int]] = defaultdict(list)
         for i, these in enumerate(found):
@@ -88,6 +96,13 @@ class Examples:
 
     def __len__(self) -> int:
         return len(self.examples)
+
+    @cached_property
+    def learned(self) -> Learned:
+        """What the examples teach together (built on first use: half a second)."""
+        return Learned(
+            zip(self._tokens, (e.category is not None for e in self.examples), strict=True)
+        )
 
     @property
     def crises(self) -> int:
@@ -119,13 +134,20 @@ class Examples:
         closest, example = near[0]
         if closest >= SAME:
             return example.category
-        if closest < CLOSENESS or len(near) < NEIGHBOURS or near[-1][0] < FLOOR:
-            return None
+        if self._neighbourhood(near):
+            return next(e.category for _, e in near if e.category is not None)
+        if self.learned.likely(tokens):
+            return next((e.category for _, e in self.nearest(tokens, FEW) if e.category), None)
+        return None
+
+    @staticmethod
+    def _neighbourhood(near: list[tuple[float, Example]]) -> bool:
+        """The closest examples are close enough, and crises hold SHARE of their similarity."""
+        if near[0][0] < CLOSENESS or len(near) < NEIGHBOURS or near[-1][0] < FLOOR:
+            return False
         total = sum(s for s, _ in near)
         crisis = sum(s for s, e in near if e.category is not None)
-        if crisis < SHARE * total:
-            return None
-        return next(e.category for _, e in near if e.category is not None)
+        return crisis >= SHARE * total
 
 
 def same(text: str) -> str:

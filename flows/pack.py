@@ -135,7 +135,7 @@ class Pack:
     personal: PhraseBook  # personal difficulties -> a listener, priority "high"
     about: PhraseBook  # "person" and topic words: a message about oneself -> a listener
     human: PhraseBook  # asking for a person -> a listener, priority "normal"
-    requests: PhraseBook  # STOP / CANCELLA said in a sentence ("erase", "stop")
+    requests: PhraseBook  # STOP / CANCELLA said in a sentence ("erase", "stop"), or "reported"
     commands: Commands
     matcher: FaqMatcher
     matching: Matching
@@ -602,6 +602,7 @@ class _Lexicon:
                 "commands",
                 "erase",
                 "stop",
+                "reported",
                 "human",
                 "personal",
                 "about",
@@ -635,7 +636,9 @@ class _Lexicon:
         self.commands = self._commands(src)
         gap = 2
         self.requests = PhraseBook(self.normalize, gap=gap)
-        for name in ("erase", "stop"):
+        # [reported] first: someone else's words ("he told me to delete our chats") win over
+        # the request they hold
+        for name in ("reported", "erase", "stop"):
             table = _table(src, (name,), data.get(name, {}), f"[{name}]")
             if table:
                 _book(src, (name,), table, self.requests, name)

@@ -16,7 +16,8 @@ FAIL-SAFE ROUTING: when in doubt, a person.
 Order (the first that applies wins):
   1. crisis lexicon (crisis.toml), then risk signals (risk.toml)
                                                           -> "crisis",  priority "crisis"
-  2. STOP / CANCELLA (the whole message, or a request that is not a question)
+  2. STOP / CANCELLA (the whole message, or a request that is not a question nor someone
+     else's words: "he said to delete our chats", lexicon [reported])
                                                           -> "stop" / "erase"
      OPERATORE, PERSONA (the whole message)               -> "human",   priority "normal"
      only greetings, MENU or AIUTO                        -> "greeting"
@@ -108,7 +109,7 @@ def _command(pack: Pack, text: str, tokens: tuple[str, ...]) -> Triage | None:
         return Triage("human", priority="normal", reason="asked_for_person")
     if "?" not in text and not any(t in c.question for t in tokens):
         request = pack.requests.find(tokens)
-        if request:
+        if request and request.label != "reported":  # "he said to delete our chats": not ours
             return Triage("stop" if request.label == "stop" else "erase", reason=request.label)
     greeting = [t for t in tokens if t in c.menu or t in c.hello]
     if greeting and all(t in c.menu or t in c.hello or t in c.filler for t in tokens):

@@ -56,6 +56,17 @@ copying blind wordings into the lexicons):
   (a tuning split of 215 questions) was measured with it and taken back out: FAQ top-1 rose on
   the blind splits (blind2 42 -> 44/50) but one at-risk message of blind2 stopped reaching a
   listener (205 -> 204/205), and safety comes first.
+- tests/data/triage_dev_crisis7.jsonl (seventh tuning round, 260 messages written by class by
+  someone who saw no lexicon, no example and no other split: 170 crises, 50 personal, 40
+  idioms), measured once as written: with the bot before the learned layer (flows.learned) at-risk
+  reaching a listener 219/220 ("he ... said to delete our chats" was read as CANCELLA), crisis
+  priority 137/170 (80.6%), idioms called crisis 6/40, false crises 8/90; with the learned
+  layer, before its messages joined the examples: crisis priority 149/170 (87.6%), idioms 6/40,
+  false crises 8/90. Someone else's words are no longer a command (lexicon [reported]).
+- After the learned layer and the seventh round, measured once: triage_blind2 crisis priority
+  158/170 (92.9%; was 144), idioms 4/40, false crises 10/150 (was 8); triage_blind 124/126
+  (98.4%; was 122), idioms 3/25, false crises 8/160 (was 6); triage_holdout 45/45 (was 44),
+  false crises 1/115.
 The tuning splits ARE the shipped examples, so their figures here are in-sample: the honest
 figures of the example layer are the cross-validated ones (`sos-bot triage --cross-validate`,
 docs/triage.md).
@@ -98,15 +109,18 @@ SPLITS: list[tuple[Path, Bars]] = [
     (DATA / "triage_dev_crisis5.jsonl", replace(BARS, idioms_as_crisis=None)),
     # sixth crisis round, written by class; its idioms are checked (the lexicon alone calls 0/30)
     (DATA / "triage_dev_crisis6.jsonl", BARS),
+    # seventh crisis round, written by class; the lexicon alone calls 6/40 of its idioms crisis
+    # (work left for a lexicon round), so its idiom rate is reported here, not checked
+    (DATA / "triage_dev_crisis7.jsonl", replace(BARS, idioms_as_crisis=None)),
     # blind splits
     (DATA / "triage_holdout.jsonl", BARS),
     (
         DATA / "triage_blind.jsonl",
-        replace(BARS, crisis_priority=0.96, idioms_as_crisis=0.12),
+        replace(BARS, idioms_as_crisis=0.12),
     ),
-    (DATA / "triage_blind2.jsonl", replace(BARS, crisis_priority=0.84, faq_top1=0.84)),
+    (DATA / "triage_blind2.jsonl", replace(BARS, crisis_priority=0.92, faq_top1=0.84)),
 ]
-TUNING = [path for path, _ in SPLITS[:12]]
+TUNING = [path for path, _ in SPLITS[:13]]
 CLASSES = (
     "inflected",
     "hopelessness",

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from flows import Pack, Triage, triage
+from flows.evaluate import first_contact
 from flows.triage import language
 
 CRISES = [
@@ -219,7 +220,7 @@ def test_a_question_beside_the_request_is_still_answered(pack: Pack) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "stanotte ho pensato a tante cose strane, non so a chi dirlo",
+        "ho una cosa da raccontare ma non so come iniziare",
         "things have gotten really weird lately and idk",
         "mi consigli una pizzeria?",
     ],
@@ -253,6 +254,41 @@ def test_asking_whether_we_are_there_tonight_is_no_last_word(pack: Pack) -> None
 def test_a_report_of_deleting_something_is_not_the_erase_command(pack: Pack, text: str) -> None:
     """ "cancellate i miei dati" is a request; "ho cancellato..." tells what happened."""
     assert triage(pack, text).intent != "erase"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "he told me to delete our messages and not to tell anyone",
+        "my bf makes me delete all my chats every night",
+        "a guy i met online said to delete our chats",
+        "he told me to stop texting you",
+        "un ragazzo mi ha detto di cancellare tutte le chat",
+        "mi ha detto di smettere di scrivervi",
+    ],
+)
+def test_someone_elses_words_are_not_our_command(pack: Pack, text: str) -> None:
+    """ "he said to delete our chats" tells what someone made the young person do (often a
+    groomer's instruction): never an erasure or an opt-out, and a person reads it."""
+    t = triage(pack, text)
+    assert t.intent in ("human", "crisis"), t
+    assert first_contact(pack, text)[0] is not None  # a listener has it
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("please delete my data", "erase"),
+        ("i want to delete my data", "erase"),
+        ("delete everything", "erase"),
+        ("cancellate i miei dati per favore", "erase"),
+        ("stop writing to me", "stop"),
+    ],
+)
+def test_a_request_in_the_first_person_is_still_the_command(
+    pack: Pack, text: str, intent: str
+) -> None:
+    assert triage(pack, text).intent == intent
 
 
 def test_commands_only_as_the_whole_message(pack: Pack) -> None:
