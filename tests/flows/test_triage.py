@@ -798,7 +798,11 @@ IDIOM_CLASSES: dict[str, tuple[list[str], list[str]]] = {
             "mi sono fatta male a pallavolo, ho il polso gonfio",
             "mi sono massacrato la schiena a zappare l'orto",
         ],
-        ["mi faccio male da sola quando sto male", "mi ha massacrata di botte"],
+        [
+            "mi faccio male da sola quando sto male",
+            "mi ha massacrata di botte",
+            "mi sono fatta male a calcio ma in realtà me lo sono fatto da sola col rasoio",
+        ],
     ),
     "locked_out_of_a_room_for_a_game_or_of_a_changing_room": (
         [
@@ -830,7 +834,11 @@ IDIOM_CLASSES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "done_with_a_series": (
         ["stasera la faccio finita con questa serie", "stasera la faccio finita con la stagione"],
-        ["stasera la faccio finita con questa vita", "stasera la faccio finita"],
+        [
+            "stasera la faccio finita con questa vita",
+            "stasera la faccio finita con tutto",
+            "stasera la faccio finita",
+        ],
     ),
     "tickets_names_and_outgrown_clothes": (
         [
