@@ -755,3 +755,120 @@ def test_warming_up_builds_what_the_first_message_would_have_to_build(
     built.clear()
     triage(fresh, "ciao, ho paura e non so cosa fare con mia madre")
     assert built == []  # ...not while a young person waits
+
+
+# Harmless idioms by class (crisis.toml [idioms], round 7): each class holds idioms the lexicon
+# used to call a crisis, and crises with the same key words that must stay crises.
+IDIOM_CLASSES: dict[str, tuple[list[str], list[str]]] = {
+    "a_bridge_or_roof_for_a_photo_or_a_chore": (
+        [
+            "sono sul tetto a riparare la grondaia con mio zio",
+            "siamo sul ponte a fotografare le barche",
+            "ci vediamo sul ponte vecchio alle 6 per la foto",
+        ],
+        ["sono sul ponte vecchio, stanotte mi butto", "sono sul tetto, stanotte salto"],
+    ),
+    "the_date_of_a_party": (
+        [
+            "ho deciso il giorno della festa di compleanno, sabato sera",
+            "abbiamo scelto la data per la gita di classe",
+        ],
+        ["ho scelto il giorno, dopo il mio compleanno non ci sarò più"],
+    ),
+    "homework_a_teacher_or_a_team_kills_me": (
+        [
+            "mi faccio uccidere dalla verifica di fisica domani",
+            "mi faccio ammazzare dal coach agli allenamenti",
+            "la prof di storia mi vuole morta ahah",
+            "il milan mi fa venire voglia di sparire ogni domenica",
+            "voglio morire, ho mandato la foto alla chat sbagliata",
+        ],
+        [
+            "mio padre mi vuole morta, mi picchia",
+            "mi viene voglia di buttarmi dal balcone",
+            "voglio morire, nessuno mi vuole",
+        ],
+    ),
+    "goodbye_to_school_or_camp": (
+        ["goodbye forever math class lol", "ho salutato tutti alla fine del campo estivo"],
+        ["ho salutato tutti, non mi vedrete più", "goodbye forever, you won't see me again"],
+    ),
+    "small_hurts_at_sport_or_chores": (
+        [
+            "mi sono fatta male a pallavolo, ho il polso gonfio",
+            "mi sono massacrato la schiena a zappare l'orto",
+        ],
+        [
+            "mi faccio male da sola quando sto male",
+            "mi ha massacrata di botte",
+            "mi sono fatta male a calcio ma in realtà me lo sono fatto da sola col rasoio",
+        ],
+    ),
+    "locked_out_of_a_room_for_a_game_or_of_a_changing_room": (
+        [
+            "mi hanno chiuso fuori dallo spogliatoio, aspetto il bidello",
+            "mio fratello mi ha chiusa fuori dalla camera per giocare alla play",
+        ],
+        [
+            "mi chiudono fuori di casa di notte, fa freddo",
+            "mio fratello mi ha chiusa in camera e mi picchia",
+        ],
+    ),
+    "food_exaggerations": (
+        [
+            "sto svenendo dalla fame, la mensa oggi era chiusa",
+            "ho mangiato 3 piadine, sto x esplodere, nn mangio piu x una settimana",
+        ],
+        ["sto svenendo, non mangio da giorni", "non mangio più da una settimana"],
+    ),
+    "weapons_in_a_video_game": (
+        ["ho preso il fucile da cecchino a warzone", "ho fatto kill con il coltello a fortnite"],
+        ["ho preso il coltello dalla cucina"],
+    ),
+    "one_pill_that_helped_a_little_drink_and_all_fine": (
+        [
+            "ho preso una tachipirina, sto meglio",
+            "ho bevuto un po' alla festa di compleanno, tutto ok, mi ha riportato mio padre",
+        ],
+        ["ho preso 20 tachipirine", "ho bevuto tanto alla festa e lui mi ha portato in camera"],
+    ),
+    "done_with_a_series": (
+        ["stasera la faccio finita con questa serie", "stasera la faccio finita con la stagione"],
+        [
+            "stasera la faccio finita con questa vita",
+            "stasera la faccio finita con tutto",
+            "stasera la faccio finita",
+        ],
+    ),
+    "tickets_names_and_outgrown_clothes": (
+        [
+            "il codice a barre del biglietto del treno non si legge",
+            "ho risparmiato per i biglietti di sfera ebbasta, finalmente!!",
+            "ho regalato le felpe vecchie a mia cugina, ora ho spazio nell'armadio",
+        ],
+        [
+            "ho lasciato un biglietto ai miei, lo leggeranno domani",
+            "sto regalando tutte le mie cose, non mi serviranno più",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("label", "text"),
+    [(label, t) for label, (idioms, _) in IDIOM_CLASSES.items() for t in idioms],
+)
+def test_every_class_of_idiom_is_not_a_crisis(pack: Pack, label: str, text: str) -> None:
+    t = triage(pack, text)
+    assert t.intent != "crisis" and t.priority != "crisis", (label, t)
+
+
+@pytest.mark.parametrize(
+    ("label", "text"),
+    [(label, t) for label, (_, crises) in IDIOM_CLASSES.items() for t in crises],
+)
+def test_a_crisis_with_the_key_words_of_an_idiom_is_still_a_crisis(
+    pack: Pack, label: str, text: str
+) -> None:
+    t = triage(pack, text)
+    assert (t.intent, t.priority) == ("crisis", "crisis"), (label, t)
