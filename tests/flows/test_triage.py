@@ -781,12 +781,14 @@ IDIOM_CLASSES: dict[str, tuple[list[str], list[str]]] = {
             "mi faccio ammazzare dal coach agli allenamenti",
             "la prof di storia mi vuole morta ahah",
             "il milan mi fa venire voglia di sparire ogni domenica",
-            "voglio morire, ho mandato la foto alla chat sbagliata",
         ],
         [
             "mio padre mi vuole morta, mi picchia",
             "mi viene voglia di buttarmi dal balcone",
             "voglio morire, nessuno mi vuole",
+            # a wish to die in the first person stays a crisis even said in jest: a listener
+            # reads it in a minute, a missed one cannot be undone
+            "voglio morire, ho mandato la foto alla chat sbagliata",
         ],
     ),
     "goodbye_to_school_or_camp": (
