@@ -85,7 +85,10 @@ def _upgrade(s: config.Settings, *, apart: bool = False) -> None:
     from flows import PackError
 
     try:
+        db.wait_for(s.database.url, s.database.wait_seconds)
         (db.upgrade_apart if apart else db.upgrade)(s.database.url)
+    except db.DatabaseAway as exc:
+        raise click.ClickException(str(exc)) from exc
     except db.MigrationFailed as exc:
         raise click.ClickException(f"{exc}: see the error above") from exc
     topics, zones = _vocabulary(s)

@@ -39,6 +39,8 @@ class Database:
     # PostgreSQL: LISTEN/NOTIFY wakes workers and live updates at once; they also look this often,
     # in case a notification was lost (a dropped connection). SQLite polls (worker, dashboard).
     push_safety_seconds: float = 5.0
+    # at start, how long to wait for a database that does not answer yet (PostgreSQL restarting)
+    wait_seconds: float = 60.0
 
 
 @dataclass

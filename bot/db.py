@@ -7,7 +7,8 @@ import secrets
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,12 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Table, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
 from bot.models import AppSetting
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -151,6 +155,42 @@ def upgrade(url: str, revision: str = "head") -> None:
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(url), revision)
+
+
+class DatabaseAway(RuntimeError):
+    """The database did not answer in time (wait_for)."""
+
+
+def wait_for(
+    url: str,
+    seconds: float,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Return once the database answers. A process started while PostgreSQL is away (a restart,
+    a failover, the machine booting) waits for it instead of exiting; after `seconds` it gives up
+    with DatabaseAway. SQLite is a file: nothing to wait for."""
+    if make_url(normalise_url(url)).get_backend_name() == "sqlite":
+        return
+    engine = make_engine(url)
+    deadline = time.monotonic() + seconds
+    pause, told = 0.25, False
+    try:
+        while True:
+            try:
+                with engine.connect():
+                    return
+            except OperationalError:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise DatabaseAway(f"the database did not answer in {seconds:g} s") from None
+                if not told:  # the error itself names hosts and ports: not logged
+                    log.warning("the database does not answer yet: waiting up to %g s", seconds)
+                    told = True
+                sleep(min(pause, left))
+                pause = min(pause * 2, 2.0)
+    finally:
+        engine.dispose()
 
 
 class MigrationFailed(RuntimeError):
