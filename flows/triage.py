@@ -118,9 +118,19 @@ def _command(pack: Pack, text: str, tokens: tuple[str, ...]) -> Triage | None:
     return None
 
 
+def _greeted(pack: Pack, tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """The message after the greetings and "raga" it opens with ("ciao ragazzi, ...")."""
+    c = pack.commands
+    start = 0
+    while start < len(tokens) and (tokens[start] in c.hello or tokens[start] in c.filler):
+        start += 1
+    return tokens[start:]
+
+
 def about(pack: Pack, tokens: tuple[str, ...]) -> str | None:
-    """The personal topic of a message about oneself or someone close, if it is one."""
-    found = {hit.label for hit in pack.about.find_all(tokens)}
+    """The personal topic of a message about oneself or someone close, if it is one. The
+    "ragazzi" a message opens with addresses the listeners: it is no boyfriend."""
+    found = {hit.label for hit in pack.about.find_all(_greeted(pack, tokens))}
     topics = sorted(found - {"person"}, key=lambda t: (t not in HIGH_TOPICS, t))
     if topics and ("person" in found or "feelings" in found):
         return topics[0]

@@ -728,6 +728,48 @@ def test_faq_needs_topical_evidence_not_filler_words(pack: Pack) -> None:
     assert triage(pack, "i miei genitori lo verranno a sapere?").faq_id == "anonimato"
 
 
+@pytest.mark.parametrize(
+    ("text", "faq_id"),
+    [
+        # slang, dialect and the things the service is about, not its usual questions
+        ("bisogna sganciare qualche euro?", "gratuito"),
+        ("serve un'app per scrivervi?", "come-funziona"),
+        ("si può cancellare quello che ho scritto ieri?", "cancellazione"),
+        ("siete chiusi ad agosto?", "orari"),
+        ("ve serve na mano?", "volontariato"),
+        ("posso farvi uno squillo?", "telefono"),
+        ("riduzione del danno a cesena c'è?", "servizi-territorio"),
+        ("qual è il numero giusto per le urgenze?", "emergenza"),
+        # "ragazzi" in front addresses the listeners: no boyfriend, no personal message
+        ("ragazzi come funziona sto coso", "come-funziona"),
+    ],
+)
+def test_faq_in_the_words_young_people_use(pack: Pack, text: str, faq_id: str) -> None:
+    t = triage(pack, text)
+    assert (t.intent, t.faq_id, t.alternatives) == ("faq", faq_id, ()), t
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ho ancora il numero della mia ex, la chiamo?",
+        "should i text my ex? i still have her number",
+        "come faccio a togliermelo dalla testa?",
+        "mi parlano dietro",
+        "nessuno sa chi sono davvero",
+    ],
+)
+def test_personal_words_near_a_faq_topic_reach_a_listener(pack: Pack, text: str) -> None:
+    """A number, a chat, deleting: words of a FAQ, but the message is about an ex or oneself."""
+    assert triage(pack, text).intent == "human"
+
+
+def test_dialect_and_short_forms_are_read(pack: Pack) -> None:
+    expected = tuple("vi serve una mano per un cellulare".split())
+    assert pack.normalize("ve serve na mano pe un cell") == expected
+    assert pack.normalize("comme funziona chesta chat") == ("come", "funziona", "questa", "chat")
+
+
 def test_distress_is_flagged_for_the_second_look(pack: Pack) -> None:
     assert triage(pack, "boh non so più").distress
     assert not triage(pack, "a che ora aprite?").distress
