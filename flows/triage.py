@@ -60,7 +60,13 @@ COMMAND_SIMILARITY = 88  # a command with a typo or its words swapped is still t
 _SENTENCES = re.compile(r"[?!.;,\n]+")
 VERBATIM = 90.0  # a message this close to one of the FAQ's own questions needs no other evidence
 UNRECOGNISED = "unrecognised"  # the reason of a message the bot could not place
-HIGH_TOPICS = frozenset({"feelings", "body"})  # personal topics that make the priority "high"
+HIGH_TOPICS = frozenset({"feelings", "body"})
+# words that join a clause to a question ("a che ora aprite | che stanotte non so se arrivo")
+# words that speak to the service ("da voi", "do u"): a message holding one asks the service
+_YOU = frozenset({"voi", "vi", "vostro", "vostra", "vostri", "vostre", "you", "u", "your", "ur"})
+_JOINS = frozenset(
+    {"che", "perche", "xke", "quando", "tanto", "ma", "pero", "cmq", "because", "but"}
+)  # personal topics that make the priority "high"
 
 Intent = Literal["crisis", "human", "faq", "erase", "stop", "greeting", "unknown"]
 
@@ -127,12 +133,18 @@ def _greeted(pack: Pack, tokens: tuple[str, ...]) -> tuple[str, ...]:
     return tokens[start:]
 
 
-def about(pack: Pack, tokens: tuple[str, ...]) -> str | None:
+def about(pack: Pack, tokens: tuple[str, ...], *, person: bool = False) -> str | None:
     """The personal topic of a message about oneself or someone close, if it is one. The
-    "ragazzi" a message opens with addresses the listeners: it is no boyfriend."""
-    found = {hit.label for hit in pack.about.find_all(_greeted(pack, tokens))}
+    "ragazzi" a message opens with addresses the listeners: it is no boyfriend.
+
+    With `person` (a question's own sentence), a feeling alone is not enough: the message must
+    hold a word of the first or second person, and a word read as the person ("sono") is not
+    also read as a topic ("sonno")."""
+    hits = pack.about.find_all(_greeted(pack, tokens))
+    people = {h.start for h in hits if h.label == "person"}
+    found = {h.label for h in hits if not (person and h.label != "person" and h.start in people)}
     topics = sorted(found - {"person"}, key=lambda t: (t not in HIGH_TOPICS, t))
-    if topics and ("person" in found or "feelings" in found):
+    if topics and ("person" in found or ("feelings" in found and not person)):
         return topics[0]
     return None
 
@@ -177,6 +189,12 @@ def _told_apart(pack: Pack, text: str, faq_id: str) -> str | None:
     return about(pack, rest) if rest else None
 
 
+def _beside(pack: Pack, tokens: tuple[str, ...], faq_id: str) -> tuple[str, ...]:
+    """The words of a message that are not the FAQ's own topical words: what is left once
+    "i miei genitori lo sapranno?" gives up "genitori" and "sapere" to the FAQ on privacy."""
+    return tuple(t for t in tokens if _unless_about(pack, (t,), faq_id))
+
+
 def _asks(pack: Pack, text: str, tokens: tuple[str, ...]) -> bool:
     """The message is a question ("?" or a question word first), not a statement."""
     return "?" in text or bool(tokens and tokens[0] in pack.commands.asks)
@@ -201,13 +219,35 @@ def triage(pack: Pack, text: str) -> Triage:
     """What the young person needs, from one message."""
     tokens = pack.normalize(text)
     found = _read(pack, text, tokens)
-    if found.intent == "human" and pack.examples is not None and not pack.crisis.masked(tokens):
-        category = pack.examples.crisis(tokens)  # raise only: never a FAQ, never lower
-        if category:
-            return Triage(
-                "crisis", priority="crisis", reason=f"crisis:{category}", distress=found.distress
-            )
+    if pack.examples is None or pack.crisis.masked(tokens):
+        return found
+    category = None  # the examples raise only: never a FAQ, never lower
+    if found.intent == "human":
+        category = pack.examples.crisis(tokens)
+    if category is None and found.faq_id is not None:  # what is told beside the question
+        told = (c for c in _clauses(pack, text) if _unless_about(pack, c, found.faq_id))
+        category = next(filter(None, map(pack.examples.crisis, told)), None)
+    if category:
+        return Triage(
+            "crisis", priority="crisis", reason=f"crisis:{category}", distress=found.distress
+        )
     return found
+
+
+def _clauses(pack: Pack, text: str) -> list[tuple[str, ...]]:
+    """The sentences of a message and the clauses they join ("a che ora aprite | che stanotte
+    non so se arrivo"): a question about the service does not hide what is told beside it."""
+    out = []
+    for sentence in _SENTENCES.split(text):
+        clause: list[str] = []
+        for token in pack.normalize(sentence):
+            if token in _JOINS and len(clause) >= 3:
+                out.append(tuple(clause))
+                clause = []
+            clause.append(token)
+        if len(clause) >= 3:  # "un programma" alone tells nothing
+            out.append(tuple(clause))
+    return out
 
 
 def _read(pack: Pack, text: str, tokens: tuple[str, ...]) -> Triage:
@@ -255,14 +295,40 @@ def _read(pack: Pack, text: str, tokens: tuple[str, ...]) -> Triage:
         return Triage("unknown", reason="thanks")
     if faq is not None:
         topic = _told_apart(pack, text, faq.faq_id)
-        if topic is None and not _asks(pack, text, tokens):  # a statement about oneself
+        asks = _asks(pack, text, tokens)
+        if topic is None and not asks:  # a statement about oneself
             topic = about(pack, tokens)
+        beside = _beside(pack, tokens, faq.faq_id)
+        if topic is None:  # told in the question's own sentence: a person, the FAQ attached
+            topic = about(pack, beside, person=True) or (
+                "distress" if beside and pack.crisis.check(beside)[1].distress > 0 else None
+            )
+            if topic and faq_id is None and not others:
+                faq_id, score = faq.faq_id, faq.score  # the FAQ is answered, then a listener
+        # a statement in the first person, to no one at the service, that a FAQ matches only
+        # weakly ("ho nostalgia della mia città"): the young person is telling, not asking
+        told = (
+            topic is None
+            and not asks
+            and faq.score < pack.matching.answer
+            and not any(t in _YOU or t in pack.commands.question for t in tokens)
+            and any(hit.label == "person" for hit in pack.about.find_all(beside))
+        )
         if topic:
             t = _personal(topic, distress)
             return Triage(
                 t.intent,
                 priority=t.priority,
                 reason=t.reason,
+                distress=distress,
+                faq_id=faq_id,
+                score=score,
+            )
+        if told:
+            return Triage(
+                "human",
+                priority="high" if distress else "normal",
+                reason=UNRECOGNISED,
                 distress=distress,
                 faq_id=faq_id,
                 score=score,
