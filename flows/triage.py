@@ -11,6 +11,14 @@ FAIL-SAFE ROUTING: when in doubt, a person.
   - Crisis detection only decides whether the priority is "crisis".
   - A message that asks a service question AND tells something personal in another sentence
     gets both: "human" with the FAQ attached (the engine answers, then hands over).
+  - A FAQ is never the whole answer to a message that tells something, even in the question's
+    own sentence. Once the FAQ's own topical words are set aside ("genitori", "sapere" for
+    "i miei genitori lo sapranno?"), what is left must hold no [about] topic beside a word of
+    the first or second person, and no distress signal; a clause joined to the question
+    ("..., che stanotte non so se arrivo") is read by the examples on its own; a first-person
+    statement that a FAQ matches only weakly and that speaks to no one at the service ("ho
+    nostalgia della mia città") is telling, not asking. Each goes to a listener (the FAQ
+    attached when the question is clear).
   - The menu is never the whole answer to a message that says something personal.
 
 Order (the first that applies wins):
@@ -28,7 +36,8 @@ Order (the first that applies wins):
   5. only thanks, "ok"                                    -> "unknown" (reason "thanks")
   6. a FAQ with evidence, scoring at least matching.suggest
                                                           -> "faq"  (or "human" + the FAQ when
-                                                             another sentence is personal)
+                                                             something personal is told beside
+                                                             the FAQ's own words)
   7. personal (lexicon [about])                          -> "human",   "high" or "normal"
   8. anything else of at least matching.listen_from words -> "human",   "normal" ("high" with
                                                              distress), reason "unrecognised":
@@ -39,6 +48,7 @@ Order (the first that applies wins):
  10. a message going to a person ("human", steps 2-8) whose closest labelled examples are
      crises (examples.jsonl, flows.examples), unless it holds a known harmless idiom
                                                           -> "crisis",  priority "crisis"
+     The same for a FAQ answer whose clauses beside the question the examples call crises.
      Examples only raise: they never send a message to the FAQ, the menu or a lower priority.
 Every result carries `distress` (a distress signal of risk.toml was found): the engine sends
 such a message to a listener instead of a second FAQ or menu (flows.engine).
