@@ -945,6 +945,17 @@ LEXICON_ROUND_7: dict[str, tuple[list[str], list[str]]] = {
             "the last message he sent me was a meme",
         ],
     ),
+    "do_not_look_for_me": (
+        ["ormai è tutto deciso, non cercarmi", "non cercatemi mai più"],
+        ["non cercatemi stasera, sono al cinema", "non cercarmi a casa, sono da nonna"],
+    ),
+    "sleeping_and_never_waking_in_dialect": (
+        ["vorrei dormì e mai più svegliamme", "vurria durmì e mai cchiù scetarme"],
+        [
+            "stanotte ho dormito benissimo e mai una sveglia",
+            "vorrei dormire tutto il giorno e mai andare a scuola",
+        ],
+    ),
     "asked_how_many_it_takes": (
         ["ho cercato su google quante ne servono per non svegliarsi"],
         ["quante uova servono per la torta di mia nonna?"],
