@@ -20,7 +20,9 @@ Order (the first that applies wins):
      else's words: "he said to delete our chats", lexicon [reported])
                                                           -> "stop" / "erase"
      OPERATORE, PERSONA (the whole message)               -> "human",   priority "normal"
-     only greetings, MENU or AIUTO                        -> "greeting"
+     a cry for help alone: AIUTO, SOS, HELP, "è urgente", "mi tocca"
+                                                          -> "crisis",  priority "crisis"
+     only greetings or MENU                               -> "greeting"
   3. a personal difficulty (lexicon [personal.*]) or strong distress (risk.toml)
                                                           -> "human",   priority "high"
   4. asking for a person (lexicon [human])                -> "human",   "normal" ("high" if
@@ -60,6 +62,7 @@ COMMAND_SIMILARITY = 88  # a command with a typo or its words swapped is still t
 _SENTENCES = re.compile(r"[?!.;,\n]+")
 VERBATIM = 90.0  # a message this close to one of the FAQ's own questions needs no other evidence
 UNRECOGNISED = "unrecognised"  # the reason of a message the bot could not place
+URGENT = "danger"  # the crisis category of a cry for help with nothing else in it
 HIGH_TOPICS = frozenset({"feelings", "body"})  # personal topics that make the priority "high"
 
 Intent = Literal["crisis", "human", "faq", "erase", "stop", "greeting", "unknown"]
@@ -100,13 +103,17 @@ def _said(text: str, commands: frozenset[str]) -> bool:
 
 def _command(pack: Pack, text: str, tokens: tuple[str, ...]) -> Triage | None:
     c = pack.commands
-    words = " ".join(t for t in tokens if t not in c.filler)
+    kept = [t for t in tokens if t not in c.filler]
+    # a word said again is said once: "sos sos sos" (🆘🆘🆘), "aiuto aiuto", "stop stop"
+    words = " ".join(t for i, t in enumerate(kept) if i == 0 or t != kept[i - 1])
     if _said(words, c.stop):
         return Triage("stop", reason="stop")
     if _said(words, c.erase):
         return Triage("erase", reason="erase")
     if _said(words, c.person):
         return Triage("human", priority="normal", reason="asked_for_person")
+    if _said(words, c.urgent):  # "aiutoooo", "sos", "help": a person at once, never the menu
+        return Triage("crisis", priority="crisis", reason=f"crisis:{URGENT}")
     if "?" not in text and not any(t in c.question for t in tokens):
         request = pack.requests.find(tokens)
         if request and request.label != "reported":  # "he said to delete our chats": not ours

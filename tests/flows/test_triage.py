@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -177,8 +178,7 @@ def test_faq(pack: Pack, text: str, faq_id: str) -> None:
         ("ciao", "greeting"),
         ("ciaooo raga", "greeting"),
         ("MENU", "greeting"),
-        ("AIUTO", "greeting"),
-        ("aiutooo", "greeting"),
+        ("stop stop", "stop"),
         ("hey", "greeting"),
         ("grazie", "unknown"),
         ("ok", "unknown"),
@@ -190,6 +190,59 @@ def test_commands_and_small_talk(pack: Pack, text: str, intent: str) -> None:
     t = triage(pack, text)
     assert t.intent == intent, t
     assert t.priority is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "AIUTO",
+        "aiutoooo",
+        "aiuto aiuto aiuto",
+        "help",
+        "help me pls",
+        "sos",
+        "sos 🆘",
+        "🆘🆘🆘",
+        "rispondete x favore è urgente",
+        "mi tocca",
+        "he touches me",
+    ],
+)
+def test_a_cry_for_help_alone_reaches_a_person_at_once(pack: Pack, text: str) -> None:
+    """Too short for any lexicon, and never the menu: crisis priority, the emergency numbers."""
+    t = triage(pack, text)
+    assert (t.intent, t.priority) == ("crisis", "crisis"), t
+    assert first_contact(pack, text)[0] == "crisis"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("aiuto per i compiti di mate", "human"),
+        ("mi tocca studiare tutto il weekend", "human"),
+        ("sos amico giovani chi siete?", "faq"),
+        ("MENU", "greeting"),
+    ],
+)
+def test_the_same_words_in_a_longer_message_are_read_as_usual(
+    pack: Pack, text: str, intent: str
+) -> None:
+    t = triage(pack, text)
+    assert t.intent == intent and t.priority != "crisis", t
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ho fatto sh ieri sera",
+        "rifatto sh dopo due mesi",
+        "did sh again last night",
+        "sono in macchina con uno ubriaco che corre",
+        "im in a car with a drunk driver",
+    ],
+)
+def test_self_harm_shorthand_and_a_drunk_driver_are_crises(pack: Pack, text: str) -> None:
+    assert triage(replace(pack, examples=None), text).intent == "crisis"
 
 
 def test_saying_i_will_not_write_again_is_not_the_stop_command(pack: Pack) -> None:
