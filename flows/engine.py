@@ -36,7 +36,7 @@ What runs, in order, for every message (the fallbacks apply in every state, befo
      handled).
   5. waiting in the queue: STOP, CANCELLA; one reminder at most (always, to OPERATORE); a
      personal difficulty raises the priority.
-  6. STOP, CANCELLA, a person (OPERATORE) or a personal message, MENU/AIUTO/greetings.
+  6. STOP, CANCELLA, a person (OPERATORE), a cry for help or a personal message, MENU/greetings.
      A personal message that also asks a service question gets the answer, then a listener.
   7. a number picks an option of the node on screen (or of the main menu).
   8. second look: after a FAQ or menu answer, a message with a distress signal goes to a

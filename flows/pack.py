@@ -110,6 +110,7 @@ class Commands:
     stop: frozenset[str]
     erase: frozenset[str]
     person: frozenset[str]  # asking for a person in one or two words ("OPERATORE")
+    urgent: frozenset[str]  # a cry for help too short for any lexicon ("aiuto", "sos", "mi tocca")
     yes: frozenset[str]
     question: frozenset[str]  # words that make a message a question, not a command
     asks: frozenset[str]  # words that open a question (no "?"), not a statement
@@ -713,6 +714,7 @@ class _Lexicon:
             "stop",
             "erase",
             "person",
+            "urgent",
             "yes",
             "question",
             "asks",

@@ -28,7 +28,9 @@ Order (the first that applies wins):
      else's words: "he said to delete our chats", lexicon [reported])
                                                           -> "stop" / "erase"
      OPERATORE, PERSONA (the whole message)               -> "human",   priority "normal"
-     only greetings, MENU or AIUTO                        -> "greeting"
+     a cry for help alone: AIUTO, SOS, HELP, "è urgente", "mi tocca"
+                                                          -> "crisis",  priority "crisis"
+     only greetings or MENU                               -> "greeting"
   3. a personal difficulty (lexicon [personal.*]) or strong distress (risk.toml)
                                                           -> "human",   priority "high"
   4. asking for a person (lexicon [human])                -> "human",   "normal" ("high" if
@@ -70,13 +72,14 @@ COMMAND_SIMILARITY = 88  # a command with a typo or its words swapped is still t
 _SENTENCES = re.compile(r"[?!.;,\n]+")
 VERBATIM = 90.0  # a message this close to one of the FAQ's own questions needs no other evidence
 UNRECOGNISED = "unrecognised"  # the reason of a message the bot could not place
-HIGH_TOPICS = frozenset({"feelings", "body"})
-# words that join a clause to a question ("a che ora aprite | che stanotte non so se arrivo")
+URGENT = "danger"  # the crisis category of a cry for help with nothing else in it
+HIGH_TOPICS = frozenset({"feelings", "body"})  # personal topics that make the priority "high"
 # words that speak to the service ("da voi", "do u"): a message holding one asks the service
 _YOU = frozenset({"voi", "vi", "vostro", "vostra", "vostri", "vostre", "you", "u", "your", "ur"})
+# words that join a clause to a question ("a che ora aprite | che stanotte non so se arrivo")
 _JOINS = frozenset(
     {"che", "perche", "xke", "quando", "tanto", "ma", "pero", "cmq", "because", "but"}
-)  # personal topics that make the priority "high"
+)
 
 Intent = Literal["crisis", "human", "faq", "erase", "stop", "greeting", "unknown"]
 
@@ -116,13 +119,17 @@ def _said(text: str, commands: frozenset[str]) -> bool:
 
 def _command(pack: Pack, text: str, tokens: tuple[str, ...]) -> Triage | None:
     c = pack.commands
-    words = " ".join(t for t in tokens if t not in c.filler)
+    kept = [t for t in tokens if t not in c.filler]
+    # a word said again is said once: "sos sos sos" (🆘🆘🆘), "aiuto aiuto", "stop stop"
+    words = " ".join(t for i, t in enumerate(kept) if i == 0 or t != kept[i - 1])
     if _said(words, c.stop):
         return Triage("stop", reason="stop")
     if _said(words, c.erase):
         return Triage("erase", reason="erase")
     if _said(words, c.person):
         return Triage("human", priority="normal", reason="asked_for_person")
+    if _said(words, c.urgent):  # "aiutoooo", "sos", "help": a person at once, never the menu
+        return Triage("crisis", priority="crisis", reason=f"crisis:{URGENT}")
     if "?" not in text and not any(t in c.question for t in tokens):
         request = pack.requests.find(tokens)
         if request and request.label != "reported":  # "he said to delete our chats": not ours
@@ -229,19 +236,41 @@ def triage(pack: Pack, text: str) -> Triage:
     """What the young person needs, from one message."""
     tokens = pack.normalize(text)
     found = _read(pack, text, tokens)
-    if pack.examples is None or pack.crisis.masked(tokens):
-        return found
     category = None  # the examples raise only: never a FAQ, never lower
-    if found.intent == "human":
-        category = pack.examples.crisis(tokens)
-    if category is None and found.faq_id is not None:  # what is told beside the question
-        told = (c for c in _clauses(pack, text) if _unless_about(pack, c, found.faq_id))
-        category = next(filter(None, map(pack.examples.crisis, told)), None)
+    if pack.examples is not None and not pack.crisis.masked(tokens):
+        if found.intent == "human":
+            category = pack.examples.crisis(tokens)
+        if category is None and found.faq_id is not None:  # what is told beside the question
+            told = (c for c in _clauses(pack, text) if _unless_about(pack, c, found.faq_id))
+            category = next(filter(None, map(pack.examples.crisis, told)), None)
     if category:
         return Triage(
             "crisis", priority="crisis", reason=f"crisis:{category}", distress=found.distress
         )
+    if found.intent == "faq" and _told(pack, text, tokens, found):
+        return Triage(
+            "human",
+            priority="high" if found.distress else "normal",
+            reason=UNRECOGNISED,
+            distress=found.distress,
+        )
     return found
+
+
+def _told(pack: Pack, text: str, tokens: tuple[str, ...], found: Triage) -> bool:
+    """A statement in the first person, to no one at the service, that a FAQ matches only
+    weakly ("ho nostalgia della mia città"): the young person is telling, not asking."""
+    if found.faq_id is None or found.score is None:
+        return False
+    return (
+        not _asks(pack, text, tokens)
+        and found.score < pack.matching.answer
+        and not any(t in _YOU or t in pack.commands.question for t in tokens)
+        and any(
+            hit.label == "person"
+            for hit in pack.about.find_all(_beside(pack, tokens, found.faq_id))
+        )
+    )
 
 
 def _clauses(pack: Pack, text: str) -> list[tuple[str, ...]]:
@@ -315,30 +344,12 @@ def _read(pack: Pack, text: str, tokens: tuple[str, ...]) -> Triage:
             )
             if topic and faq_id is None and not others:
                 faq_id, score = faq.faq_id, faq.score  # the FAQ is answered, then a listener
-        # a statement in the first person, to no one at the service, that a FAQ matches only
-        # weakly ("ho nostalgia della mia città"): the young person is telling, not asking
-        told = (
-            topic is None
-            and not asks
-            and faq.score < pack.matching.answer
-            and not any(t in _YOU or t in pack.commands.question for t in tokens)
-            and any(hit.label == "person" for hit in pack.about.find_all(beside))
-        )
         if topic:
             t = _personal(topic, distress)
             return Triage(
                 t.intent,
                 priority=t.priority,
                 reason=t.reason,
-                distress=distress,
-                faq_id=faq_id,
-                score=score,
-            )
-        if told:
-            return Triage(
-                "human",
-                priority="high" if distress else "normal",
-                reason=UNRECOGNISED,
                 distress=distress,
                 faq_id=faq_id,
                 score=score,

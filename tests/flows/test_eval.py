@@ -79,6 +79,19 @@ copying blind wordings into the lexicons):
   158/170 (92.9%; was 144), idioms 4/40, false crises 10/150 (was 8); triage_blind 124/126
   (98.4%; was 122), idioms 3/25, false crises 8/160 (was 6); triage_holdout 45/45 (was 44),
   false crises 1/115.
+- tests/data/triage_blind3.jsonl (260 messages: 170 crises told in long, indirect or minimising
+  messages, 50 personal, 40 idioms; written by someone who saw only the label schema; BLIND3.md),
+  measured once as written, with the learned layer and the seventh round's lexicon: at-risk
+  reaching a listener 220/220, crisis priority 156/170 (91.8%; without the learned layer
+  144/170), idioms called crisis 7/40 (5/40), false crises 13/90 (11/90). Figures only: its
+  rows are never read.
+- tests/data/triage_dev_crisis9.jsonl (ninth round, 260 short messages: slang, algospeak,
+  emoji, 36% English or mixed; written the same way), measured once as written: at-risk reaching
+  a listener 211/220 ("aiutoooo", "help", "sos 🆘", "🆘🆘🆘" were the menu or a FAQ; a cry for
+  help alone is now a crisis: 219/220), crisis priority 146/170 (85.9%; without the learned
+  layer 143/170), idioms 6/40, false crises 6/90. Added with triage_blind3 to the examples, the
+  two of them raised everyday messages to crisis ("mia mamma mi chiede cosa voglio per cena")
+  and did not help on triage_blind2 (158 -> 156/170): they stay out of examples.jsonl.
 The tuning splits ARE the shipped examples, so their figures here are in-sample: the honest
 figures of the example layer are the cross-validated ones (`sos-bot triage --cross-validate`,
 docs/triage.md).
@@ -128,6 +141,13 @@ SPLITS: list[tuple[Path, Bars]] = [
     # seventh crisis round, written by class; the lexicon alone calls 6/40 of its idioms crisis
     # (work left for a lexicon round), so its idiom rate is reported here, not checked
     (DATA / "triage_dev_crisis7.jsonl", replace(BARS, idioms_as_crisis=None)),
+    # ninth crisis round (short, slang, English), written by class and kept OUT of the examples
+    # (adding it there raised everyday messages to crisis): its crisis priority is a floor at
+    # what it measured, its idioms are reported
+    (
+        DATA / "triage_dev_crisis9.jsonl",
+        replace(BARS, crisis_priority=0.90, idioms_as_crisis=None),
+    ),
     # blind splits
     (DATA / "triage_holdout.jsonl", BARS),
     (
@@ -135,9 +155,12 @@ SPLITS: list[tuple[Path, Bars]] = [
         replace(BARS, idioms_as_crisis=0.12),
     ),
     (DATA / "triage_blind2.jsonl", replace(BARS, crisis_priority=0.92, faq_top1=0.84)),
+    # long, indirect and minimising messages (BLIND3.md), measured once as written
+    (DATA / "triage_blind3.jsonl", replace(BARS, crisis_priority=0.91, idioms_as_crisis=0.175)),
 ]
-BLIND = ("triage_holdout.jsonl", "triage_blind.jsonl", "triage_blind2.jsonl")  # never tuned
-TUNING = [path for path, _ in SPLITS if path.name not in BLIND]
+BLIND = ("triage_holdout.jsonl", "triage_blind.jsonl", "triage_blind2.jsonl", "triage_blind3.jsonl")
+OUT_OF_EXAMPLES = ("triage_dev_crisis9.jsonl", "triage_dev_faq3.jsonl")  # not in the examples
+TUNING = [path for path, _ in SPLITS if path.name not in BLIND + OUT_OF_EXAMPLES]
 CLASSES = (
     "inflected",
     "hopelessness",

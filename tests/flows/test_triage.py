@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -177,8 +178,7 @@ def test_faq(pack: Pack, text: str, faq_id: str) -> None:
         ("ciao", "greeting"),
         ("ciaooo raga", "greeting"),
         ("MENU", "greeting"),
-        ("AIUTO", "greeting"),
-        ("aiutooo", "greeting"),
+        ("stop stop", "stop"),
         ("hey", "greeting"),
         ("grazie", "unknown"),
         ("ok", "unknown"),
@@ -190,6 +190,59 @@ def test_commands_and_small_talk(pack: Pack, text: str, intent: str) -> None:
     t = triage(pack, text)
     assert t.intent == intent, t
     assert t.priority is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "AIUTO",
+        "aiutoooo",
+        "aiuto aiuto aiuto",
+        "help",
+        "help me pls",
+        "sos",
+        "sos 🆘",
+        "🆘🆘🆘",
+        "rispondete x favore è urgente",
+        "mi tocca",
+        "he touches me",
+    ],
+)
+def test_a_cry_for_help_alone_reaches_a_person_at_once(pack: Pack, text: str) -> None:
+    """Too short for any lexicon, and never the menu: crisis priority, the emergency numbers."""
+    t = triage(pack, text)
+    assert (t.intent, t.priority) == ("crisis", "crisis"), t
+    assert first_contact(pack, text)[0] == "crisis"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("aiuto per i compiti di mate", "human"),
+        ("mi tocca studiare tutto il weekend", "human"),
+        ("sos amico giovani chi siete?", "faq"),
+        ("MENU", "greeting"),
+    ],
+)
+def test_the_same_words_in_a_longer_message_are_read_as_usual(
+    pack: Pack, text: str, intent: str
+) -> None:
+    t = triage(pack, text)
+    assert t.intent == intent and t.priority != "crisis", t
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ho fatto sh ieri sera",
+        "rifatto sh dopo due mesi",
+        "did sh again last night",
+        "sono in macchina con uno ubriaco che corre",
+        "im in a car with a drunk driver",
+    ],
+)
+def test_self_harm_shorthand_and_a_drunk_driver_are_crises(pack: Pack, text: str) -> None:
+    assert triage(replace(pack, examples=None), text).intent == "crisis"
 
 
 def test_saying_i_will_not_write_again_is_not_the_stop_command(pack: Pack) -> None:
@@ -1008,3 +1061,202 @@ def test_a_crisis_with_the_key_words_of_an_idiom_is_still_a_crisis(
 ) -> None:
     t = triage(pack, text)
     assert (t.intent, t.priority) == ("crisis", "crisis"), (label, t)
+
+
+# Crisis wordings by class (crisis.toml, lexicon round on triage_dev_crisis7): each class holds
+# new wordings the lexicon alone used to miss, and harmless sentences with the same key words.
+LEXICON_ROUND_7: dict[str, tuple[list[str], list[str]]] = {
+    "sorry_to_be_born_better_not_here": (
+        [
+            "mi pento di essere nata, ogni santo giorno",
+            "mi pento di essere venuta al mondo",
+            "per loro meglio se io nun ce stessi",
+            "era meglio si nun ce stevo proprio",
+        ],
+        [
+            "meglio se non ci sto io alla festa, c'è il mio ex",
+            "mi dispiace di essere arrivata tardi alla festa",
+        ],
+    ),
+    "wishing_to_be_run_over": (
+        [
+            "spero che domani mi travolga un treno",
+            "vorrei tanto che mi travolgesse un tram",
+        ],
+        [
+            "vorrei investire i soldi della paghetta in un videogioco",
+        ],
+    ),
+    "letting_go_at_the_wheel_or_an_edge": (
+        [
+            "certe sere in macchina ho voglia di mollare il volante",
+            "in macchina con la patente nuova penso di lasciar andare il volante in curva",
+        ],
+        [
+            "dal ponte si vede il mare, che bello",
+        ],
+    ),
+    "an_ending_arranged": (
+        [
+            "ancora poco e finisce tutto, ci siamo quasi",
+            "ho scritto il testamento, le mie felpe vanno a mia sorella",
+            "sto preparando la mia uscita di scena con calma",
+            "ho messo in coda un messaggio per ognuno dei miei, programmato per domenica",
+            "fra qualche mese nessuno ricorderà il mio nome",
+        ],
+        [
+            "ancora poco e finisce il quadrimestre, che ansia le verifiche",
+            "in storia abbiamo studiato il testamento di cesare",
+            "ho scritto un biglietto per ognuno dei compagni per natale",
+            "nessuno si ricorda il mio nome nella classe nuova",
+        ],
+    ),
+    "not_reaching_an_age": (
+        [
+            "non mi vedo proprio a 20 anni",
+            "non ci arrivo a 19 anni, me lo sento",
+        ],
+        [
+            "mi vedo a 20 anni già laureata lol",
+            "non ci arrivo a capire sta formula di fisica",
+        ],
+    ),
+    "english_not_here_rather_dead": (
+        [
+            "if i'm not around tomorrow tell my mom i love her",
+            "this is the last message i'll ever send, thanks for existing",
+            "my sister says she'd rather be dead than live here",
+        ],
+        [
+            "if i'm not here by 5 start without me",
+            "the last message he sent me was a meme",
+        ],
+    ),
+    "do_not_look_for_me": (
+        ["ormai è tutto deciso, non cercarmi", "non cercatemi mai più"],
+        ["non cercatemi stasera, sono al cinema", "non cercarmi a casa, sono da nonna"],
+    ),
+    "sleeping_and_never_waking_in_dialect": (
+        ["vorrei dormì e mai più svegliamme", "vurria durmì e mai cchiù scetarme"],
+        [
+            "stanotte ho dormito benissimo e mai una sveglia",
+            "vorrei dormire tutto il giorno e mai andare a scuola",
+        ],
+    ),
+    "asked_how_many_it_takes": (
+        ["ho cercato su google quante ne servono per non svegliarsi"],
+        ["quante uova servono per la torta di mia nonna?"],
+    ),
+    "someone_close_says_goodbye_or_is_on_a_roof": (
+        [
+            "il mio migliore amico stamattina: grazie di tutto. da allora non visualizza",
+            "la mia amica mi ha chiamato e dice che è sul cornicione",
+            "'o frate mio dice ca se vo' accidere",
+        ],
+        [
+            "grazie di tutto prof, buone vacanze!",
+            "mio fratello è sul tetto a sistemare l'antenna",
+        ],
+    ),
+    "sharp_tools_on_the_skin": (
+        [
+            "mi passo il compasso sulle braccia quando sto male",
+            "ho smontato due temperini stanotte",
+            "ieri sera ho rifatto cutting",
+            "le cicatrici guariscono ma mi manca troppo farlo",
+        ],
+        [
+            "ho dimenticato il compasso per geometria",
+            "ho comprato un temperino a forma di gatto",
+            "mi manca il taglio di capelli corto",
+        ],
+    ),
+    "food_taken_away_drunk_beating_watched_for": (
+        [
+            "quando è arrabbiato ci toglie il cibo per giorni",
+            "mi leva il cibo se prendo un brutto voto",
+            "quando torna imbriaco mena a mamma",
+            "il mio ex mi scrive 'so dove abiti' tutte le notti",
+        ],
+        [
+            "mi tolgo il cibo spazzatura dalla dieta",
+            "mia mamma mi scrive dove sei? torna per cena",
+        ],
+    ),
+    "watched_asked_groomed": (
+        [
+            "il fidanzato di mia madre mi fissa mentre mi lavo, la porta non si chiude",
+            "l'allenatore mi chiede sempre cosa ho addosso la sera",
+            "mia sorella di 12 anni chatta con un adulto conosciuto su roblox",
+            "he told me to delete our chats so my parents won't see",
+            "di notte succedono cose che non riesco a raccontare, da quando c'è lo zio",
+        ],
+        [
+            "il vicino mi guarda mentre innaffio i fiori, è simpatico",
+            "mia mamma mi chiede cosa voglio per cena",
+            "ho cancellato la chat del gruppo di classe",
+            "di notte succedono cose bellissime in montagna, le stelle",
+        ],
+    ),
+    "pay_or_they_ruin_me": (
+        [
+            "mi hanno detto che se non pago mi rovinano",
+        ],
+        ["se non pago la bolletta del telefono mi staccano la linea"],
+    ),
+    "drunk_and_cannot_stand": (
+        [
+            "sono sbronza e non mi reggo, sono sola al parco",
+            "sono sbronzo e non so come torno a casa",
+        ],
+        [
+            "sabato mi sono ubriacata e ho riso tutta la sera",
+            "mio cugino era sbronzo al matrimonio e ha cantato tutta la sera",
+        ],
+    ),
+    "chased_or_armed": (
+        [
+            "mi stanno inseguendo in tre, sono chiusa in un bar",
+            "quelli del quartiere mi aspettano al parco con le mazze",
+        ],
+        [
+            "i miei sogni mi inseguono da anni",
+            "la prof ci aspetta con le verifiche corrette",
+        ],
+    ),
+    "purging_and_fasting": (
+        [
+            "mi metto due dita in gola dopo ogni pasto",
+            "non tocco cibo da lunedì",
+            "niente cibo da tre giorni e mi gira tutto",
+        ],
+        [
+            "ho mal di gola e non riesco a mangiare il gelato",
+            "a cena ho mangiato tantissimo, che pizza",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("label", "text"),
+    [(label, t) for label, (crises, _) in LEXICON_ROUND_7.items() for t in crises],
+)
+def test_every_class_of_the_seventh_round_is_a_crisis_for_the_lexicon_alone(
+    pack: Pack, label: str, text: str
+) -> None:
+    for each in (dataclasses.replace(pack, examples=None), pack):
+        t = triage(each, text)
+        assert (t.intent, t.priority) == ("crisis", "crisis"), (label, t)
+
+
+@pytest.mark.parametrize(
+    ("label", "text"),
+    [(label, t) for label, (_, harmless) in LEXICON_ROUND_7.items() for t in harmless],
+)
+def test_the_key_words_of_the_seventh_round_alone_are_no_crisis(
+    pack: Pack, label: str, text: str
+) -> None:
+    for each in (dataclasses.replace(pack, examples=None), pack):
+        t = triage(each, text)
+        assert t.priority != "crisis", (label, t)
