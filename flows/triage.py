@@ -11,6 +11,14 @@ FAIL-SAFE ROUTING: when in doubt, a person.
   - Crisis detection only decides whether the priority is "crisis".
   - A message that asks a service question AND tells something personal in another sentence
     gets both: "human" with the FAQ attached (the engine answers, then hands over).
+  - A FAQ is never the whole answer to a message that tells something, even in the question's
+    own sentence. Once the FAQ's own topical words are set aside ("genitori", "sapere" for
+    "i miei genitori lo sapranno?"), what is left must hold no [about] topic beside a word of
+    the first or second person, and no distress signal; a clause joined to the question
+    ("..., che stanotte non so se arrivo") is read by the examples on its own; a first-person
+    statement that a FAQ matches only weakly and that speaks to no one at the service ("ho
+    nostalgia della mia città") is telling, not asking. Each goes to a listener (the FAQ
+    attached when the question is clear).
   - The menu is never the whole answer to a message that says something personal.
 
 Order (the first that applies wins):
@@ -30,7 +38,8 @@ Order (the first that applies wins):
   5. only thanks, "ok"                                    -> "unknown" (reason "thanks")
   6. a FAQ with evidence, scoring at least matching.suggest
                                                           -> "faq"  (or "human" + the FAQ when
-                                                             another sentence is personal)
+                                                             something personal is told beside
+                                                             the FAQ's own words)
   7. personal (lexicon [about])                          -> "human",   "high" or "normal"
   8. anything else of at least matching.listen_from words -> "human",   "normal" ("high" with
                                                              distress), reason "unrecognised":
@@ -41,6 +50,7 @@ Order (the first that applies wins):
  10. a message going to a person ("human", steps 2-8) whose closest labelled examples are
      crises (examples.jsonl, flows.examples), unless it holds a known harmless idiom
                                                           -> "crisis",  priority "crisis"
+     The same for a FAQ answer whose clauses beside the question the examples call crises.
      Examples only raise: they never send a message to the FAQ, the menu or a lower priority.
 Every result carries `distress` (a distress signal of risk.toml was found): the engine sends
 such a message to a listener instead of a second FAQ or menu (flows.engine).
@@ -64,6 +74,12 @@ VERBATIM = 90.0  # a message this close to one of the FAQ's own questions needs 
 UNRECOGNISED = "unrecognised"  # the reason of a message the bot could not place
 URGENT = "danger"  # the crisis category of a cry for help with nothing else in it
 HIGH_TOPICS = frozenset({"feelings", "body"})  # personal topics that make the priority "high"
+# words that speak to the service ("da voi", "do u"): a message holding one asks the service
+_YOU = frozenset({"voi", "vi", "vostro", "vostra", "vostri", "vostre", "you", "u", "your", "ur"})
+# words that join a clause to a question ("a che ora aprite | che stanotte non so se arrivo")
+_JOINS = frozenset(
+    {"che", "perche", "xke", "quando", "tanto", "ma", "pero", "cmq", "because", "but"}
+)
 
 Intent = Literal["crisis", "human", "faq", "erase", "stop", "greeting", "unknown"]
 
@@ -125,11 +141,27 @@ def _command(pack: Pack, text: str, tokens: tuple[str, ...]) -> Triage | None:
     return None
 
 
-def about(pack: Pack, tokens: tuple[str, ...]) -> str | None:
-    """The personal topic of a message about oneself or someone close, if it is one."""
-    found = {hit.label for hit in pack.about.find_all(tokens)}
+def _greeted(pack: Pack, tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """The message after the greetings and "raga" it opens with ("ciao ragazzi, ...")."""
+    c = pack.commands
+    start = 0
+    while start < len(tokens) and (tokens[start] in c.hello or tokens[start] in c.filler):
+        start += 1
+    return tokens[start:]
+
+
+def about(pack: Pack, tokens: tuple[str, ...], *, person: bool = False) -> str | None:
+    """The personal topic of a message about oneself or someone close, if it is one. The
+    "ragazzi" a message opens with addresses the listeners: it is no boyfriend.
+
+    With `person` (a question's own sentence), a feeling alone is not enough: the message must
+    hold a word of the first or second person, and a word read as the person ("sono") is not
+    also read as a topic ("sonno")."""
+    hits = pack.about.find_all(_greeted(pack, tokens))
+    people = {h.start for h in hits if h.label == "person"}
+    found = {h.label for h in hits if not (person and h.label != "person" and h.start in people)}
     topics = sorted(found - {"person"}, key=lambda t: (t not in HIGH_TOPICS, t))
-    if topics and ("person" in found or "feelings" in found):
+    if topics and ("person" in found or ("feelings" in found and not person)):
         return topics[0]
     return None
 
@@ -174,6 +206,12 @@ def _told_apart(pack: Pack, text: str, faq_id: str) -> str | None:
     return about(pack, rest) if rest else None
 
 
+def _beside(pack: Pack, tokens: tuple[str, ...], faq_id: str) -> tuple[str, ...]:
+    """The words of a message that are not the FAQ's own topical words: what is left once
+    "i miei genitori lo sapranno?" gives up "genitori" and "sapere" to the FAQ on privacy."""
+    return tuple(t for t in tokens if _unless_about(pack, (t,), faq_id))
+
+
 def _asks(pack: Pack, text: str, tokens: tuple[str, ...]) -> bool:
     """The message is a question ("?" or a question word first), not a statement."""
     return "?" in text or bool(tokens and tokens[0] in pack.commands.asks)
@@ -198,13 +236,57 @@ def triage(pack: Pack, text: str) -> Triage:
     """What the young person needs, from one message."""
     tokens = pack.normalize(text)
     found = _read(pack, text, tokens)
-    if found.intent == "human" and pack.examples is not None and not pack.crisis.masked(tokens):
-        category = pack.examples.crisis(tokens)  # raise only: never a FAQ, never lower
-        if category:
-            return Triage(
-                "crisis", priority="crisis", reason=f"crisis:{category}", distress=found.distress
-            )
+    category = None  # the examples raise only: never a FAQ, never lower
+    if pack.examples is not None and not pack.crisis.masked(tokens):
+        if found.intent == "human":
+            category = pack.examples.crisis(tokens)
+        if category is None and found.faq_id is not None:  # what is told beside the question
+            told = (c for c in _clauses(pack, text) if _unless_about(pack, c, found.faq_id))
+            category = next(filter(None, map(pack.examples.crisis, told)), None)
+    if category:
+        return Triage(
+            "crisis", priority="crisis", reason=f"crisis:{category}", distress=found.distress
+        )
+    if found.intent == "faq" and _told(pack, text, tokens, found):
+        return Triage(
+            "human",
+            priority="high" if found.distress else "normal",
+            reason=UNRECOGNISED,
+            distress=found.distress,
+        )
     return found
+
+
+def _told(pack: Pack, text: str, tokens: tuple[str, ...], found: Triage) -> bool:
+    """A statement in the first person, to no one at the service, that a FAQ matches only
+    weakly ("ho nostalgia della mia città"): the young person is telling, not asking."""
+    if found.faq_id is None or found.score is None:
+        return False
+    return (
+        not _asks(pack, text, tokens)
+        and found.score < pack.matching.answer
+        and not any(t in _YOU or t in pack.commands.question for t in tokens)
+        and any(
+            hit.label == "person"
+            for hit in pack.about.find_all(_beside(pack, tokens, found.faq_id))
+        )
+    )
+
+
+def _clauses(pack: Pack, text: str) -> list[tuple[str, ...]]:
+    """The sentences of a message and the clauses they join ("a che ora aprite | che stanotte
+    non so se arrivo"): a question about the service does not hide what is told beside it."""
+    out = []
+    for sentence in _SENTENCES.split(text):
+        clause: list[str] = []
+        for token in pack.normalize(sentence):
+            if token in _JOINS and len(clause) >= 3:
+                out.append(tuple(clause))
+                clause = []
+            clause.append(token)
+        if len(clause) >= 3:  # "un programma" alone tells nothing
+            out.append(tuple(clause))
+    return out
 
 
 def _read(pack: Pack, text: str, tokens: tuple[str, ...]) -> Triage:
@@ -252,8 +334,16 @@ def _read(pack: Pack, text: str, tokens: tuple[str, ...]) -> Triage:
         return Triage("unknown", reason="thanks")
     if faq is not None:
         topic = _told_apart(pack, text, faq.faq_id)
-        if topic is None and not _asks(pack, text, tokens):  # a statement about oneself
+        asks = _asks(pack, text, tokens)
+        if topic is None and not asks:  # a statement about oneself
             topic = about(pack, tokens)
+        beside = _beside(pack, tokens, faq.faq_id)
+        if topic is None:  # told in the question's own sentence: a person, the FAQ attached
+            topic = about(pack, beside, person=True) or (
+                "distress" if beside and pack.crisis.check(beside)[1].distress > 0 else None
+            )
+            if topic and faq_id is None and not others:
+                faq_id, score = faq.faq_id, faq.score  # the FAQ is answered, then a listener
         if topic:
             t = _personal(topic, distress)
             return Triage(

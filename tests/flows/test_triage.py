@@ -781,6 +781,140 @@ def test_faq_needs_topical_evidence_not_filler_words(pack: Pack) -> None:
     assert triage(pack, "i miei genitori lo verranno a sapere?").faq_id == "anonimato"
 
 
+@pytest.mark.parametrize(
+    ("text", "faq_id"),
+    [
+        # slang, dialect and the things the service is about, not its usual questions
+        ("bisogna sganciare qualche euro?", "gratuito"),
+        ("serve un'app per scrivervi?", "come-funziona"),
+        ("si può cancellare quello che ho scritto ieri?", "cancellazione"),
+        ("siete chiusi ad agosto?", "orari"),
+        ("ve serve na mano?", "volontariato"),
+        ("posso farvi uno squillo?", "telefono"),
+        ("riduzione del danno a cesena c'è?", "servizi-territorio"),
+        ("qual è il numero giusto per le urgenze?", "emergenza"),
+        # "ragazzi" in front addresses the listeners: no boyfriend, no personal message
+        ("ragazzi come funziona sto coso", "come-funziona"),
+    ],
+)
+def test_faq_in_the_words_young_people_use(pack: Pack, text: str, faq_id: str) -> None:
+    t = triage(pack, text)
+    assert (t.intent, t.faq_id, t.alternatives) == ("faq", faq_id, ()), t
+
+
+# Personal or at-risk messages that hold a service question's words, often in the same sentence:
+# none may be answered by a FAQ alone (written for this test, in no tuning split)
+TOLD_WITH_A_QUESTION = (
+    "come funziona la chat se mi taglio ancora",
+    "siete gratis? mio padre mi picchia",
+    "orari? sto male",
+    "a che ora aprite che non ce la faccio più",
+    "siete anonimi anche se mio zio mi tocca",
+    "come si cancellano i messaggi che mia madre non deve leggere perché mi picchia",
+    "è gratis parlare con voi se ho paura di tornare a casa",
+    "fino a che ora siete aperti stasera che mi sento vuota",
+    "posso chiamarvi al telefono quando mi viene da piangere",
+    "chi risponde ai messaggi? mi sento sola da mesi",
+    "come funziona sto servizio, il mio ragazzo mi controlla il telefono",
+    "ma è anonimo? a scuola mi prendono tutti in giro",
+    "quanto costa scrivervi, non mangio da tre giorni",
+    "a che ora ci siete domani che stanotte non so se arrivo",
+    "come faccio a cancellare tutto prima che mi ammazzo",
+    "i volontari sono psicologi? io odio il mio corpo",
+    "siete aperti la domenica? i miei litigano sempre e ho paura",
+    "posso scrivervi anche di notte quando ho gli attacchi di panico",
+    "servizi a cesena per chi vomita dopo mangiare come me",
+    "come funziona se mia madre beve e mi lascia sola con mio fratello",
+    "è gratis? ho preso un sacco di pastiglie",
+    "quando aprite che mi sono tagliata le braccia",
+    "siete aperti? ho litigato con la mia migliore amica e sto malissimo",
+    "how does this work, my dad hits me",
+    "is it free? i feel so alone",
+    "posso parlare con voi in anonimato, il mio prof mi manda messaggi strani",
+    "che orari fate, a casa mi urlano addosso tutti i giorni",
+    "serve pagare per parlare? mi sento in colpa per tutto",
+    "ci sono servizi in zona per chi si sente depresso come me",
+    "posso mandare un vocale perché non riesco più a smettere di piangere",
+)
+
+
+@pytest.mark.parametrize("text", TOLD_WITH_A_QUESTION)
+def test_told_with_a_service_question_is_never_a_faq_alone(pack: Pack, text: str) -> None:
+    escalated, _ = first_contact(pack, text)
+    assert escalated is not None, triage(pack, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "faq_id"),
+    [
+        ("siete anonimi anche se mio zio mi tocca", "anonimato"),
+        ("siete aperti anche se mio fratello sta in ospedale?", "orari"),
+        ("è anonimo se vi parlo del mio corpo?", "anonimato"),
+    ],
+)
+def test_personal_in_the_question_sentence_gets_a_listener_and_the_faq(
+    pack: Pack, text: str, faq_id: str
+) -> None:
+    """The personal words are in the question's own sentence, beside the FAQ's own words."""
+    t = triage(pack, text)
+    assert (t.intent, t.faq_id) == ("human", faq_id), t
+
+
+@pytest.mark.parametrize(
+    ("text", "faq_id"),
+    [
+        ("ci sono servizi in zona?", "servizi-territorio"),  # "sono" is no "sonno"
+        ("fino a che ora ci sono i volontari", "orari"),
+        ("ve li posso mandare gli audio o nn li sentite?", "telefono"),  # hearing, no feeling
+        ("i miei msg si possono cancellare?", "cancellazione"),
+    ],
+)
+def test_a_service_question_in_the_first_person_stays_a_faq(
+    pack: Pack, text: str, faq_id: str
+) -> None:
+    t = triage(pack, text)
+    assert (t.intent, t.faq_id) == ("faq", faq_id), t
+
+
+def test_what_is_told_beside_the_question_is_read_by_the_examples(pack: Pack) -> None:
+    """A clause joined to a service question ("..., che stanotte non so se arrivo") is read
+    by the examples on its own; the question's own clause is not ("è tutto segreto")."""
+    t = triage(pack, "siete aperti domani? tanto stanotte non so se ci arrivo")
+    assert t.intent == "crisis", t
+    assert triage(pack, "è tutto segreto?").intent == "faq"
+
+
+@pytest.mark.parametrize(
+    "text", ["ho nostalgia della mia città", "sto in fissa con una e non mi caga"]
+)
+def test_a_first_person_statement_a_faq_matches_weakly_reaches_a_listener(
+    pack: Pack, text: str
+) -> None:
+    t = triage(pack, text)
+    assert (t.intent, t.faq_id) == ("human", None), t
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ho ancora il numero della mia ex, la chiamo?",
+        "should i text my ex? i still have her number",
+        "come faccio a togliermelo dalla testa?",
+        "mi parlano dietro",
+        "nessuno sa chi sono davvero",
+    ],
+)
+def test_personal_words_near_a_faq_topic_reach_a_listener(pack: Pack, text: str) -> None:
+    """A number, a chat, deleting: words of a FAQ, but the message is about an ex or oneself."""
+    assert triage(pack, text).intent == "human"
+
+
+def test_dialect_and_short_forms_are_read(pack: Pack) -> None:
+    expected = tuple("vi serve una mano per un cellulare".split())
+    assert pack.normalize("ve serve na mano pe un cell") == expected
+    assert pack.normalize("comme funziona chesta chat") == ("come", "funziona", "questa", "chat")
+
+
 def test_distress_is_flagged_for_the_second_look(pack: Pack) -> None:
     assert triage(pack, "boh non so più").distress
     assert not triage(pack, "a che ora aprite?").distress
