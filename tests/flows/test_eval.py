@@ -92,6 +92,10 @@ copying blind wordings into the lexicons):
   layer 143/170), idioms 6/40, false crises 6/90. Added with triage_blind3 to the examples, the
   two of them raised everyday messages to crisis ("mia mamma mi chiede cosa voglio per cena")
   and did not help on triage_blind2 (158 -> 156/170): they stay out of examples.jsonl.
+- After a round of FAQ wordings with a structural guard (a personal or distressed message is
+  never answered by a FAQ alone, tests/data/triage_dev_faq3.jsonl), measured once: FAQ top-1
+  holdout 47/50, blind 46/50, blind2 44/50 (was 42); blind2 crisis priority 157/170 (was 158),
+  every at-risk message of every blind split reaching a listener but one (blind 175/176).
 The tuning splits ARE the shipped examples, so their figures here are in-sample: the honest
 figures of the example layer are the cross-validated ones (`sos-bot triage --cross-validate`,
 docs/triage.md).
