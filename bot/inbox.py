@@ -33,7 +33,7 @@ from bot import (
 )
 from bot.channel import Inbound
 from bot.conversations import Priority, Status
-from bot.db import checkpoint, table, write_session
+from bot.db import checkpoint, table, write_changes, write_session
 from bot.models import Contact, Conversation, Message, new_id, utcnow
 from bot.pseudonym import pseudonym
 from bot.runtime import Runtime
@@ -299,15 +299,17 @@ def _receive(
     if any(isinstance(e, _STORE_FIRST) for e in events):  # they read or erase the messages
         _store(session, conversation, [row])
         apply(rt, session, contact, conversation, events, now, receipt)
-    else:  # the replies join the message's insert
-        session.info[outbox.BATCH] = rows = [row]
-        try:
-            apply(rt, session, contact, conversation, events, now, receipt)
-        finally:
-            del session.info[outbox.BATCH]
-        _store(session, conversation, rows)
-    session.add(contact)
-    session.add(conversation)
+        session.add(contact)
+        session.add(conversation)
+        return receipt
+    session.info[outbox.BATCH] = rows = [row]  # the replies join the message's insert
+    try:
+        apply(rt, session, contact, conversation, events, now, receipt)
+    finally:
+        del session.info[outbox.BATCH]
+    _store(session, conversation, rows)
+    write_changes(session, contact)
+    write_changes(session, conversation)
     return receipt
 
 
