@@ -16,6 +16,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Table, bindparam, event, inspect, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import make_url
+from sqlalchemy.orm.attributes import get_history
 from sqlmodel import Session, SQLModel, create_engine
 
 from bot.models import AppSetting
@@ -110,14 +111,14 @@ def write_changes(session: Session, row: SQLModel) -> None:
     """
     state = inspect(row)
     statement, columns = _update_of(type(row))
-    unchanged = state.unmodified
     changed = {
-        columns[attr.key]: attr.value
-        for attr in state.attrs
-        if attr.key not in unchanged and attr.history.has_changes()
+        columns[key]: getattr(row, key)
+        for key in columns.keys() - state.unmodified  # assigned since loaded...
+        if get_history(row, key).has_changes()  # ...to another value
     }
     if changed:
-        session.execute(statement, {"row_id": state.identity[0], **changed})
+        with session.no_autoflush:  # the flush would write the row first
+            session.execute(statement, {"row_id": state.identity[0], **changed})
     session.expunge(row)
 
 
@@ -151,9 +152,10 @@ def write_session(engine: Engine) -> Iterator[Session]:
     to upgrade a read lock (the threads of this process queue first on a lock in Python, see
     _write_lock); on PostgreSQL rows are locked where the code asks for it.
     """
-    bind = engine.execution_options(sqlite_immediate=True) if is_sqlite(engine) else engine
-    with _write_lock(engine), Session(bind, expire_on_commit=False) as session:
+    with _write_lock(engine), Session(engine, expire_on_commit=False) as session:
         try:
+            if is_sqlite(engine):  # BEGIN IMMEDIATE (see make_engine), once the lock is ours
+                session.connection(execution_options={"sqlite_immediate": True})
             yield session
             session.commit()
         except BaseException:
