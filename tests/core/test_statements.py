@@ -126,9 +126,13 @@ def test_write_changes_sends_nothing_for_a_row_that_did_not_change(rt: Runtime) 
     sent, keep = _updates(rt)
     try:
         with write_session(rt.db) as session:
-            (loaded,) = session.exec(select(Contact)).all()
-            loaded.display_name = loaded.display_name
-            write_changes(session, loaded)
+            assigned = session.exec(select(Contact)).one()
+            untouched = session.exec(select(Conversation)).one()
+            assigned.display_name = assigned.display_name
+            write_changes(session, assigned)
+            write_changes(session, untouched)
+            assert assigned not in session
+            assert untouched in session  # nothing to write at the commit either
     finally:
         event.remove(rt.db, "before_cursor_execute", keep)
     assert sent == []
