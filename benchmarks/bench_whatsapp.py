@@ -599,7 +599,9 @@ def main() -> None:
         f"signature check + parsing {cost['adapter']:.2f} ms, keeping it (bot.arrivals.accept, "
         f"one insert) median {cost['accept']:.2f} ms; the worker's bot.inbox.receive (store, "
         f"triage, queue) median {cost['receive']:.2f} ms, {cost['statements']:.0f} statements "
-        f"per message (at most {cost['most']}; BEGIN and COMMIT not counted)"
+        f"per message (at most {cost['most']}; BEGIN and COMMIT not counted); its four "
+        f"statements and commit alone (Core: no triage, engine or models) median "
+        f"{cost['alone']:.2f} ms"
     )
     receive_target = TARGET_RECEIVE_MS[backend.split("+")[0]]
     record(
@@ -727,14 +729,88 @@ def breakdown(database_url: str, count: int = 300) -> dict[str, float]:
         started = time.perf_counter()
         arrivals.accept(rt, later)
         kept.append(time.perf_counter() - started)
+    alone = statements_alone(rt, parsed[-count:])
     rt.db.dispose()
     return {
         "adapter": adapter * 1000,
         "accept": statistics.median(kept) * 1000,
         "receive": statistics.median(each) * 1000,
+        "alone": statistics.median(alone) * 1000,
         "statements": statistics.median(counts),
         "most": max(counts),
     }
+
+
+def statements_alone(rt: Any, messages: list[Any]) -> list[float]:
+    """Seconds per message for receive()'s four statements and its commit alone (SQLAlchemy
+    Core: no triage, no flow engine, no model instances): the least receive() can cost here."""
+    from sqlalchemy import bindparam, insert, select, update
+
+    from bot.db import table, write_session
+    from bot.models import Activity, Contact, Conversation, Message, new_id, utcnow
+
+    contact, conversation = table(Contact), table(Conversation)
+    locked = (
+        select(conversation.c.id, contact.c.id)
+        .join(contact, contact.c.id == conversation.c.contact_id)
+        .where(
+            contact.c.channel == bindparam("channel"),
+            contact.c.address == bindparam("address"),
+            conversation.c.status != "closed",
+        )
+        .order_by(conversation.c.opened_at.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    feed, rows = insert(table(Activity)), insert(table(Message))
+    touch = update(conversation).where(conversation.c.id == bindparam("conversation_id"))
+
+    def message_row(conversation_id: str, direction: str, body: str) -> dict[str, Any]:
+        return {
+            **dict.fromkeys(("operator_id", "external_id", "next_attempt_at", "lease_until")),
+            "id": new_id(),
+            "conversation_id": conversation_id,
+            "channel": "whatsapp",
+            "direction": direction,
+            "author": "contact" if direction == "in" else "bot",
+            "body": body,
+            "kind": "text",
+            "status": "received" if direction == "in" else "queued",
+            "attempts": 0,
+            "created_at": utcnow(),
+            "media": [],
+            "meta": {},
+        }
+
+    seconds = []
+    for message in messages:
+        started = time.perf_counter()
+        with write_session(rt.db) as session:
+            found = session.execute(
+                locked, {"channel": message.channel, "address": message.address}
+            ).first()
+            assert found is not None
+            now, conversation_id = utcnow(), found[0]
+            session.execute(
+                feed, {"at": now, "kind": "message", "conversation_id": conversation_id}
+            )
+            session.execute(
+                rows,
+                [
+                    message_row(conversation_id, "in", message.text),
+                    message_row(conversation_id, "out", "reply"),
+                ],
+            )
+            session.execute(
+                touch,
+                {
+                    "conversation_id": conversation_id,
+                    "last_activity_at": now,
+                    "last_inbound_at": now,
+                },
+            )
+        seconds.append(time.perf_counter() - started)
+    return seconds
 
 
 def reset_database(url: str) -> None:

@@ -33,7 +33,7 @@ from bot import (
 )
 from bot.channel import Inbound
 from bot.conversations import Priority, Status
-from bot.db import checkpoint, table, write_session
+from bot.db import checkpoint, table, write_changes, write_session
 from bot.models import Contact, Conversation, Message, new_id, utcnow
 from bot.pseudonym import pseudonym
 from bot.runtime import Runtime
@@ -280,13 +280,12 @@ def _receive(
     if seen is not None:
         return seen
     contact, conversation = _contact_and_conversation(rt, session, inbound, now)
-    if inbound.display_name:
-        contact.display_name = inbound.display_name[:200]
+    _update_contact(contact, inbound)
     if inbound.answer:  # an auto-reply or a bounce is not writing again
-        contact.erase_requested_at = None  # writing again after an erasure starts afresh
-        contact.opted_out_at = None  # writing again after STOP opts back in
         conversation.last_inbound_at = now  # WhatsApp's 24-hour window starts again
-    conversation.channel_data = {**conversation.channel_data, **inbound.thread}
+    channel_data = {**conversation.channel_data, **inbound.thread}
+    if channel_data != conversation.channel_data:
+        conversation.channel_data = channel_data
     conversation.last_activity_at = now
     events = (
         _step(rt, session, contact, conversation, inbound, now, reading) if inbound.answer else []
@@ -299,16 +298,32 @@ def _receive(
     if any(isinstance(e, _STORE_FIRST) for e in events):  # they read or erase the messages
         _store(session, conversation, [row])
         apply(rt, session, contact, conversation, events, now, receipt)
-    else:  # the replies join the message's insert
-        session.info[outbox.BATCH] = rows = [row]
-        try:
-            apply(rt, session, contact, conversation, events, now, receipt)
-        finally:
-            del session.info[outbox.BATCH]
-        _store(session, conversation, rows)
-    session.add(contact)
-    session.add(conversation)
+        session.add(contact)
+        session.add(conversation)
+        return receipt
+    session.info[outbox.BATCH] = rows = [row]  # the replies join the message's insert
+    try:
+        apply(rt, session, contact, conversation, events, now, receipt)
+    finally:
+        del session.info[outbox.BATCH]
+    _store(session, conversation, rows)
+    write_changes(session, contact)
+    write_changes(session, conversation)
     return receipt
+
+
+def _update_contact(contact: Contact, inbound: Inbound) -> None:
+    """The writer's name, and what writing again undoes: assigned only where they change, so
+    that a contact as it was costs no write."""
+    name = inbound.display_name[:200] if inbound.display_name else None
+    if name and contact.display_name != name:
+        contact.display_name = name
+    if not inbound.answer:  # an auto-reply or a bounce is not writing again
+        return
+    if contact.erase_requested_at is not None:  # writing again after an erasure starts afresh
+        contact.erase_requested_at = None
+    if contact.opted_out_at is not None:  # writing again after STOP opts back in
+        contact.opted_out_at = None
 
 
 def _step(
@@ -349,7 +364,9 @@ def _step(
             where(exc),
         )
         result = engine.fallback(rt.pack, state, ctx)
-    conversation.flow_state = result.state.to_json()
+    flow_state = result.state.to_json()
+    if flow_state != conversation.flow_state:
+        conversation.flow_state = flow_state
     events = [e for e in result.events if not (inbound.quiet and isinstance(e, Reply))]
     if inbound.channel in ONE_REPLY_PER_MESSAGE:
         events = join_replies(events)

@@ -140,7 +140,8 @@ def queue(
 
 def _touch(session: Session, conversation: Conversation, now: datetime) -> None:
     conversation.last_activity_at = now
-    session.add(conversation)
+    if conversation not in session:  # e.g. loaded by another session
+        session.add(conversation)
 
 
 def _ready(now: Any) -> Any:

@@ -11,7 +11,7 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, func, select
 
 from bot import activity, audit
@@ -47,18 +47,21 @@ def _idle(settings: Settings) -> timedelta:
     return timedelta(minutes=settings.dashboard.shift_idle_minutes)
 
 
+# built once: the inbox asks on every message it hands over
+_ON_SHIFT = (
+    select(Operator)
+    .where(
+        col(Operator.active).is_(True),
+        col(Operator.on_shift_since).is_not(None),
+        col(Operator.last_seen_at) >= bindparam("seen_since"),
+    )
+    .order_by(col(Operator.on_shift_since))
+)
+
+
 def on_shift(session: Session, settings: Settings, now: datetime) -> list[OnShift]:
     """Everyone on shift now (active, switched on, not idle), with their load."""
-    query = (
-        select(Operator)
-        .where(
-            col(Operator.active).is_(True),
-            col(Operator.on_shift_since).is_not(None),
-            col(Operator.last_seen_at) >= now - _idle(settings),
-        )
-        .order_by(col(Operator.on_shift_since))
-    )
-    people = list(session.exec(query))
+    people = list(session.exec(_ON_SHIFT, params={"seen_since": now - _idle(settings)}))
     if not people:
         return []
     loads = dict(

@@ -123,8 +123,11 @@ class Examples:
         if not dot:
             return []
         size = math.sqrt(size)
-        best = heapq.nsmallest(k, dot.items(), key=lambda kv: (-kv[1] / self._norms[kv[0]], kv[0]))
-        return [(d / (size * self._norms[i]), self.examples[i]) for i, d in best]
+        # the most similar first, then the earliest example; no key function: one call fewer
+        # per example sharing a 4-gram
+        ranked = [(-d / self._norms[i], i, d) for i, d in dot.items()]
+        best = heapq.nsmallest(k, ranked)
+        return [(d / (size * self._norms[i]), self.examples[i]) for _, i, d in best]
 
     def crisis(self, tokens: Sequence[str]) -> str | None:
         """The crisis category when the closest examples are crises (see the module)."""

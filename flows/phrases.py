@@ -240,7 +240,7 @@ class PhraseBook:
         for rule in (self.rules[r] for r in candidates):
             spans = []
             for variants in rule.phrases:
-                span = next((s for v in variants if (s := self._span(atoms, present, v))), None)
+                span = self._first_span(atoms, present, variants)
                 if span is None:
                     break
                 spans.append(span)
@@ -251,11 +251,22 @@ class PhraseBook:
                     break
         return out
 
+    def _first_span(
+        self, atoms: list[frozenset[int]], present: set[int], variants: Variants
+    ) -> tuple[int, int] | None:
+        """The span of the first variant of a phrase found in the message, if any."""
+        for phrase in variants:
+            span = self._span(atoms, present, phrase)
+            if span is not None:
+                return span
+        return None
+
     def _span(
         self, atoms: list[frozenset[int]], present: set[int], phrase: Phrase
     ) -> tuple[int, int] | None:
-        if any(present.isdisjoint(slot) for slot, _ in phrase):
-            return None  # a word of the phrase is missing altogether
+        for slot, _ in phrase:
+            if present.isdisjoint(slot):
+                return None  # a word of the phrase is missing altogether
 
         def walk(k: int, after: int, start: int) -> tuple[int, int] | None:
             if k == len(phrase):
