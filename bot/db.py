@@ -107,9 +107,9 @@ def _update_of(model: type[SQLModel]) -> tuple[Any, dict[str, str]]:
 
 
 def write_changes(session: Session, row: SQLModel) -> None:
-    """Write what changed in a row loaded by the session, in one Core UPDATE (none if nothing
-    did), and take it out of the session, so that the commit does not write it again (a row
-    no attribute was assigned stays: the commit writes nothing of it).
+    """Write what changed in a row loaded by the session (its key: `id`), in one Core UPDATE
+    (none if nothing did), and take it out of the session, so that the commit does not write it
+    again (a row no attribute was assigned stays: the commit writes nothing of it).
 
     For the hot path: the unit of work's flush costs more than a message's other statements
     together. As for the flush, a JSON column changes by assigning it a new value.
