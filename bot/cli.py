@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -80,17 +81,34 @@ def _upgrade(s: config.Settings, *, apart: bool = False) -> None:
     """Migrate the database; an empty services directory gets the pack's services.toml.
 
     apart: migrate in a child process (db.upgrade_apart), for the commands that keep running.
+    A database that does not answer, or goes away while the command starts (PostgreSQL
+    restarting), is waited for up to `database.wait_seconds`; then the start begins again.
     """
+    from sqlalchemy.exc import OperationalError
+
+    deadline = time.monotonic() + s.database.wait_seconds
+    while True:
+        try:
+            db.wait_for(s.database.url, max(0.0, deadline - time.monotonic()))
+            (db.upgrade_apart if apart else db.upgrade)(s.database.url)
+            _first_import(s)
+            return
+        except db.DatabaseAway as exc:
+            waited = f"the database did not answer in {s.database.wait_seconds:g} s"
+            raise click.ClickException(waited) from exc
+        except (db.MigrationFailed, OperationalError) as exc:
+            if time.monotonic() >= deadline or db.answers(s.database.url):
+                if isinstance(exc, db.MigrationFailed):
+                    raise click.ClickException(f"{exc}: see the error above") from exc
+                raise
+            log.warning("the database went away while starting: waiting for it again")
+
+
+def _first_import(s: config.Settings) -> None:
+    """An empty services directory gets the pack's services.toml."""
     from bot import directory
     from flows import PackError
 
-    try:
-        db.wait_for(s.database.url, s.database.wait_seconds)
-        (db.upgrade_apart if apart else db.upgrade)(s.database.url)
-    except db.DatabaseAway as exc:
-        raise click.ClickException(str(exc)) from exc
-    except db.MigrationFailed as exc:
-        raise click.ClickException(f"{exc}: see the error above") from exc
     topics, zones = _vocabulary(s)
     engine = db.make_engine(s.database.url)
     try:

@@ -203,13 +203,14 @@ def wait_for(
     url: str,
     seconds: float,
     *,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> None:
     """Return once the database answers. A process started while PostgreSQL is away (a restart,
     a failover, the machine booting) waits for it instead of exiting; after `seconds` it gives up
     with DatabaseAway. SQLite is a file: nothing to wait for."""
     if make_url(normalise_url(url)).get_backend_name() == "sqlite":
         return
+    sleep = sleep or time.sleep
     engine = make_engine(url)
     deadline = time.monotonic() + seconds
     pause, told = 0.25, False
@@ -227,6 +228,18 @@ def wait_for(
                     told = True
                 sleep(min(pause, left))
                 pause = min(pause * 2, 2.0)
+    finally:
+        engine.dispose()
+
+
+def answers(url: str) -> bool:
+    """The database answers now (one try)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect():
+            return True
+    except OperationalError:
+        return False
     finally:
         engine.dispose()
 

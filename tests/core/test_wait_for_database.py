@@ -28,14 +28,17 @@ class Forwarder:
         self.server: socket.socket | None = None
 
     def open(self) -> None:
+        if self.server is not None:
+            return
         self.server = socket.create_server(("127.0.0.1", self.port))
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
-        assert self.server is not None
+        server = self.server
+        assert server is not None
         while True:
             try:
-                client, _ = self.server.accept()
+                client, _ = server.accept()
             except OSError:
                 return
             upstream = socket.create_connection((self.host, self.target))
@@ -58,7 +61,12 @@ class Forwarder:
 
     def close(self) -> None:
         if self.server is not None:
+            try:
+                self.server.shutdown(socket.SHUT_RDWR)  # wakes the accept() of its thread
+            except OSError:
+                pass
             self.server.close()
+            self.server = None
 
 
 @pytest.fixture
@@ -107,3 +115,46 @@ def test_a_database_that_never_answers_stops_the_command_with_a_clear_error() ->
     assert result.exit_code == 1
     assert "the database did not answer in 0.3 s" in result.output
     assert "SECRET-PASSWORD" not in result.output
+
+
+def test_a_database_that_goes_away_during_the_start_is_waited_for_again(
+    away: tuple[str, Forwarder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL restarts just as a restarted worker migrates: the start begins again."""
+    url, forwarder = away
+    forwarder.open()
+    migrate = db.upgrade
+    tries: list[str] = []
+
+    def upgrade(database_url: str) -> None:
+        tries.append(database_url)
+        if len(tries) == 1:  # the database stops in the middle of the first try
+            forwarder.close()
+            raise db.MigrationFailed("the database migration stopped (exit code 1)")
+        migrate(database_url)
+
+    def sleep(seconds: float) -> None:
+        forwarder.open()  # and is back at the next look
+
+    monkeypatch.setattr(db, "upgrade", upgrade)
+    monkeypatch.setattr(db.time, "sleep", sleep)
+    result = CliRunner().invoke(
+        cli, ["db", "upgrade"], env={"SOS_DATABASE_URL": url, "SOS_DATABASE_WAIT_SECONDS": "30"}
+    )
+    assert result.exit_code == 0, result.output
+    assert len(tries) == 2 and "database is up to date" in result.output
+
+
+def test_a_migration_that_fails_with_the_database_up_is_not_tried_again(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tries: list[str] = []
+
+    def upgrade(database_url: str) -> None:
+        tries.append(database_url)
+        raise db.MigrationFailed("the database migration stopped (exit code 1)")
+
+    monkeypatch.setattr(db, "upgrade", upgrade)
+    result = CliRunner().invoke(cli, ["db", "upgrade"], env={"SOS_DATABASE_URL": database_url})
+    assert result.exit_code == 1 and len(tries) == 1
+    assert "the database migration stopped" in result.output
