@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -137,7 +138,7 @@ def test_a_database_that_goes_away_during_the_start_is_waited_for_again(
         forwarder.open()  # and is back at the next look
 
     monkeypatch.setattr(db, "upgrade", upgrade)
-    monkeypatch.setattr(db.time, "sleep", sleep)
+    monkeypatch.setattr(time, "sleep", sleep)
     result = CliRunner().invoke(
         cli, ["db", "upgrade"], env={"SOS_DATABASE_URL": url, "SOS_DATABASE_WAIT_SECONDS": "30"}
     )
