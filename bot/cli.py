@@ -120,16 +120,24 @@ def _first_import(s: config.Settings) -> None:
 
 
 def _runtime(ctx: click.Context, *, migrate: bool = True, apart: bool = False) -> Any:
+    from sqlalchemy.exc import OperationalError
+
     from bot.runtime import Runtime
     from flows import PackError
 
     s = settings(ctx)
-    if migrate:
-        _upgrade(s, apart=apart)
-    try:
-        return Runtime.create(s)
-    except PackError as exc:
-        raise click.ClickException(f"flows: {exc}") from exc
+    deadline = time.monotonic() + s.database.wait_seconds
+    while True:
+        if migrate:
+            _upgrade(s, apart=apart)
+        try:
+            return Runtime.create(s)
+        except PackError as exc:
+            raise click.ClickException(f"flows: {exc}") from exc
+        except OperationalError:  # the database went away between the migration and now
+            if time.monotonic() >= deadline or db.answers(s.database.url):
+                raise
+            log.warning("the database went away while starting: waiting for it again")
 
 
 @cli.group("db")

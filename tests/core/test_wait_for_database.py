@@ -6,10 +6,13 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy.engine.url import make_url
+from sqlalchemy.exc import OperationalError
 
 from bot import db
 from bot.cli import cli
@@ -159,3 +162,30 @@ def test_a_migration_that_fails_with_the_database_up_is_not_tried_again(
     result = CliRunner().invoke(cli, ["db", "upgrade"], env={"SOS_DATABASE_URL": database_url})
     assert result.exit_code == 1 and len(tries) == 1
     assert "the database migration stopped" in result.output
+
+
+def test_a_database_that_goes_away_after_the_migration_is_waited_for_too(
+    away: tuple[str, Forwarder], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The service is wired (Runtime.create) just as PostgreSQL stops: the start begins again."""
+    from bot.runtime import Runtime
+
+    url, forwarder = away
+    forwarder.open()
+    create = Runtime.create
+    tries: list[int] = []
+
+    def wire(settings: Any, **kwargs: Any) -> Runtime:
+        tries.append(1)
+        if len(tries) == 1:
+            forwarder.close()
+            raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+        return create(settings, **kwargs)
+
+    monkeypatch.setattr(Runtime, "create", staticmethod(wire))
+    monkeypatch.setattr(time, "sleep", lambda seconds: forwarder.open())
+    result = CliRunner().invoke(
+        cli, ["purge"], env={"SOS_DATABASE_URL": url, "SOS_DATABASE_WAIT_SECONDS": "30"}
+    )
+    assert result.exit_code == 0, result.output
+    assert len(tries) == 2 and "anonymised 0 conversations" in result.output
