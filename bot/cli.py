@@ -12,13 +12,14 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from bot import config, db
 
 log = logging.getLogger("sos-bot")
+T = TypeVar("T")
 
 
 def _setup_logging(verbose: bool = False) -> None:
@@ -77,22 +78,17 @@ def _pack_dir(s: config.Settings) -> Path:
     return Path(s.service.flows_dir) if s.service.flows_dir else DEFAULT_DIR
 
 
-def _upgrade(s: config.Settings, *, apart: bool = False) -> None:
-    """Migrate the database; an empty services directory gets the pack's services.toml.
-
-    apart: migrate in a child process (db.upgrade_apart), for the commands that keep running.
-    A database that does not answer, or goes away while the command starts (PostgreSQL
-    restarting), is waited for up to `database.wait_seconds`; then the start begins again.
-    """
+def _starting(s: config.Settings, step: Callable[[], T]) -> T:
+    """Run a step of a command's start. A database that does not answer, or goes away meanwhile
+    (PostgreSQL restarting), is waited for up to `database.wait_seconds`; then the step begins
+    again. A failure with the database up is reported at once."""
     from sqlalchemy.exc import OperationalError
 
     deadline = time.monotonic() + s.database.wait_seconds
     while True:
         try:
             db.wait_for(s.database.url, max(0.0, deadline - time.monotonic()))
-            (db.upgrade_apart if apart else db.upgrade)(s.database.url)
-            _first_import(s)
-            return
+            return step()
         except db.DatabaseAway as exc:
             waited = f"the database did not answer in {s.database.wait_seconds:g} s"
             raise click.ClickException(waited) from exc
@@ -102,6 +98,19 @@ def _upgrade(s: config.Settings, *, apart: bool = False) -> None:
                     raise click.ClickException(f"{exc}: see the error above") from exc
                 raise
             log.warning("the database went away while starting: waiting for it again")
+
+
+def _upgrade(s: config.Settings, *, apart: bool = False) -> None:
+    """Migrate the database; an empty services directory gets the pack's services.toml.
+
+    apart: migrate in a child process (db.upgrade_apart), for the commands that keep running.
+    """
+    _starting(s, lambda: _migrate(s, apart=apart))
+
+
+def _migrate(s: config.Settings, *, apart: bool) -> None:
+    (db.upgrade_apart if apart else db.upgrade)(s.database.url)
+    _first_import(s)
 
 
 def _first_import(s: config.Settings) -> None:
@@ -120,24 +129,20 @@ def _first_import(s: config.Settings) -> None:
 
 
 def _runtime(ctx: click.Context, *, migrate: bool = True, apart: bool = False) -> Any:
-    from sqlalchemy.exc import OperationalError
-
     from bot.runtime import Runtime
     from flows import PackError
 
     s = settings(ctx)
-    deadline = time.monotonic() + s.database.wait_seconds
-    while True:
+
+    def start() -> Any:
         if migrate:
-            _upgrade(s, apart=apart)
+            _migrate(s, apart=apart)
         try:
             return Runtime.create(s)
         except PackError as exc:
             raise click.ClickException(f"flows: {exc}") from exc
-        except OperationalError:  # the database went away between the migration and now
-            if time.monotonic() >= deadline or db.answers(s.database.url):
-                raise
-            log.warning("the database went away while starting: waiting for it again")
+
+    return _starting(s, start)
 
 
 @cli.group("db")
