@@ -26,23 +26,40 @@ def test_there_are_benchmarks() -> None:
     assert len(BENCHMARKS) >= 5, BENCHMARKS
 
 
+# The soak's short form and the WhatsApp benchmark start servers and run for a minute alone; on a
+# machine shared with the other test workers that can take several times as long. The script's
+# own limit comes first, so that a run that is really stuck fails with what it printed so far.
+SCRIPT_SECONDS = 480
+
+
+@pytest.mark.timeout(SCRIPT_SECONDS + 60)
 @pytest.mark.parametrize("script", BENCHMARKS, ids=[p.stem for p in BENCHMARKS])
 def test_benchmark_runs_and_prints_its_table(script: Path, tmp_path: Path) -> None:
     headlines = tmp_path / "headlines.jsonl"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOS_")}
     env[summary.ENV] = str(headlines)
-    done = subprocess.run(
-        [sys.executable, str(script), "--smoke"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, str(script), "--smoke"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=SCRIPT_SECONDS,
+        )
+    except subprocess.TimeoutExpired as stuck:
+        pytest.fail(
+            f"{script.name} still running after {SCRIPT_SECONDS} s:\n"
+            f"{_text(stuck.stdout)}\n{_text(stuck.stderr)[-3000:]}"
+        )
     assert done.returncode == 0, f"{script.name} failed:\n{done.stdout}\n{done.stderr[-3000:]}"
     assert RULE.search(done.stdout), f"{script.name} printed no table:\n{done.stdout}"
     recorded = summary.read(headlines)
     assert recorded and {h.benchmark for h in recorded} == {script.name}, recorded
+
+
+def _text(output: str | bytes | None) -> str:
+    return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
 
 
 def test_summary_marks_each_figure_against_its_target(

@@ -228,8 +228,10 @@ class ImapServer:
 
     # the mailbox, straight through the backend (works while the server is not listening)
     def deliver(self, raw: bytes, folder: str = "INBOX", flags: tuple[str, ...] = ()) -> int:
-        """Put a message in a folder, as a mail server delivering it would; returns its UID."""
-        return int(self._call(self._deliver(raw, folder, flags)))
+        """Put a message in a folder, as a mail server delivering it would; returns its UID.
+        pymap parses what it stores: a mail nested a thousand levels deep takes it over 10 s
+        alone, several times that on a machine shared with other test workers."""
+        return int(self._call(self._deliver(raw, folder, flags), timeout=240.0))
 
     async def _mailbox_set(self) -> Any:
         assert self.backend is not None
