@@ -150,6 +150,29 @@ PRECISION: dict[str, tuple[list[str], list[str]]] = {
             "domani prelievo del sangue a digiuno, che ansia",
         ],
     ),
+    "vanishing_from_the_socials": (
+        [
+            "voglio sparire dal mondo",
+            "vorrei solo sparire per sempre",
+            "entro domenica sparisco, tanto a nessuno frega",
+        ],
+        [
+            "vorrei sparire un attimo dai social, troppi commenti cattivi",
+            "sto pensando di sparire da tutti i gruppi di classe",
+            "mi sa che sparisco per una settimana da instagram",
+        ],
+    ),
+    "medicine_with_everyday_words": (
+        [
+            "ho le pastiglie pronte, stavolta e per sempre",
+            "ho mandato giu tutte le pastiglie di mia madre",
+            "voglio mandare giu tutte le pillole",
+        ],
+        [
+            "mio nonno prende sempre le pastiglie per il cuore dopo cena",
+            "il gatto sputa sempre la pastiglia del veterinario, che fatica",
+        ],
+    ),
     "ordinary_decisions_and_a_whole_jar": (
         [
             "ho deciso. stasera",
