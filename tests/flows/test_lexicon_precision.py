@@ -150,6 +150,20 @@ PRECISION: dict[str, tuple[list[str], list[str]]] = {
             "domani prelievo del sangue a digiuno, che ansia",
         ],
     ),
+    "a_bone_broken_at_a_sport_a_finale_dying_single": (
+        [
+            "mio padre mi ha rotto il polso ieri sera",
+            "mi ha rotto il naso con un pugno",
+            "voglio morire da sola in camera mia",
+            "i want to die, nobody would miss me",
+        ],
+        [
+            "mio fratello si e rotto la gamba sciando, tre settimane di gesso",
+            "mi sono slogata la caviglia a pallavolo",
+            "that finale destroyed me, still crying lol",
+            "moriro zitella con dieci gatti",
+        ],
+    ),
     "vanishing_from_the_socials": (
         [
             "voglio sparire dal mondo",
