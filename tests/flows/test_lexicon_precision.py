@@ -164,6 +164,17 @@ PRECISION: dict[str, tuple[list[str], list[str]]] = {
             "moriro zitella con dieci gatti",
         ],
     ),
+    "how_i_look_in_photos": (
+        [
+            "ha messo le mie foto nel gruppo e vuole soldi per toglierle",
+            "minaccia di mandare i miei video a tutti se non pago",
+        ],
+        [
+            "vengo sempre grassa nelle foto, odio farmele fare",
+            "mi vedo orribile in tutte le foto della gita",
+            "esco malissimo in ogni foto, che ansia",
+        ],
+    ),
     "vanishing_from_the_socials": (
         [
             "voglio sparire dal mondo",
