@@ -175,6 +175,18 @@ PRECISION: dict[str, tuple[list[str], list[str]]] = {
             "esco malissimo in ogni foto, che ansia",
         ],
     ),
+    "heat_a_fall_and_a_product_gone": (
+        [
+            "non ne posso piu, stanotte la faccio finita",
+            "my life is over and i want to end it",
+            "mi sono buttata dal balcone ma sono ancora viva",
+        ],
+        [
+            "non ne posso piu di questo caldo, 38 gradi in classe",
+            "sono caduto dallo skate davanti a tutte le ragazze, che figura",
+            "my life is over, they cancelled my favourite series",
+        ],
+    ),
     "vanishing_from_the_socials": (
         [
             "voglio sparire dal mondo",
