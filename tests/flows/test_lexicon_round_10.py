@@ -1,0 +1,130 @@
+"""Lexicon round 10: at-risk wordings nobody had listed, by class, and their harmless look-alikes.
+
+Each class is a family of lexicon entries (lemmas with gaps, risk signals, combinations), so the
+crises are checked with the lexicon alone: the labelled examples are not needed to find them.
+The look-alikes share the key words of a class and must not get crisis priority.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from flows import Pack, triage
+
+CLASSES: dict[str, list[str]] = {
+    # goodbyes without suicide words: things given away, codes handed over, "you will understand",
+    # who looks after my plants or pet afterwards, where I am going I will not need it
+    "goodbye_behaviour": [
+        "ho regalato la chitarra a mio cugino e la bici a una vicina, mi sento stranamente in pace",
+        "ho dato la password di insta alla mia migliore amica, le ho detto che un giorno capirà",
+        "chi darà da mangiare al mio criceto dopo?",
+        "who is gonna water my plants after",
+        "dove sto andando non mi servirà più niente",
+        "i won't need my stuff where i'm going",
+        "ho salutato i miei compagni come se partissi per sempre",
+    ],
+    # not seeing myself even in a week, a burden to everyone, freeing them of me, staying alive
+    "future_and_burden": [
+        "nn mi vedo nemmeno tra una settimana",
+        "non riesco a immaginarmi da grande, proprio no",
+        "sono solo un peso per i miei genitori",
+        "rovino la vita a tutta la mia famiglia",
+        "stasera li libero da questo peso",
+        "non ce la faccio più a restare in vita",
+        "se stanotte la morte mi portasse via nel sonno sarei contenta",
+        "chissà com'è l'aldilà, tra poco lo scopro",
+    ],
+    # the means at hand, the highest bridge, a decision someone should know about
+    "plans_and_means": [
+        "la corda l'ho già comprata, manca solo il giorno",
+        "qual è il viadotto più alto qui vicino",
+        "I already decided, I just wanted somebody to know",
+    ],
+    # self-harm in other words: to myself, on purpose, marks I make, scabs, bandaged wrists
+    "self_harm_other_words": [
+        "mi faccio male a me stesso quando sono arrabbiato",
+        "stasera ho voglia di ferirmi",
+        "mi sono scottata il braccio apposta col ferro",
+        "i lividi sulle gambe me li faccio io",
+        "mi riapro le croste con le unghie finché sanguinano",
+        "porto i polsi fasciati da una settimana e nessuno chiede",
+        "mi mordo il braccio fino a lasciare i segni",
+    ],
+    # sexual abuse in indirect words
+    "indirect_sexual_abuse": [
+        "l'allenatore mi fa restare da sola dopo e fa cose che non mi piacciono",
+        "mio zio fa cose con me che non capisco quando i miei escono",
+        "il patrigno mi fa cose che un padre non dovrebbe fare",
+        "mi ha infilato le mani sotto la felpa sul bus",
+        "un ragazzo alla festa mi ha fatto male là sotto e io non volevo",
+        "mi ha baciata sulla bocca con la forza",
+    ],
+    # fear of someone at home: the car, the keys, hiding when they come back
+    "fear_at_home": [
+        "quando sento la sua macchina in cortile inizio a tremare",
+        "quando mio padre torna a casa mi nascondo sotto il letto",
+        "ho il terrore di tornare a casa",
+    ],
+    # overdose now: medicine mixed with alcohol, too much of everything and numb
+    "overdose_now": [
+        "ho mischiato le gocce per dormire con la vodka",
+        "mi sono presa mezza scatola di tachipirina con lo spritz",
+        "ho calato troppa roba e non mi sento più le gambe",
+    ],
+    # danger now: a door kicked in, fire outside my home, stared at at night, my name shouted
+    "danger_now": [
+        "il mio ex sta prendendo a pugni il portone per entrare",
+        "qualcuno sta dando fuoco alla mia macchina sotto casa",
+        "sono alla fermata, è buio e due tizi mi fissano da mezz'ora",
+        "stanno urlando il mio nome sotto la finestra",
+    ],
+    # dialect: Neapolitan and Romagnolo
+    "dialect": [
+        "me vogl jettà dal ponte",
+        "a m'so fat i tai si braz",
+        "mi babbo m'ha dê una masa ad bot",
+    ],
+}
+
+LOOKALIKES = [
+    "ho regalato le felpe vecchie a mia sorella, mi sento leggera",
+    "ho dato la password del wifi alla mia amica",
+    "chi darà da mangiare al mio gatto quando vado in gita?",
+    "dove vado in vacanza non mi serve il cappotto",
+    "non mi vedo con marco tra due giorni",
+    "la corda per saltare l'ho già comprata",
+    "ho già comprato la corda per la chitarra",
+    "qual è il ponte più famoso di venezia",
+    "mi sono scottata con la piastra stamattina",
+    "mi sono bruciata col forno facendo la pizza",
+    "mia madre fa cose che non mi piacciono, tipo leggere il mio diario",
+    "quando sento le chiavi nella porta so che è arrivata la pizza",
+    "ho preso una tachipirina per il mal di testa",
+    "posso bere una birra se prendo l'antibiotico?",
+    "troppa roba da studiare stasera",
+    "ho mal di testa, troppa roba da fare",
+    "il vicino prende a calci il pallone contro la porta del garage",
+    "abbiamo dato fuoco alle foglie in giardino con mio nonno",
+    "alla partita urlavano il mio nome dagli spalti",
+    "sono preoccupata per la verifica di domani",
+    "ho cancellato tutte le foto della gita",
+    "mi taglio i capelli da sola",
+]
+
+
+@pytest.mark.parametrize(
+    ("label", "text"), [(label, t) for label, texts in CLASSES.items() for t in texts]
+)
+def test_round_10_class_is_a_crisis_for_the_lexicon_alone(
+    pack: Pack, label: str, text: str
+) -> None:
+    t = triage(dataclasses.replace(pack, examples=None), text)
+    assert (t.intent, t.priority) == ("crisis", "crisis"), (label, t)
+
+
+@pytest.mark.parametrize("text", LOOKALIKES)
+def test_round_10_lookalike_is_not_a_crisis(pack: Pack, text: str) -> None:
+    t = triage(pack, text)
+    assert t.priority != "crisis", t
