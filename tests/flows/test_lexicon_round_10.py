@@ -24,6 +24,9 @@ CLASSES: dict[str, list[str]] = {
         "dove sto andando non mi servirà più niente",
         "i won't need my stuff where i'm going",
         "ho salutato i miei compagni come se partissi per sempre",
+        "se non mi sentite più sapete perché",
+        "dite a mio fratello che gli voglio bene",
+        "ho cerchiato un giorno sul calendario, dopo capirete",
     ],
     # not seeing myself even in a week, a burden to everyone, freeing them of me, staying alive
     "future_and_burden": [
@@ -35,6 +38,11 @@ CLASSES: dict[str, list[str]] = {
         "non ce la faccio più a restare in vita",
         "se stanotte la morte mi portasse via nel sonno sarei contenta",
         "chissà com'è l'aldilà, tra poco lo scopro",
+        "non ho intenzione di compiere 18 anni",
+        "vorrei un interruttore per spegnermi",
+        "voglio raggiungere la mia nonna in cielo",
+        "sono pronta a lasciare questo mondo",
+        "senza di me i miei sarebbero più sereni",
     ],
     # the means at hand, the highest bridge, a decision someone should know about
     "plans_and_means": [
@@ -66,6 +74,7 @@ CLASSES: dict[str, list[str]] = {
         "quando sento la sua macchina in cortile inizio a tremare",
         "quando mio padre torna a casa mi nascondo sotto il letto",
         "ho il terrore di tornare a casa",
+        "mi ha picchiato con la cinghia ieri sera",
     ],
     # overdose now: medicine mixed with alcohol, too much of everything and numb
     "overdose_now": [
@@ -79,12 +88,14 @@ CLASSES: dict[str, list[str]] = {
         "qualcuno sta dando fuoco alla mia macchina sotto casa",
         "sono alla fermata, è buio e due tizi mi fissano da mezz'ora",
         "stanno urlando il mio nome sotto la finestra",
+        "un signore in macchina continua a dirmi di salire, ho paura",
     ],
     # dialect: Neapolitan and Romagnolo
     "dialect": [
         "me vogl jettà dal ponte",
         "a m'so fat i tai si braz",
         "mi babbo m'ha dê una masa ad bot",
+        "a m'buto zo de pont",
     ],
 }
 
@@ -111,6 +122,12 @@ LOOKALIKES = [
     "sono preoccupata per la verifica di domani",
     "ho cancellato tutte le foto della gita",
     "mi taglio i capelli da sola",
+    "se non mi sentite più per due settimane è perché sono in gita",
+    "dite alla prof che mi dispiace per il ritardo",
+    "voglio raggiungere la nonna al mare",
+    "ho segnato sul calendario l'ultimo giorno di scuola",
+    "ho segnato sul calendario il compleanno di giulia, così sapranno tutti della festa",
+    "dove vado in vacanza non mi serve il cappotto",
 ]
 
 
