@@ -44,6 +44,17 @@ CLASSES: dict[str, list[str]] = {
         "sono pronta a lasciare questo mondo",
         "senza di me i miei sarebbero più sereni",
     ],
+    # euphemisms: my time is up, off the merry-go-round, leaving for good, a better child
+    "euphemisms": [
+        "sento che il mio tempo è finito",
+        "vorrei scendere da sta giostra una volta per tutte",
+        "tolgo il disturbo, stavolta per sempre",
+        "stasera vado a trovare la nonna in paradiso",
+        "ho fatto pace con tutti, ora posso andare",
+        "mamma e papà meritano un figlio migliore di me",
+        "ho smesso di lottare",
+        "everything ends tonight",
+    ],
     # the means at hand, the highest bridge, a decision someone should know about
     "plans_and_means": [
         "la corda l'ho già comprata, manca solo il giorno",
@@ -128,6 +139,10 @@ LOOKALIKES = [
     "ho segnato sul calendario l'ultimo giorno di scuola",
     "ho segnato sul calendario il compleanno di giulia, così sapranno tutti della festa",
     "dove vado in vacanza non mi serve il cappotto",
+    "il mio tempo è scaduto alla verifica di storia",
+    "tolgo il disturbo, ci sentiamo domani",
+    "la mia squadra merita un portiere migliore",
+    "ho fatto pace con tutti dopo la litigata in classe, voglio festeggiare",
 ]
 
 
