@@ -70,6 +70,8 @@ CLASSES: dict[str, list[str]] = {
         "mi riapro le croste con le unghie finché sanguinano",
         "porto i polsi fasciati da una settimana e nessuno chiede",
         "mi mordo il braccio fino a lasciare i segni",
+        "mi pizzico finché non escono i lividi",
+        "mi tiro schiaffi in faccia quando sbaglio",
     ],
     # sexual abuse in indirect words
     "indirect_sexual_abuse": [
@@ -79,6 +81,8 @@ CLASSES: dict[str, list[str]] = {
         "mi ha infilato le mani sotto la felpa sul bus",
         "un ragazzo alla festa mi ha fatto male là sotto e io non volevo",
         "mi ha baciata sulla bocca con la forza",
+        "mi sono svegliata nel letto di uno che non conosco",
+        "mio zio dice che è normale dormire insieme nudi",
     ],
     # fear of someone at home: the car, the keys, hiding when they come back
     "fear_at_home": [
@@ -86,12 +90,16 @@ CLASSES: dict[str, list[str]] = {
         "quando mio padre torna a casa mi nascondo sotto il letto",
         "ho il terrore di tornare a casa",
         "mi ha picchiato con la cinghia ieri sera",
+        "mi ha lanciato un piatto addosso",
+        "ho ancora i segni delle sue dita sul braccio",
+        "mi pate m'ha dato 'e mazzate",
     ],
     # overdose now: medicine mixed with alcohol, too much of everything and numb
     "overdose_now": [
         "ho mischiato le gocce per dormire con la vodka",
         "mi sono presa mezza scatola di tachipirina con lo spritz",
         "ho calato troppa roba e non mi sento più le gambe",
+        "mi sono presa 20 compresse di ibuprofene",
     ],
     # danger now: a door kicked in, fire outside my home, stared at at night, my name shouted
     "danger_now": [
@@ -100,6 +108,10 @@ CLASSES: dict[str, list[str]] = {
         "sono alla fermata, è buio e due tizi mi fissano da mezz'ora",
         "stanno urlando il mio nome sotto la finestra",
         "un signore in macchina continua a dirmi di salire, ho paura",
+        "c'è fumo dappertutto e non riesco a uscire",
+        "mi sono persa in montagna ed è quasi buio",
+        "la corrente mi trascina e non riesco a tornare a riva",
+        "sento degli spari e qualcuno che urla",
     ],
     # dialect: Neapolitan and Romagnolo
     "dialect": [
@@ -143,6 +155,11 @@ LOOKALIKES = [
     "tolgo il disturbo, ci sentiamo domani",
     "la mia squadra merita un portiere migliore",
     "ho fatto pace con tutti dopo la litigata in classe, voglio festeggiare",
+    "mio fratello mi ha tirato un cuscino in faccia",
+    "sto sparendo dai social per un mese, detox",
+    "ho finito le compresse di magnesio, domani le ricompro",
+    "la pizza è andata a fuoco nel forno lol",
+    "ho ancora i segni del costume sulle spalle",
 ]
 
 
