@@ -24,6 +24,8 @@ CLASSES: dict[str, list[str]] = {
         "dove sto andando non mi servirà più niente",
         "i won't need my stuff where i'm going",
         "ho salutato i miei compagni come se partissi per sempre",
+        "⚰️ bye everyone",
+        "ho regalato i miei fumetti preferiti a un amico, mi sento stranamente sereno",
         "se non mi sentite più sapete perché",
         "dite a mio fratello che gli voglio bene",
         "ho cerchiato un giorno sul calendario, dopo capirete",
@@ -71,7 +73,7 @@ CLASSES: dict[str, list[str]] = {
         "porto i polsi fasciati da una settimana e nessuno chiede",
         "mi mordo il braccio fino a lasciare i segni",
         "mi pizzico finché non escono i lividi",
-        "mi tiro schiaffi in faccia quando sbaglio",
+        "mi tiro pugni sulle cosce quando sbaglio",
     ],
     # sexual abuse in indirect words
     "indirect_sexual_abuse": [
@@ -160,6 +162,12 @@ LOOKALIKES = [
     "ho finito le compresse di magnesio, domani le ricompro",
     "la pizza è andata a fuoco nel forno lol",
     "ho ancora i segni del costume sulle spalle",
+    "mi tirerei schiaffi in faccia da sola per la figuraccia",
+    "la mia camera è in fiamme, fa un caldo assurdo",
+    "è saltata la corrente, porta pazienza",
+    "stanno sparando cavolate su di me nel gruppo",
+    "ho preso certe mazzate alla verifica di latino",
+    "mi sono svegliata nel letto e non trovavo il mio telefono",
 ]
 
 
