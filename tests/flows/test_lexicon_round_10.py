@@ -56,6 +56,10 @@ CLASSES: dict[str, list[str]] = {
         "mamma e papà meritano un figlio migliore di me",
         "ho smesso di lottare",
         "everything ends tonight",
+        # a harmless idiom in the same message does not hide the crisis
+        "non ho più tempo, domani la faccio finita, la verifica non conta",
+        "ho preso tutte le pillole, anche quelle di vitamine",
+        "mi impicco con la corda della palestra",
     ],
     # the means at hand, the highest bridge, a decision someone should know about
     "plans_and_means": [
@@ -94,6 +98,7 @@ CLASSES: dict[str, list[str]] = {
         "mi ha picchiato con la cinghia ieri sera",
         "mi ha lanciato un piatto addosso",
         "ho ancora i segni delle sue dita sul braccio",
+        "mi ha premuto il cuscino sulla faccia finché non respiravo",
         "mi pate m'ha dato 'e mazzate",
     ],
     # overdose now: medicine mixed with alcohol, too much of everything and numb
