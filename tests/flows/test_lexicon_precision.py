@@ -4,11 +4,10 @@ adding up), each with the real disclosures sharing its words, which must stay cr
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
-from flows import Pack, triage
+from flows import Pack
+from tests.flows.lexicon_cases import assert_crisis, assert_no_crisis, crises, look_alikes
 
 # label: (real disclosures that stay crises, harmless messages with the same words)
 PRECISION: dict[str, tuple[list[str], list[str]]] = {
@@ -225,25 +224,15 @@ PRECISION: dict[str, tuple[list[str], list[str]]] = {
 }
 
 
-@pytest.mark.parametrize(
-    ("label", "text"),
-    [(label, t) for label, (crises, _) in PRECISION.items() for t in crises],
-)
+@pytest.mark.parametrize(("label", "text"), crises(PRECISION))
 def test_real_disclosures_beside_the_harmless_classes_stay_crises(
     pack: Pack, label: str, text: str
 ) -> None:
-    for each in (dataclasses.replace(pack, examples=None), pack):
-        t = triage(each, text)
-        assert (t.intent, t.priority) == ("crisis", "crisis"), (label, t)
+    assert_crisis(pack, label, text)
 
 
-@pytest.mark.parametrize(
-    ("label", "text"),
-    [(label, t) for label, (_, harmless) in PRECISION.items() for t in harmless],
-)
+@pytest.mark.parametrize(("label", "text"), look_alikes(PRECISION))
 def test_harmless_messages_sharing_a_crisis_word_are_no_crisis(
     pack: Pack, label: str, text: str
 ) -> None:
-    for each in (dataclasses.replace(pack, examples=None), pack):
-        t = triage(each, text)
-        assert t.priority != "crisis", (label, t)
+    assert_no_crisis(pack, label, text)

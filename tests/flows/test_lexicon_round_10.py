@@ -7,11 +7,10 @@ The look-alikes share the key words of a class and must not get crisis priority.
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from flows import Pack, triage
+from tests.flows.lexicon_cases import assert_crisis, each_text
 
 CLASSES: dict[str, list[str]] = {
     # goodbyes without suicide words: things given away, codes handed over, "you will understand",
@@ -176,14 +175,11 @@ LOOKALIKES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("label", "text"), [(label, t) for label, texts in CLASSES.items() for t in texts]
-)
+@pytest.mark.parametrize(("label", "text"), each_text(CLASSES))
 def test_round_10_class_is_a_crisis_for_the_lexicon_alone(
     pack: Pack, label: str, text: str
 ) -> None:
-    t = triage(dataclasses.replace(pack, examples=None), text)
-    assert (t.intent, t.priority) == ("crisis", "crisis"), (label, t)
+    assert_crisis(pack, label, text, shipped=False)
 
 
 @pytest.mark.parametrize("text", LOOKALIKES)

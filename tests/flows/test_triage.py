@@ -12,6 +12,13 @@ import pytest
 from flows import Pack, Triage, triage
 from flows.evaluate import first_contact
 from flows.triage import language
+from tests.flows.lexicon_cases import (
+    assert_crisis,
+    assert_no_crisis,
+    crises,
+    each_text,
+    look_alikes,
+)
 
 CRISES = [
     "mi voglio ammazzà",
@@ -730,15 +737,12 @@ def test_every_class_of_miss_is_a_crisis(pack: Pack, label: str, text: str) -> N
     assert (t.intent, t.priority) == ("crisis", "crisis"), (label, t)
 
 
-@pytest.mark.parametrize(
-    ("label", "text"), [(label, t) for label, texts in CLASSES.items() for t in texts]
-)
+@pytest.mark.parametrize(("label", "text"), each_text(CLASSES))
 def test_every_class_of_miss_is_found_by_the_lexicon_alone(
     pack: Pack, label: str, text: str
 ) -> None:
     """The classes are lexicon entries: the labelled examples are not needed to find them."""
-    t = triage(dataclasses.replace(pack, examples=None), text)
-    assert (t.intent, t.priority) == ("crisis", "crisis"), (label, t)
+    assert_crisis(pack, label, text, shipped=False)
 
 
 @pytest.mark.parametrize(
@@ -1238,25 +1242,15 @@ LEXICON_ROUND_7: dict[str, tuple[list[str], list[str]]] = {
 }
 
 
-@pytest.mark.parametrize(
-    ("label", "text"),
-    [(label, t) for label, (crises, _) in LEXICON_ROUND_7.items() for t in crises],
-)
+@pytest.mark.parametrize(("label", "text"), crises(LEXICON_ROUND_7))
 def test_every_class_of_the_seventh_round_is_a_crisis_for_the_lexicon_alone(
     pack: Pack, label: str, text: str
 ) -> None:
-    for each in (dataclasses.replace(pack, examples=None), pack):
-        t = triage(each, text)
-        assert (t.intent, t.priority) == ("crisis", "crisis"), (label, t)
+    assert_crisis(pack, label, text)
 
 
-@pytest.mark.parametrize(
-    ("label", "text"),
-    [(label, t) for label, (_, harmless) in LEXICON_ROUND_7.items() for t in harmless],
-)
+@pytest.mark.parametrize(("label", "text"), look_alikes(LEXICON_ROUND_7))
 def test_the_key_words_of_the_seventh_round_alone_are_no_crisis(
     pack: Pack, label: str, text: str
 ) -> None:
-    for each in (dataclasses.replace(pack, examples=None), pack):
-        t = triage(each, text)
-        assert t.priority != "crisis", (label, t)
+    assert_no_crisis(pack, label, text)
