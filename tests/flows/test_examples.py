@@ -21,7 +21,7 @@ from tests.flows.test_eval import TUNING
 from tests.flows.test_triage import IDIOMS
 
 PARAPHRASES = [  # no lexicon entry covers these wordings; crisis examples come close
-    "sono 3 giorni che non mangio niente e mi gira tutto",
+    "sono 3 gg che salto i pasti e mi gira tutto",
     "la mia amica ha bevuto una bottiglia intera e non risponde",
     "i'm on the balcony and thinking about how high it is",
     "my bf punched the wall next to my face and grabbed my neck",
