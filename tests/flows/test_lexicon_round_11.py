@@ -108,10 +108,15 @@ CLASSES: dict[str, tuple[list[str], list[str]]] = {
             "sono stanca di lottare, mi arrendo",
             "non ho piu la forza di andare avanti",
             "nn ha piu importanza niente",
+            "nn ho piu niente da perdere",
+            "tanto nn cambia niente se ci sono o no",
+            "nn voglio piu sentire niente, mai piu",
+            "i don't see the point of anything anymore",
         ],
         [
             "mi sento in pace dopo la meditazione",
             "ho deciso la data della festa",
+            "ogni tanto penso di nn essere abbastanza per la mia ragazza",
         ],
     ),
     # heaven and someone dead, soon; going away for ever; a friend who will not be around
@@ -123,6 +128,8 @@ CLASSES: dict[str, tuple[list[str], list[str]]] = {
             "il mio amico se ne va per sempre e nn parla di viaggi",
             "la mia amica ha regalato tutte le sue cose",
             "ho paura che il mio amico si faccia qualcosa",
+            "mia sorella dice che ha gia scelto la canzone per il mio funerale",
+            "il mio amico ha scritto che e stato bello conoscerci e ha spento il telefono",
         ],
         [
             "la nonna e in cielo e mi manca tanto",
