@@ -22,6 +22,9 @@ CLASSES: dict[str, tuple[list[str], list[str]]] = {
             "vorrei evaporare",
             "wish i could fall asleep forever",
             "vorrei che la terra mi inghiottisse x sempre",
+            "a n'ho piò voja ad gnint, a voi sparì",
+            "ogni mattina spero di nn essermi svegliata",
+            "ho smesso di fare progetti, tanto a che serve",
         ],
         [
             "vorrei sparire sotto le coperte fino a lunedi",
