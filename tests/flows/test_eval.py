@@ -110,6 +110,12 @@ copying blind wordings into the lexicons):
   holdout unchanged. The recall round looked at one blind figure while it worked (blind2's
   idiom count, which one of its entries had raised to 5/40) and narrowed that entry: blind2's
   idiom figure is no longer blind.
+- tests/data/triage_dev_crisis11.jsonl (180 messages of suicide risk told without its words, 60
+  look-alikes), measured once as written: reach 239/240, crisis priority 96/180 (53.3%), idioms
+  called crisis 5/21, false crises 12/60. A round against its EVEN rows only: even 49 -> 82/90,
+  odd 47 -> 51/90 (the rows nobody tuned against: the round carried little). Measured once
+  after it, with the fixes of entries whose `a|b` choices held several words: triage_blind2
+  crisis priority 157 -> 159/170 (93.5%); every other blind figure unchanged.
 The tuning splits ARE the shipped examples, so their figures here are in-sample: the honest
 figures of the example layer are the cross-validated ones (`sos-bot triage --cross-validate`,
 docs/triage.md).
@@ -170,10 +176,16 @@ SPLITS: list[tuple[Path, Bars]] = [
     # and messages that only sound like one; both kept out of the examples
     (DATA / "triage_dev_crisis10.jsonl", replace(BARS, crisis_priority=0.93)),
     (DATA / "triage_dev_calm10.jsonl", BARS),
+    # eleventh round: suicide risk without its words (odd rows never tuned against: 51/90); its
+    # crisis priority and idioms are floors at what it measures
+    (
+        DATA / "triage_dev_crisis11.jsonl",
+        replace(BARS, crisis_priority=0.73, idioms_as_crisis=0.20),
+    ),
     # blind splits
     (DATA / "triage_holdout.jsonl", BARS),
     (DATA / "triage_blind.jsonl", BARS),
-    (DATA / "triage_blind2.jsonl", replace(BARS, crisis_priority=0.92, faq_top1=0.88)),
+    (DATA / "triage_blind2.jsonl", replace(BARS, crisis_priority=0.93, faq_top1=0.88)),
     # long, indirect and minimising messages (BLIND3.md), measured once as written
     (DATA / "triage_blind3.jsonl", replace(BARS, crisis_priority=0.93, idioms_as_crisis=0.175)),
 ]
@@ -183,6 +195,7 @@ OUT_OF_EXAMPLES = (  # not in the examples
     "triage_dev_faq3.jsonl",
     "triage_dev_crisis10.jsonl",
     "triage_dev_calm10.jsonl",
+    "triage_dev_crisis11.jsonl",
 )
 TUNING = [path for path, _ in SPLITS if path.name not in BLIND + OUT_OF_EXAMPLES]
 CLASSES = (
