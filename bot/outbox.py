@@ -186,6 +186,27 @@ def soonest(session: Session, now: datetime) -> datetime | None:
     return min((t for t in times if t is not None), default=None)
 
 
+_RENEW = (
+    update(table(Message))
+    .where(
+        col(Message.id) == bindparam("message_id"),
+        col(Message.status) == "sending",
+        col(Message.attempts) == 1,
+        col(Message.lease_until) >= bindparam("now"),
+    )
+    .values(lease_until=bindparam("until"))
+)
+
+
+def renew(session: Session, message_id: str, now: datetime, lease: timedelta = LEASE) -> bool:
+    """A row this worker took when it read the message (HOLD), still held: its lease starts
+    again now, so that no other worker takes it while it is sent. False once the lease ran out,
+    however long the row waited for its worker: then it is claimed like any other row."""
+    params = {"message_id": message_id, "now": now, "until": now + lease}
+    result = session.execute(_RENEW, params)
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
 def claim(session: Session, message_id: str, now: datetime, lease: timedelta = LEASE) -> bool:
     """Take one row for sending; exactly one worker wins (compare-and-set on the status).
 

@@ -36,19 +36,19 @@ def deliver(
 ) -> str | None:
     """Claim one outbox row and send it; returns the new status (None if another worker has it).
 
-    held: this worker took the row when it read the message (outbox.HOLD): no claim, as long
-    as the row is still "sending" (its lease not taken over after running out)."""
+    held: this worker took the row when it read the message (outbox.HOLD): its lease starts
+    again now. A row that waited for its worker past the lease is claimed as any worker would
+    (None if another worker took it first): a busy worker never sends beside another one."""
     now = now or utcnow()
     with write_session(rt.db) as session:
         lease = timedelta(seconds=rt.settings.worker.lease_seconds)
-        if not held and not outbox.claim(session, message_id, now, lease):
+        renewed = held and outbox.renew(session, message_id, now, lease)
+        if not renewed and not outbox.claim(session, message_id, now, lease):
             return None
         found = session.execute(_TO_SEND, {"id": message_id}).first()
         if found is None:
             return None
         message, conversation, contact = found
-        if held and (message.status != "sending" or message.attempts != 1):
-            return None  # no longer ours: another worker took it when the lease ran out
     if message.kind == alerts.KIND:  # to a coordinator, not to the young person
         contact, conversation = alerts.addressee(message)
     if conversation is None or contact is None:

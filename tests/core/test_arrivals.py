@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot import arrivals, inbox
+from bot.channel import Sent
 from bot.db import write_session
 from bot.models import Message, utcnow
 from bot.runtime import Runtime
@@ -131,3 +132,38 @@ def test_the_reader_sends_its_replies_and_a_dead_reader_s_are_taken_after_the_le
     assert deliver_due(rt, later) == len(replies)  # then any worker does, once
     assert all(m.status == "delivered" and m.attempts == 2 for m in outbound(rt))
     assert deliver(rt, replies[0].id, held=True) is None  # a late reader: no longer its own
+
+
+@pytest.mark.parametrize("waited", [0.9, 1.1], ids=["within-the-lease", "past-the-lease"])
+def test_a_reader_that_sends_late_keeps_its_replies_from_other_workers(
+    rt: Runtime, waited: float
+) -> None:
+    """A busy reader reaches its held replies late; while it sends one, another worker looks
+    for rows whose lease ran out. The reply leaves once: the reader's lease started again when
+    it began (or, past the lease, the reader claimed the row as any worker would)."""
+    arrivals.accept(rt, inbound("come funziona il servizio?", channel="web", address="web:a"))
+    receive_due(rt)
+    held = list(rt.held)
+    rt.held.clear()
+    lease = rt.settings.worker.lease_seconds
+    start = utcnow() + timedelta(seconds=lease * waited)
+    meanwhile = start + timedelta(seconds=lease * 0.5)  # the reader's old lease has run out
+
+    class Racing:
+        """Another worker's pass runs while the provider holds the reader's send."""
+
+        channel = "web"
+        sent: list[str] = []
+        others: list[int] = []
+
+        def send(self, message: Message, contact: Any, conversation: Any) -> Sent:
+            self.sent.append(message.id)
+            if len(self.sent) == 1:  # the reader's send: the other worker's pass runs now
+                self.others.append(deliver_due(rt, meanwhile))
+            return Sent(external_id=f"SM-{message.id}")
+
+    racing = Racing()
+    rt.senders["web"] = racing
+    assert deliver(rt, held[0], start, held=True) == "sent"
+    assert len(racing.others) == 1  # the other worker's pass ran (it may take the other replies)
+    assert racing.sent.count(held[0]) == 1  # the reader's reply left once
