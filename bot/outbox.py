@@ -22,8 +22,8 @@ _INSERT = insert(table(Message))  # Core: built once, no model instances
 BATCH = "outbox_batch"  # session.info key: queue() adds its rows to this list instead
 # session.info key: a lease's end. queue() takes its rows for this process's worker at once
 # ("sending", leased), and lists their ids under HELD: the worker that read the message sends
-# them after the commit, with no claim of its own (bot.worker); if it dies, the lease runs out
-# and any worker takes them, as after a claim.
+# them after the commit, renewing the lease as it begins (bot.worker, outbox.renew); if it dies,
+# or reaches them only after the lease ran out, they are claimed like any other row.
 HOLD = "outbox_hold"
 HELD = "outbox_held"
 
