@@ -37,13 +37,26 @@ class Sent:
     thread: dict[str, Any] = field(default_factory=dict)  # merged into conversation.channel_data
 
 
-class TemporaryFailure(Exception):
-    """Try again later (provider down, 429, 5xx, connection error)."""
+# error_code of an outbox row whose last try may have reached the provider: no answer in time,
+# a broken connection, a worker gone in the middle of a send. Its next try asks the provider
+# first (a channel that can) and sends only if the message is not there.
+UNCONFIRMED = "unconfirmed"
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+
+class TemporaryFailure(Exception):
+    """Try again later (provider down, 429, 5xx, connection error).
+
+    unconfirmed: the provider may have taken the message all the same (no answer in time, a
+    broken connection, an answer that is not the provider's own), so the next try checks first.
+    A refusal in the provider's own words means it took nothing."""
+
+    def __init__(
+        self, reason: str, retry_after: float | None = None, *, unconfirmed: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.unconfirmed = unconfirmed
 
 
 class PermanentFailure(Exception):

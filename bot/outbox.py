@@ -6,10 +6,11 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from bot import activity
+from bot.channel import UNCONFIRMED
 from bot.db import table
 from bot.models import Conversation, Message, new_id, utcnow
 
@@ -21,9 +22,10 @@ MAX_PART = {"whatsapp": 1600, "sms": 1600}  # longer bodies are split at word bo
 _INSERT = insert(table(Message))  # Core: built once, no model instances
 BATCH = "outbox_batch"  # session.info key: queue() adds its rows to this list instead
 # session.info key: a lease's end. queue() takes its rows for this process's worker at once
-# ("sending", leased), and lists their ids under HELD: the worker that read the message sends
-# them after the commit, renewing the lease as it begins (bot.worker, outbox.renew); if it dies,
-# or reaches them only after the lease ran out, they are claimed like any other row.
+# ("sending", leased, no attempt yet), and lists their ids under HELD: the worker that read the
+# message sends them after the commit, renewing the lease and counting the attempt as it begins
+# (bot.worker, outbox.renew); if it dies, or reaches them only after the lease ran out, they are
+# claimed like any other row.
 HOLD = "outbox_hold"
 HELD = "outbox_held"
 
@@ -127,7 +129,7 @@ def queue(
     hold = session.info.get(HOLD)
     if hold is not None:
         for row in rows:
-            row.update(status="sending", attempts=1, lease_until=hold)
+            row.update(status="sending", attempts=0, lease_until=hold)
         session.info.setdefault(HELD, []).extend(row["id"] for row in rows)
     batch = session.info.get(BATCH)
     if batch is not None:  # the caller inserts them with its own rows, in one statement
@@ -152,11 +154,20 @@ def _ready(now: Any) -> Any:
     )
 
 
-# Built once, bound per call: the worker runs these for every message.
+# Built once, bound per call: the worker runs these for every message. A row taken over from a
+# worker whose lease ran out in the middle of a try may be at the provider already: UNCONFIRMED.
 _CLAIM = (
     update(table(Message))
     .where(col(Message.id) == bindparam("message_id"), _ready(bindparam("now")))
-    .values(status="sending", lease_until=bindparam("until"), attempts=Message.attempts + 1)
+    .values(
+        status="sending",
+        lease_until=bindparam("until"),
+        attempts=Message.attempts + 1,
+        error_code=case(
+            (and_(col(Message.status) == "sending", col(Message.attempts) > 0), UNCONFIRMED),
+            else_=col(Message.error_code),
+        ),
+    )
 )
 
 
@@ -191,17 +202,18 @@ _RENEW = (
     .where(
         col(Message.id) == bindparam("message_id"),
         col(Message.status) == "sending",
-        col(Message.attempts) == 1,
+        col(Message.attempts) == 0,
         col(Message.lease_until) >= bindparam("now"),
     )
-    .values(lease_until=bindparam("until"))
+    .values(lease_until=bindparam("until"), attempts=1)
 )
 
 
 def renew(session: Session, message_id: str, now: datetime, lease: timedelta = LEASE) -> bool:
     """A row this worker took when it read the message (HOLD), still held: its lease starts
-    again now, so that no other worker takes it while it is sent. False once the lease ran out,
-    however long the row waited for its worker: then it is claimed like any other row."""
+    again now and its first attempt is counted, so that no other worker takes it while it is
+    sent. False once the lease ran out, however long the row waited for its worker: then it is
+    claimed like any other row (as never tried, if its reader never began it)."""
     params = {"message_id": message_id, "now": now, "until": now + lease}
     result = session.execute(_RENEW, params)
     return bool(getattr(result, "rowcount", 0) == 1)

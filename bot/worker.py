@@ -13,7 +13,7 @@ from sqlalchemy import bindparam
 from sqlmodel import col, select
 
 from bot import activity, alerts, arrivals, conversations, db, inbox, outbox, presence, privacy
-from bot.channel import PermanentFailure, TemporaryFailure
+from bot.channel import UNCONFIRMED, PermanentFailure, TemporaryFailure
 from bot.db import checkpoint, read_session, write_session
 from bot.models import Contact, Conversation, Message, utcnow
 from bot.runtime import Runtime
@@ -60,16 +60,18 @@ def deliver(
     if sender is None:
         if message.channel == "web":  # the simulator reads replies from the database
             return _finish_sent(rt, message_id, None, "delivered", {})
-        return _retry(rt, message_id, f"channel {message.channel!r} is not configured", None)
+        reason = f"channel {message.channel!r} is not configured"
+        return _retry(rt, message_id, reason, None, unconfirmed=False)
     try:
         sent = sender.send(message, contact, conversation)
     except TemporaryFailure as exc:
-        return _retry(rt, message_id, exc.reason, exc.retry_after)
+        return _retry(rt, message_id, exc.reason, exc.retry_after, unconfirmed=exc.unconfirmed)
     except PermanentFailure as exc:
         return _finish_failed(rt, message_id, exc.code or "rejected", exc.reason, redact)
     except Exception as exc:  # a bug or an unexpected library error: keep the message, retry
         log.exception("sending message %s failed unexpectedly", message_id)
-        return _retry(rt, message_id, f"unexpected error: {type(exc).__name__}", None)
+        reason = f"unexpected error: {type(exc).__name__}"
+        return _retry(rt, message_id, reason, None, unconfirmed=True)
     return _finish_sent(rt, message_id, sent.external_id, sent.status, sent.thread, redact)
 
 
@@ -119,7 +121,11 @@ def _finish_failed(rt: Runtime, message_id: str, code: str, reason: str, redact:
         return "failed"
 
 
-def _retry(rt: Runtime, message_id: str, reason: str, retry_after: float | None) -> str:
+def _retry(
+    rt: Runtime, message_id: str, reason: str, retry_after: float | None, *, unconfirmed: bool
+) -> str:
+    """Queue the row again after a backoff; `unconfirmed`: the provider may have it already, so
+    the next try asks first (error_code UNCONFIRMED; any other failure clears it)."""
     cfg = rt.settings.worker
     with write_session(rt.db) as session:
         message = session.get(Message, message_id, with_for_update=True)
@@ -145,6 +151,7 @@ def _retry(rt: Runtime, message_id: str, reason: str, retry_after: float | None)
             delay = max(delay, min(retry_after, cfg.backoff_max_seconds))
         message.status = "queued"
         message.lease_until = None
+        message.error_code = UNCONFIRMED if unconfirmed else None
         message.next_attempt_at = utcnow() + timedelta(seconds=delay)
         message.error_message = f"retrying: {reason}"[:500]
         session.add(message)

@@ -56,9 +56,16 @@ class Normalizer:
         # emoji and signs that stand for a word ("🩸" -> "sangue"), read before folding
         self.symbols = str.maketrans({s: f" {w} " for s, w in (symbols or {}).items()})
         self.abbreviations: dict[str, tuple[str, ...]] = {}
+        # a word spelt with its double letter is that word, not a short form it collapses
+        # onto: "tell" is no "tel" (telefono), "all" no "al"
+        self._exact: dict[str, tuple[str, ...]] = {}
         for short, full in (abbreviations or {}).items():
-            key = collapse(fold(short))
-            self.abbreviations[key] = tuple(unstretch(w) for w in fold(full).split())
+            folded = fold(short)
+            key = collapse(folded)
+            value = tuple(unstretch(w) for w in fold(full).split())
+            self._exact[folded] = value
+            if key == folded or key not in self.abbreviations:
+                self.abbreviations[key] = value
 
         self._seen: dict[str, tuple[str, ...]] = {}
 
@@ -70,7 +77,9 @@ class Normalizer:
             if tokens is None:
                 if len(self._seen) > WORD_CACHE:
                     self._seen.clear()
-                tokens = self.abbreviations.get(collapse(word), (unstretch(word),))
+                tokens = self._exact.get(word) or self.abbreviations.get(
+                    collapse(word), (unstretch(word),)
+                )
                 self._seen[word] = tokens
             out.extend(tokens)
         return tuple(out)

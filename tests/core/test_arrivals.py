@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot import arrivals, inbox
-from bot.channel import Sent
+from bot.channel import UNCONFIRMED, Sent
 from bot.db import write_session
 from bot.models import Message, utcnow
 from bot.runtime import Runtime
@@ -124,14 +124,44 @@ def test_the_reader_sends_its_replies_and_a_dead_reader_s_are_taken_after_the_le
     arrivals.accept(rt, inbound("come funziona il servizio?", channel="web", address="web:a"))
     receive_due(rt)
     replies = outbound(rt)
-    assert replies and all(m.status == "sending" and m.attempts == 1 for m in replies)
+    assert replies and all(m.status == "sending" and m.attempts == 0 for m in replies)
     assert list(rt.held) == [m.id for m in replies]  # taken when read: no claim needed
     rt.held.clear()  # the reader died before sending them
     assert deliver_due(rt) == 0  # nobody else takes them while the lease runs
     later = utcnow() + timedelta(seconds=rt.settings.worker.lease_seconds + 1)
     assert deliver_due(rt, later) == len(replies)  # then any worker does, once
-    assert all(m.status == "delivered" and m.attempts == 2 for m in outbound(rt))
+    # never begun, so taken as a first try: nothing to ask the provider about
+    assert all(m.status == "delivered" and m.attempts == 1 for m in outbound(rt))
+    assert all(m.error_code is None for m in outbound(rt))
     assert deliver(rt, replies[0].id, held=True) is None  # a late reader: no longer its own
+
+
+def test_a_held_reply_begun_by_a_reader_that_died_is_taken_over_as_unconfirmed(
+    rt: Runtime,
+) -> None:
+    """The reader renewed its lease and began the send, then died: the provider may have the
+    reply. The worker that takes it over after the lease marks it so (the sender asks first)."""
+    arrivals.accept(rt, inbound("come funziona il servizio?", channel="web", address="web:a"))
+    receive_due(rt)
+    held = rt.held.popleft()
+    rt.held.clear()
+    seen: list[tuple[int, str | None]] = []
+
+    class Dies:
+        channel = "web"
+
+        def send(self, message: Message, contact: Any, conversation: Any) -> Sent:
+            seen.append((message.attempts, message.error_code))
+            if len(seen) == 1:
+                raise KeyboardInterrupt  # the worker process dies in the middle of the send
+            return Sent(external_id=f"SM-{message.id}")
+
+    rt.senders["web"] = Dies()
+    with pytest.raises(KeyboardInterrupt):
+        deliver(rt, held, held=True)
+    later = utcnow() + timedelta(seconds=rt.settings.worker.lease_seconds + 1)
+    assert deliver(rt, held, later) == "sent"
+    assert seen == [(1, None), (2, UNCONFIRMED)]
 
 
 @pytest.mark.parametrize("waited", [0.9, 1.1], ids=["within-the-lease", "past-the-lease"])

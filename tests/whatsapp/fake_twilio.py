@@ -53,6 +53,7 @@ class Outcome:
     hang: bool = False  # hold the request until release() (or hang_seconds)
     accept: bool = False  # with hang: create the message first, then hold the answer
     delay: float = 0.0  # answer normally, but only after this many seconds
+    gateway: bool = False  # Twilio took the message; a gateway in between answers a bare error
 
 
 @dataclass
@@ -109,10 +110,15 @@ class FakeTwilio:
         *,
         times: int = 1,
         retry_after: str | None = None,
+        gateway: bool = False,
     ) -> None:
-        """The next `times` create requests answer `status` with Twilio's error JSON."""
+        """The next `times` create requests answer `status` with Twilio's error JSON; with
+        `gateway`, Twilio takes each message and a proxy in between answers `status` with a bare
+        page of its own (no JSON: nobody can tell from it whether the message was created)."""
         for _ in range(times):
-            self._script.append(Outcome(status, code or status, message or "error", retry_after))
+            outcome = Outcome(status, code or status, message or "error", retry_after)
+            outcome.gateway = gateway
+            self._script.append(outcome)
 
     def outage(
         self, seconds: float, statuses: tuple[int, ...] = (500, 429), retry_after: str = "1"
@@ -225,6 +231,15 @@ class FakeTwilio:
         outcome = self._next_outcome()
         if outcome.delay:
             time.sleep(outcome.delay)
+        if outcome.gateway:
+            self._store(form)
+            page = b"<html><body>502 Bad Gateway</body></html>"
+            h.send_response(outcome.status)
+            h.send_header("Content-Type", "text/html")
+            h.send_header("Content-Length", str(len(page)))
+            h.end_headers()
+            h.wfile.write(page)
+            return None
         if outcome.status >= 400:
             extra = {"Retry-After": outcome.retry_after} if outcome.retry_after else {}
             return self._answer(

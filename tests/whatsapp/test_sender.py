@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.channel import TemporaryFailure
+from bot.channel import UNCONFIRMED, TemporaryFailure
 from bot.channels.whatsapp import (
     ReengageError,
     TwilioSender,
@@ -100,6 +100,50 @@ def test_twilio_down_for_a_while_then_delivered_once(
     assert row.attempts == 5 and row.error_message is None
     assert len(twilio_server.messages) == 1 and len(twilio_server.creates()) == 5
     assert row.external_id == twilio_server.messages[0]["sid"]
+    # Twilio's own refusals created nothing: no retry paged through its list first
+    assert twilio_server.list_pages == 0
+
+
+def test_a_bare_gateway_error_is_checked_before_sending_again(
+    wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio
+) -> None:
+    """A proxy between us and Twilio answers 502 with a page of its own after Twilio took the
+    message: the outcome is unknown, so the retry looks first and finds it."""
+    twilio_server.fail(502, gateway=True)
+    reply = _write_and_get_reply(wa_rt, webhooks)
+    deliver_due(wa_rt)
+    row = message(wa_rt, reply.id)
+    assert row.status == "queued" and row.error_code == UNCONFIRMED
+    assert len(twilio_server.messages) == 1  # Twilio had it all along
+    row = _deliver_until(wa_rt, reply.id, ("sent",))
+    assert row.external_id == twilio_server.messages[0]["sid"]
+    assert len(twilio_server.creates()) == 1 and twilio_server.list_pages >= 1
+    assert row.error_code is None
+
+
+def test_a_row_taken_over_from_a_worker_gone_mid_send_is_checked_first(
+    wa_rt: Runtime, webhooks: Webhooks, twilio_server: FakeTwilio
+) -> None:
+    """A worker began a send (its attempt counted, Twilio took the message) and died before
+    recording it: the worker that claims the row when the lease runs out looks first."""
+    reply = _write_and_get_reply(wa_rt, webhooks)
+    row = message(wa_rt, reply.id)
+    sender = wa_rt.senders["whatsapp"]
+    with write_session(wa_rt.db) as session:
+        conversation = session.get(Conversation, row.conversation_id)
+        assert conversation is not None
+        contact = session.get(Contact, conversation.contact_id)
+        assert contact is not None
+        sender.send(row, contact, conversation)
+        taken = session.get(Message, row.id)
+        assert taken is not None
+        taken.status, taken.attempts = "sending", 1
+        taken.lease_until = utcnow() - timedelta(seconds=1)  # the dead worker's lease ran out
+    assert len(twilio_server.messages) == 1
+    deliver_due(wa_rt)
+    row = message(wa_rt, reply.id)
+    assert row.status == "sent" and row.external_id == twilio_server.messages[0]["sid"]
+    assert len(twilio_server.creates()) == 1 and twilio_server.list_pages >= 1
 
 
 def test_429_is_retried_later(
@@ -144,7 +188,7 @@ def test_an_unconfirmed_send_is_found_behind_thousands_of_later_replies(
     for i in range(250):  # other young people's replies, sent after it
         form = {"To": f"whatsapp:+39333000{i:04d}", "From": OUR_NUMBER, "Body": f"r{i}"}
         twilio_server._store(form)
-    row.attempts = 2  # the lease ran out: another worker takes the row again
+    row.attempts, row.error_code = 2, UNCONFIRMED  # taken over when the lease ran out
     pages = twilio_server.list_pages
     again = sender.send(row, contact, conversation)
     assert again.external_id == first.external_id

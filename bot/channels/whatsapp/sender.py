@@ -7,9 +7,13 @@ Outcomes, as the worker needs them:
 - any other 4xx → PermanentFailure with Twilio's code and a reason listeners can read.
 - free text after WhatsApp's 24-hour window → PermanentFailure("window_closed"), not sent.
 
-A try whose outcome we never learnt (no answer in time, or the worker died mid-request) is not
-sent blindly again: every retry first asks Twilio whether it already holds the message (see
-`_accepted_before` and docs/whatsapp.md).
+A try whose outcome we never learnt (no answer in time, a broken connection, a bare 5xx from a
+gateway, or the worker died mid-request) is not sent blindly again: the row is marked
+UNCONFIRMED and its next try first asks Twilio whether it already holds the message (see
+`_accepted_before` and docs/whatsapp.md). A refusal in Twilio's own words (its error JSON, a
+429 or 5xx included) means no message was created: the next try sends at once, without paging
+through Twilio's list, which during an outage would cost every retry a walk back through
+everything sent since.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from bot.channel import PermanentFailure, Sent, TemporaryFailure
+from bot.channel import UNCONFIRMED, PermanentFailure, Sent, TemporaryFailure
 from bot.channels.whatsapp import errors
 from bot.channels.whatsapp.window import window_open
 from bot.config import Twilio
@@ -130,7 +134,7 @@ class TwilioSender:
         if message.external_id:  # Twilio took it on an earlier try (its status callback said so)
             return Sent(external_id=message.external_id)
         sender = self._from(conversation)
-        if message.attempts > 1:  # an earlier try may have reached Twilio: never send twice
+        if message.error_code == UNCONFIRMED:  # an earlier try may be at Twilio: never send twice
             earlier = self._accepted_before(message, contact, sender)
             if earlier is not None:
                 log.info(
@@ -145,17 +149,22 @@ class TwilioSender:
             created = self.client.messages.create(**self._params(message, contact, sender))
         except (TwilioRestException, TwilioServiceException) as exc:
             raise self._refused(exc) from exc
-        except requests.exceptions.ConnectTimeout as exc:
+        except requests.exceptions.ConnectTimeout as exc:  # nothing was sent
             raise TemporaryFailure("Twilio unreachable (connect timeout)") from exc
         except requests.exceptions.Timeout as exc:
             raise TemporaryFailure(
                 "no answer from Twilio in time: outcome unknown, "
-                "checked with Twilio before the next try"
+                "checked with Twilio before the next try",
+                unconfirmed=True,
             ) from exc
-        except requests.exceptions.RequestException as exc:
-            raise TemporaryFailure(f"Twilio unreachable ({type(exc).__name__})") from exc
+        except requests.exceptions.RequestException as exc:  # the request may have gone out
+            raise TemporaryFailure(
+                f"Twilio unreachable ({type(exc).__name__})", unconfirmed=True
+            ) from exc
         except TwilioException as exc:
-            raise TemporaryFailure(f"unexpected answer from Twilio ({type(exc).__name__})") from exc
+            raise TemporaryFailure(
+                f"unexpected answer from Twilio ({type(exc).__name__})", unconfirmed=True
+            ) from exc
         return Sent(external_id=created.sid)  # then its status callbacks tell us more
 
     # -- building the request -------------------------------------------------------------
@@ -197,8 +206,12 @@ class TwilioSender:
         code = getattr(exc, "code", None) or status
         detail = str(getattr(exc, "msg", "") or getattr(exc, "detail", "") or "")
         if status == 429 or status >= 500:
+            # Twilio's own error (its JSON, with an error code of its own) means it created no
+            # message; a bare 5xx from a gateway in between does not say whether Twilio did.
             return TemporaryFailure(
-                f"Twilio answered {status} (error {code})", retry_after=self.http.retry_after()
+                f"Twilio answered {status} (error {code})",
+                retry_after=self.http.retry_after(),
+                unconfirmed=status != 429 and code == status,
             )
         if status == 401:  # a wrong token is fixed by a person: keep the message until then
             log.error("Twilio refused our credentials: check twilio.account_sid and auth_token")
@@ -226,7 +239,8 @@ class TwilioSender:
                 recent.append(m)
         except (TwilioException, requests.exceptions.RequestException) as exc:
             raise TemporaryFailure(
-                f"could not check whether Twilio already has the message ({type(exc).__name__})"
+                f"could not check whether Twilio already has the message ({type(exc).__name__})",
+                unconfirmed=True,
             ) from exc
         candidates = [
             m.sid
