@@ -76,6 +76,11 @@ URGENT = "danger"  # the crisis category of a cry for help with nothing else in 
 HIGH_TOPICS = frozenset({"feelings", "body"})  # personal topics that make the priority "high"
 # words that speak to the service ("da voi", "do u"): a message holding one asks the service
 _YOU = frozenset({"voi", "vi", "vostro", "vostra", "vostri", "vostre", "you", "u", "your", "ur"})
+# "come" followed by one of these compares ("come sempre", "come lei"), it does not ask
+_COMPARED = (
+    "sempre solito al ogni prima ieri l quella tutti tutte gli le un una uno me te lui lei loro"
+)
+_AS = frozenset((w,) for w in _COMPARED.split())
 # words that join a clause to a question ("a che ora aprite | che stanotte non so se arrivo")
 _JOINS = frozenset(
     {"che", "perche", "xke", "quando", "tanto", "ma", "pero", "cmq", "because", "but"}
@@ -265,11 +270,21 @@ def _told(pack: Pack, text: str, tokens: tuple[str, ...], found: Triage) -> bool
     return (
         not _asks(pack, text, tokens)
         and found.score < pack.matching.answer
-        and not any(t in _YOU or t in pack.commands.question for t in tokens)
+        and not any(t in _YOU for t in tokens)
+        and not _question_word(pack, tokens)
         and any(
             hit.label == "person"
             for hit in pack.about.find_all(_beside(pack, tokens, found.faq_id))
         )
+    )
+
+
+def _question_word(pack: Pack, tokens: tuple[str, ...]) -> bool:
+    """A word that asks ("come", "posso", "when"), unless it compares: "come sempre", "come al
+    solito", "come lei" tell how something went, they ask nothing."""
+    return any(
+        t in pack.commands.question and not (t == "come" and tokens[i + 1 : i + 2] in _AS)
+        for i, t in enumerate(tokens)
     )
 
 
