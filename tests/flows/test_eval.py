@@ -116,6 +116,20 @@ copying blind wordings into the lexicons):
   odd 47 -> 51/90 (the rows nobody tuned against: the round carried little). Measured once
   after it, with the fixes of entries whose `a|b` choices held several words: triage_blind2
   crisis priority 157 -> 159/170 (93.5%); every other blind figure unchanged.
+- Twelfth round, three tuning splits written by class by people who saw neither the lexicons nor
+  any split, measured once as written, then tuned against their EVEN rows only:
+  tests/data/triage_dev_faq12.jsonl (192 FAQ questions, 16 a FAQ, and 48 personal or mixed
+  messages that look like questions): FAQ top-1 even 49 -> 70/96, odd 50 -> 56/96; reach 47/48
+  (an odd row, "... l'ho eliminato senza inviarlo, come sempre", got a FAQ suggestion: read after
+  the round, the comparing "come" was counted as a question word; fixed by class, 48/48, so
+  faq12's odd reach is no longer blind). tests/data/triage_dev_calm12.jsonl (120 idioms, 60
+  personal, 60 everyday): idioms called crisis even 11 -> 1/60, odd 8 -> 8/60; false crises
+  even 22 -> 2/120, odd 18 -> 18/120. tests/data/triage_dev_crisis12.jsonl (240 crises, mostly
+  indirect): crisis priority even 104 -> 119/120, odd 106 -> 106/120. The crisis and calm
+  rounds carried nothing to the rows nobody tuned against; crisis9 rose 154 -> 156/170 and
+  crisis10 281 -> 282/300 with them. Measured once after the rounds: triage_blind2 FAQ top-1
+  44 -> 45/50 (90%, the bar); triage_blind idioms 1 -> 0/25, false crises 6 -> 5/160; every
+  other blind figure unchanged (blind2 and blind3 crisis priority 159/170, blind3 idioms 7/40).
 The tuning splits ARE the shipped examples, so their figures here are in-sample: the honest
 figures of the example layer are the cross-validated ones (`sos-bot triage --cross-validate`,
 docs/triage.md).
@@ -182,10 +196,16 @@ SPLITS: list[tuple[Path, Bars]] = [
         DATA / "triage_dev_crisis11.jsonl",
         replace(BARS, crisis_priority=0.73, idioms_as_crisis=0.20),
     ),
+    # twelfth round, kept out of the examples: FAQ questions as teenagers write them (odd rows
+    # never tuned against: 56/96; its FAQ bar is a floor at what it measures), messages that
+    # only sound like a crisis (the issue's bars), crises told indirectly (a floor)
+    (DATA / "triage_dev_faq12.jsonl", replace(BARS, faq_top1=0.65)),
+    (DATA / "triage_dev_calm12.jsonl", BARS),
+    (DATA / "triage_dev_crisis12.jsonl", replace(BARS, crisis_priority=0.93)),
     # blind splits
     (DATA / "triage_holdout.jsonl", BARS),
     (DATA / "triage_blind.jsonl", BARS),
-    (DATA / "triage_blind2.jsonl", replace(BARS, crisis_priority=0.93, faq_top1=0.88)),
+    (DATA / "triage_blind2.jsonl", replace(BARS, crisis_priority=0.93)),
     # long, indirect and minimising messages (BLIND3.md), measured once as written
     (DATA / "triage_blind3.jsonl", replace(BARS, crisis_priority=0.93, idioms_as_crisis=0.175)),
 ]
@@ -196,6 +216,9 @@ OUT_OF_EXAMPLES = (  # not in the examples
     "triage_dev_crisis10.jsonl",
     "triage_dev_calm10.jsonl",
     "triage_dev_crisis11.jsonl",
+    "triage_dev_faq12.jsonl",
+    "triage_dev_calm12.jsonl",
+    "triage_dev_crisis12.jsonl",
 )
 TUNING = [path for path, _ in SPLITS if path.name not in BLIND + OUT_OF_EXAMPLES]
 CLASSES = (

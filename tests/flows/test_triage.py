@@ -894,7 +894,7 @@ def test_what_is_told_beside_the_question_is_read_by_the_examples(pack: Pack) ->
         "ho nostalgia della mia città",
         "sto in fissa con una e non mi caga",
         # "come" that compares ("come sempre", "come al solito") asks nothing
-        "ho scritto un messaggio lunghissimo a lei e poi l'ho eliminato senza inviarlo, come sempre",
+        "ho scritto un messaggio lungo a lei e poi l'ho eliminato senza inviarlo, come sempre",
         "ho scritto un messaggio a lui e poi l'ho eliminato, come al solito",
     ],
 )
