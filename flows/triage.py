@@ -16,9 +16,9 @@ FAIL-SAFE ROUTING: when in doubt, a person.
     "i miei genitori lo sapranno?"), what is left must hold no [about] topic beside a word of
     the first or second person, and no distress signal; a clause joined to the question
     ("..., che stanotte non so se arrivo") is read by the examples on its own; a first-person
-    statement that a FAQ matches only weakly and that speaks to no one at the service ("ho
-    nostalgia della mia città") is telling, not asking. Each goes to a listener (the FAQ
-    attached when the question is clear).
+    statement that speaks to no one at the service and that a FAQ matches only weakly ("ho
+    nostalgia della mia città"), or that tells what one did ("ho cancellato il suo numero"), is
+    telling, not asking. Each goes to a listener (the FAQ attached when the question is clear).
   - The menu is never the whole answer to a message that says something personal.
 
 Order (the first that applies wins):
@@ -264,18 +264,32 @@ def triage(pack: Pack, text: str) -> Triage:
 
 def _told(pack: Pack, text: str, tokens: tuple[str, ...], found: Triage) -> bool:
     """A statement in the first person, to no one at the service, that a FAQ matches only
-    weakly ("ho nostalgia della mia città"): the young person is telling, not asking."""
+    weakly ("ho nostalgia della mia città") or that tells what one did ("ho cancellato il suo
+    numero"): the young person is telling, not asking."""
     if found.faq_id is None or found.score is None:
         return False
     return (
         not _asks(pack, text, tokens)
-        and found.score < pack.matching.answer
+        and (found.score < pack.matching.answer or _narrates(tokens))
         and not any(t in _YOU for t in tokens)
         and not _question_word(pack, tokens)
         and any(
             hit.label == "person"
             for hit in pack.about.find_all(_beside(pack, tokens, found.faq_id))
         )
+    )
+
+
+_HAVE = frozenset({"ho", "lho", "abbiamo"})  # "l'ho" is read as "l", "ho"
+_PARTICIPLE = ("ato", "ata", "ati", "ate", "ito", "ita", "iti", "ite", "uto", "uta", "uti", "ute")
+
+
+def _narrates(tokens: tuple[str, ...]) -> bool:
+    """Told in the first person's past ("ho cancellato il suo numero", "l'ho eliminato"): what
+    one did, not what one asks of the service."""
+    return any(
+        t in _HAVE and tokens[i + 1 : i + 2] and tokens[i + 1].endswith(_PARTICIPLE)
+        for i, t in enumerate(tokens)
     )
 
 

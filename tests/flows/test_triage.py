@@ -896,6 +896,10 @@ def test_what_is_told_beside_the_question_is_read_by_the_examples(pack: Pack) ->
         # "come" that compares ("come sempre", "come al solito") asks nothing
         "ho scritto un messaggio lungo a lei e poi l'ho eliminato senza inviarlo, come sempre",
         "ho scritto un messaggio a lui e poi l'ho eliminato, come al solito",
+        # what one did, told in the past, even with a FAQ's words and a strong match
+        "ho cancellato il suo numero come prima",
+        "le ho scritto un messaggio e l'ho cancellato",
+        "abbiamo cancellato le foto di noi due",
     ],
 )
 def test_a_first_person_statement_a_faq_matches_weakly_reaches_a_listener(
@@ -903,6 +907,11 @@ def test_a_first_person_statement_a_faq_matches_weakly_reaches_a_listener(
 ) -> None:
     t = triage(pack, text)
     assert (t.intent, t.faq_id) == ("human", None), t
+
+
+def test_a_question_after_what_one_did_still_gets_its_faq(pack: Pack) -> None:
+    t = triage(pack, "ho cancellato la chat, i miei dati restano da voi?")
+    assert (t.intent, t.faq_id) == ("faq", "cancellazione"), t
 
 
 @pytest.mark.parametrize(
