@@ -77,10 +77,10 @@ HIGH_TOPICS = frozenset({"feelings", "body"})  # personal topics that make the p
 # words that speak to the service ("da voi", "do u"): a message holding one asks the service
 _YOU = frozenset({"voi", "vi", "vostro", "vostra", "vostri", "vostre", "you", "u", "your", "ur"})
 # "come" followed by one of these compares ("come sempre", "come lei"), it does not ask
-_COMPARED = (
-    "sempre solito al ogni prima ieri l quella tutti tutte gli le un una uno me te lui lei loro"
+_COMPARED = frozenset(
+    "sempre solito al ogni prima ieri l quella tutti tutte gli le un una uno".split()
+    + "me te lui lei loro".split()
 )
-_AS = frozenset((w,) for w in _COMPARED.split())
 # words that join a clause to a question ("a che ora aprite | che stanotte non so se arrivo")
 _JOINS = frozenset(
     {"che", "perche", "xke", "quando", "tanto", "ma", "pero", "cmq", "because", "but"}
@@ -288,17 +288,18 @@ def _narrates(tokens: tuple[str, ...]) -> bool:
     """Told in the first person's past ("ho cancellato il suo numero", "l'ho eliminato"): what
     one did, not what one asks of the service."""
     return any(
-        t in _HAVE and tokens[i + 1 : i + 2] and tokens[i + 1].endswith(_PARTICIPLE)
-        for i, t in enumerate(tokens)
+        t in _HAVE and then.endswith(_PARTICIPLE)
+        for t, then in zip(tokens, tokens[1:], strict=False)
     )
 
 
 def _question_word(pack: Pack, tokens: tuple[str, ...]) -> bool:
     """A word that asks ("come", "posso", "when"), unless it compares: "come sempre", "come al
     solito", "come lei" tell how something went, they ask nothing."""
+    then = (*tokens[1:], "")
     return any(
-        t in pack.commands.question and not (t == "come" and tokens[i + 1 : i + 2] in _AS)
-        for i, t in enumerate(tokens)
+        t in pack.commands.question and not (t == "come" and after in _COMPARED)
+        for t, after in zip(tokens, then, strict=True)
     )
 
 
