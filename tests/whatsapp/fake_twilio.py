@@ -116,9 +116,9 @@ class FakeTwilio:
         `gateway`, Twilio takes each message and a proxy in between answers `status` with a bare
         page of its own (no JSON: nobody can tell from it whether the message was created)."""
         for _ in range(times):
-            outcome = Outcome(status, code or status, message or "error", retry_after)
-            outcome.gateway = gateway
-            self._script.append(outcome)
+            self._script.append(
+                Outcome(status, code or status, message or "error", retry_after, gateway=gateway)
+            )
 
     def outage(
         self, seconds: float, statuses: tuple[int, ...] = (500, 429), retry_after: str = "1"
